@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# criu-patches/build.sh — build and install ckpt's patched CRIU 4.1.1 as
+# /usr/local/sbin/criu.
+#
+# Usage:
+#   build.sh                     build + install (no-op when already current)
+#   build.sh --force             rebuild even when the stamp matches
+#   build.sh --print-stamp       print the expected stamp and exit (no build)
+#   build.sh --print-stamp-path  print the path of the installed stamp file
+#   build.sh --source-only       set up apt + deps, fetch + unpack pristine
+#                                source, print its directory (for patch work)
+#
+# STAMP FORMULA (ckpt doctor recomputes this in TypeScript):
+#   h     = sha256( bytes(series) ++ bytes(patch_1) ++ ... ++ bytes(patch_n)
+#                   ++ bytes(build.sh) )
+#           where patch_1..patch_n are the files named in `series`, in series
+#           order (lines after stripping '#' comments and surrounding
+#           whitespace; blank lines skipped), all paths relative to the
+#           directory holding this script; plain concatenation, no
+#           separators.
+#   stamp = "4.1.1+ckpt." + first 12 lowercase hex digits of h
+# The stamp is written (plus "\n") to /usr/local/lib/ckpt/criu.stamp and is
+# compiled into the binary as its GitID, so `criu --version` prints
+# "GitID: 4.1.1+ckpt.<hash>".
+#
+# Steps: (1) add a deb-src-only trixie apt source whose URIs/Signed-By are
+# copied from the machine's own bookworm source, (2) install the build deps
+# from bookworm, (3) fetch criu_4.1.1.orig.tar.xz via apt-get source
+# --print-uris and check its sha256, (4) unpack into a fresh build dir and
+# apply the patches of `series`, (5) make criu, (6) install + write stamp.
+set -euo pipefail
+
+CRIU_UPSTREAM=4.1.1
+CRIU_DEB_VERSION=4.1.1-1
+ORIG_NAME="criu_${CRIU_UPSTREAM}.orig.tar.xz"  # Debian repacks upstream as .xz
+ORIG_SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+SERIES="$SCRIPT_DIR/series"
+CACHE_DIR=${CKPT_CRIU_CACHE:-/var/cache/ckpt/criu}
+PREFIX_BIN=/usr/local/sbin/criu
+STAMP_FILE=/usr/local/lib/ckpt/criu.stamp
+APT_SRC_FILE=/etc/apt/sources.list.d/ckpt-trixie-src.sources
+
+BUILD_DEPS=(
+  build-essential pkg-config
+  libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  python3-protobuf
+  libnl-3-dev libnl-route-3-dev libcap-dev libnet1-dev libbsd-dev
+  libaio-dev libgnutls28-dev uuid-dev libdrm-dev
+  # network locking: CRIU 4.x locks with nftables when built against
+  # libnftables; iptables is the fallback (and what zdtm/criu check probe).
+  libnftables-dev nftables iptables
+  # curl is not needed by the build; apt-helper downloads the tarball.
+)
+
+log() { printf 'ckpt-criu: %s\n' "$*" >&2; }
+die() { printf 'ckpt-criu: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Patch files named in series, in order.
+series_patches() {
+  [[ -f $SERIES ]] || die "missing $SERIES"
+  sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$SERIES" |
+    grep -v '^$' || true
+}
+
+compute_stamp() {
+  local files=("$SERIES") p
+  while IFS= read -r p; do
+    [[ -f $SCRIPT_DIR/$p ]] || die "series names $p but $SCRIPT_DIR/$p is missing"
+    files+=("$SCRIPT_DIR/$p")
+  done < <(series_patches)
+  files+=("$SCRIPT_DIR/build.sh")
+  local h
+  h=$(cat -- "${files[@]}" | sha256sum | cut -c1-12)
+  printf '%s+ckpt.%s\n' "$CRIU_UPSTREAM" "$h"
+}
+
+FORCE=0
+case "${1:-}" in
+  --print-stamp) compute_stamp; exit 0 ;;
+  --print-stamp-path) echo "$STAMP_FILE"; exit 0 ;;
+  --force) FORCE=1 ;;
+  --source-only) FORCE=2 ;;
+  "") ;;
+  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+  *) die "unknown argument: $1" ;;
+esac
+
+STAMP=$(compute_stamp)
+
+if [[ $FORCE == 0 && -x $PREFIX_BIN && -f $STAMP_FILE ]] &&
+   [[ "$(cat "$STAMP_FILE")" == "$STAMP" ]] &&
+   "$PREFIX_BIN" --version >/dev/null 2>&1; then
+  log "$PREFIX_BIN is already $STAMP (stamp $STAMP_FILE matches); nothing to do"
+  exit 0
+fi
+
+[[ $(id -u) == 0 ]] || die "must run as root (installs packages and $PREFIX_BIN)"
+log "building CRIU $STAMP"
+
+# ---------------------------------------------------------------- (1) apt
+# Print "URI<TAB>SIGNED_BY" for the first configured deb source that serves
+# the bookworm suite (deb822 files first, then one-line sources.list).
+find_bookworm_source() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f && $f != "$APT_SRC_FILE" ]] || continue
+    awk '
+      function flush() {
+        if (types ~ /(^| )deb( |$)/ && suites ~ /(^| )bookworm( |$)/ && uris != "") {
+          split(uris, u, " "); print u[1] "\t" signed; found = 1; exit
+        }
+        types = suites = uris = signed = ""
+      }
+      /^[[:space:]]*#/ { next }
+      /^[[:space:]]*$/ { flush(); next }
+      {
+        line = $0; key = line; sub(/:.*/, "", key); val = line; sub(/^[^:]*:[[:space:]]*/, "", val)
+        key = tolower(key)
+        if (key == "types") types = val
+        else if (key == "suites") suites = val
+        else if (key == "uris") uris = val
+        else if (key == "signed-by") signed = val
+      }
+      END { if (!found) flush() }
+    ' "$f" | head -n1
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    awk '
+      /^[[:space:]]*deb[[:space:]]/ {
+        signed = ""; i = 2
+        if ($2 ~ /^\[/) {
+          opts = ""
+          for (; i <= NF; i++) { opts = opts " " $i; if ($i ~ /\]$/) { i++; break } }
+          if (match(opts, /signed-by=[^] ]+/)) signed = substr(opts, RSTART + 10, RLENGTH - 10)
+        }
+        if ($(i + 1) == "bookworm") { print $i "\t" signed; exit }
+      }
+    ' "$f" | head -n1
+  done
+}
+
+apt_updated=0
+if [[ ! -f $APT_SRC_FILE ]]; then
+  src=$(find_bookworm_source | head -n1)
+  [[ -n $src ]] || die "no configured Debian source for suite bookworm found in /etc/apt"
+  uri=${src%%$'\t'*}
+  signed=${src#*$'\t'}
+  log "adding deb-src-only trixie source $APT_SRC_FILE (URI copied from the bookworm source: $uri)"
+  {
+    echo "# Added by ckpt criu-patches/build.sh: source packages only (criu orig tarball)."
+    echo "# Never add 'deb' here: no trixie binaries are installed."
+    echo "Types: deb-src"
+    echo "URIs: $uri"
+    echo "Suites: trixie"
+    echo "Components: main"
+    [[ -n $signed ]] && echo "Signed-By: $signed"
+  } >"$APT_SRC_FILE.tmp"
+  mv "$APT_SRC_FILE.tmp" "$APT_SRC_FILE"
+  log "apt-get update"
+  apt-get update -q >&2
+  apt_updated=1
+fi
+if [[ $apt_updated == 0 ]] &&
+   ! compgen -G '/var/lib/apt/lists/*_dists_trixie_*Sources*' >/dev/null; then
+  log "trixie source lists missing; apt-get update"
+  apt-get update -q >&2
+  apt_updated=1
+fi
+
+# ------------------------------------------------------------ (2) build deps
+missing=()
+for p in "${BUILD_DEPS[@]}"; do
+  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ $st == installed ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $apt_updated == 0 ]] &&
+     ! compgen -G '/var/lib/apt/lists/*_dists_bookworm_*Packages*' >/dev/null; then
+    log "bookworm package lists missing; apt-get update"
+    apt-get update -q >&2
+  fi
+  log "installing build deps from bookworm: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t bookworm \
+    --no-install-recommends "${missing[@]}" >&2
+else
+  log "build deps already installed"
+fi
+
+# ------------------------------------------------------- (3) orig tarball
+mkdir -p "$CACHE_DIR"
+tarball="$CACHE_DIR/$ORIG_NAME"
+sha_ok() { [[ -f $1 ]] && [[ $(sha256sum "$1" | cut -d' ' -f1) == "$ORIG_SHA256" ]]; }
+if sha_ok "$tarball"; then
+  log "using cached $tarball"
+else
+  rm -f "$tarball"
+  uris=$(cd "$CACHE_DIR" && apt-get source --print-uris -qq "criu=$CRIU_DEB_VERSION" 2>/dev/null || true)
+  url=$(awk -v n="$ORIG_NAME" '$2 == n { gsub(/\047/, "", $1); print $1; exit }' <<<"$uris")
+  if [[ -z $url ]]; then
+    # A later Debian revision (e.g. 4.1.1-2) ships the same orig tarball.
+    log "criu=$CRIU_DEB_VERSION not offered by apt; trying criu/trixie"
+    uris=$(cd "$CACHE_DIR" && apt-get source --print-uris -qq criu/trixie 2>/dev/null || true)
+    url=$(awk -v n="$ORIG_NAME" '$2 == n { gsub(/\047/, "", $1); print $1; exit }' <<<"$uris")
+  fi
+  [[ -n $url ]] || die "apt-get source --print-uris did not offer $ORIG_NAME (is $APT_SRC_FILE set up and apt-get update done?)"
+  log "downloading $url"
+  /usr/lib/apt/apt-helper download-file "$url" "$tarball.part" >&2 ||
+    die "download of $url failed"
+  got=$(sha256sum "$tarball.part" | cut -d' ' -f1)
+  if [[ $got != "$ORIG_SHA256" ]]; then
+    rm -f "$tarball.part"
+    die "sha256 mismatch for $ORIG_NAME: got $got, expected $ORIG_SHA256"
+  fi
+  mv "$tarball.part" "$tarball"
+  log "sha256 of $ORIG_NAME verified"
+fi
+
+# ------------------------------------------------------ (4) unpack + patch
+unpack() { # dest
+  local dest=$1
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  tar -xJf "$tarball" -C "$dest" --strip-components=1
+}
+
+if [[ $FORCE == 2 ]]; then
+  src_dir="$CACHE_DIR/pristine-$CRIU_UPSTREAM"
+  [[ -f $src_dir/Makefile ]] || unpack "$src_dir"
+  echo "$src_dir"
+  exit 0
+fi
+
+build_dir="$CACHE_DIR/build-$STAMP"
+log "unpacking into fresh $build_dir"
+unpack "$build_dir"
+
+while IFS= read -r p; do
+  log "applying $p"
+  if ! patch -d "$build_dir" -p1 --forward --batch <"$SCRIPT_DIR/$p" >"$build_dir/.patch.log" 2>&1; then
+    cat "$build_dir/.patch.log" >&2
+    die "patch $p failed to apply (see above); build stopped"
+  fi
+done < <(series_patches)
+
+# ------------------------------------------------------------ (5) build
+# GITID ends up in criu/include/version.h (CRIU_GITID) and is printed by
+# `criu --version` as "GitID: ...".
+log "make -j$(nproc) criu GITID=$STAMP (log: $build_dir/.build.log)"
+if ! make -C "$build_dir" -j"$(nproc)" criu GITID="$STAMP" >"$build_dir/.build.log" 2>&1; then
+  tail -n 40 "$build_dir/.build.log" >&2
+  die "make criu failed (full log: $build_dir/.build.log)"
+fi
+
+# ---------------------------------------------------------- (6) install
+install -D -m 0755 "$build_dir/criu/criu" "$PREFIX_BIN"
+mkdir -p "$(dirname "$STAMP_FILE")"
+printf '%s\n' "$STAMP" >"$STAMP_FILE.tmp"
+mv "$STAMP_FILE.tmp" "$STAMP_FILE"
+# Stable path to the tree of the installed build (zdtm lives in test/zdtm).
+ln -sfn "$build_dir" "$CACHE_DIR/current"
+# Drop build trees of older stamps.
+for d in "$CACHE_DIR"/build-*; do
+  [[ -d $d && $d != "$build_dir" ]] && { log "removing old build tree $d"; rm -rf "$d"; }
+done
+log "installed $PREFIX_BIN ($("$PREFIX_BIN" --version | tr '\n' ' '))"
+log "stamp $STAMP written to $STAMP_FILE"

@@ -1,0 +1,76 @@
+// The normalized project: what every later layer (runtime, core, UI) consumes. The loader turns
+// the compose-like YAML into this, so nothing downstream deals with the short/long forms.
+
+export type Runtime = 'process' | 'docker';
+export type NetworkMode = 'host' | 'private';
+export type DependsCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+
+export interface Healthcheck {
+  /** argv to run; a CMD-SHELL test becomes ['/bin/sh', '-c', script] */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+export interface PortMapping {
+  host?: string;
+  published?: number;
+  target: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface VolumeMount {
+  type: 'bind' | 'volume';
+  source?: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** ckpt's own options for one service (the `x-ckpt` block). */
+export interface ServiceCkptOptions {
+  runtime: Runtime;
+  /** process runtime: network namespace of the service */
+  network: NetworkMode;
+  /** process runtime: give the service its own hostname (uts namespace) */
+  hostname?: string;
+  /** seconds between SIGTERM and SIGKILL on stop */
+  stopGracePeriodMs: number;
+  /** free-form options for checkpoint and restore, read by later issues */
+  checkpoint: Record<string, unknown>;
+  restore: Record<string, unknown>;
+}
+
+export interface Service {
+  name: string;
+  /** argv of the program; entrypoint + command already combined for process services */
+  command: string[];
+  /** as written (docker services need them apart) */
+  entrypoint?: string[];
+  commandOnly?: string[];
+  workingDir?: string;
+  environment: Record<string, string>;
+  user?: string;
+  dependsOn: Record<string, { condition: DependsCondition }>;
+  healthcheck?: Healthcheck;
+  restart: RestartPolicy;
+  image?: string;
+  volumes: VolumeMount[];
+  ports: PortMapping[];
+  xCkpt: ServiceCkptOptions;
+}
+
+export interface Project {
+  name: string;
+  /** absolute path of the manifest file */
+  file: string;
+  /** directory relative paths are resolved against */
+  workingDir: string;
+  /** services in dependency order (dependencies first), ties broken by name */
+  services: Service[];
+  xCkpt: Record<string, unknown>;
+  /** sha256 of the normalized project, to detect drift between `up` and later commands */
+  hash: string;
+}
