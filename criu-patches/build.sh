@@ -27,7 +27,8 @@
 # copied from the machine's own bookworm source, (2) install the build deps
 # from bookworm, (3) fetch criu_4.1.1.orig.tar.xz via apt-get source
 # --print-uris and check its sha256, (4) unpack into a fresh build dir and
-# apply the patches of `series`, (5) make criu, (6) install + write stamp.
+# apply the patches of `series`, (5) make criu (+ lib, for zdtm), (6) install
+# + write stamp.  The build tree stays as /var/cache/ckpt/criu/current.
 set -euo pipefail
 
 CRIU_UPSTREAM=4.1.1
@@ -43,7 +44,7 @@ STAMP_FILE=/usr/local/lib/ckpt/criu.stamp
 APT_SRC_FILE=/etc/apt/sources.list.d/ckpt-trixie-src.sources
 
 BUILD_DEPS=(
-  build-essential pkg-config
+  build-essential pkg-config patch xz-utils
   libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   python3-protobuf
   libnl-3-dev libnl-route-3-dev libcap-dev libnet1-dev libbsd-dev
@@ -207,14 +208,22 @@ else
   fi
   [[ -n $url ]] || die "apt-get source --print-uris did not offer $ORIG_NAME (is $APT_SRC_FILE set up and apt-get update done?)"
   log "downloading $url"
-  /usr/lib/apt/apt-helper download-file "$url" "$tarball.part" >&2 ||
+  # Download with apt's own fetcher (uses the machine's apt proxy/config);
+  # into a dir the _apt sandbox user may write, to keep apt quiet.
+  dl_dir=$(mktemp -d "$CACHE_DIR/dl.XXXXXX")
+  chmod 0755 "$dl_dir"
+  id _apt >/dev/null 2>&1 && chown _apt "$dl_dir"
+  if ! /usr/lib/apt/apt-helper download-file "$url" "$dl_dir/$ORIG_NAME" >&2; then
+    rm -rf "$dl_dir"
     die "download of $url failed"
-  got=$(sha256sum "$tarball.part" | cut -d' ' -f1)
+  fi
+  got=$(sha256sum "$dl_dir/$ORIG_NAME" | cut -d' ' -f1)
   if [[ $got != "$ORIG_SHA256" ]]; then
-    rm -f "$tarball.part"
+    rm -rf "$dl_dir"
     die "sha256 mismatch for $ORIG_NAME: got $got, expected $ORIG_SHA256"
   fi
-  mv "$tarball.part" "$tarball"
+  mv "$dl_dir/$ORIG_NAME" "$tarball"
+  rm -rf "$dl_dir"
   log "sha256 of $ORIG_NAME verified"
 fi
 
@@ -247,9 +256,11 @@ done < <(series_patches)
 
 # ------------------------------------------------------------ (5) build
 # GITID ends up in criu/include/version.h (CRIU_GITID) and is printed by
-# `criu --version` as "GitID: ...".
-log "make -j$(nproc) criu GITID=$STAMP (log: $build_dir/.build.log)"
-if ! make -C "$build_dir" -j"$(nproc)" criu GITID="$STAMP" >"$build_dir/.build.log" 2>&1; then
+# `criu --version` as "GitID: ...".  `lib` (libcriu + the pycriu protobuf
+# modules, a few seconds) is built too so that test/zdtm.py in the build tree
+# works; zdtm.py builds its own test programs on first use.
+log "make -j$(nproc) criu lib GITID=$STAMP (log: $build_dir/.build.log)"
+if ! make -C "$build_dir" -j"$(nproc)" criu lib GITID="$STAMP" >"$build_dir/.build.log" 2>&1; then
   tail -n 40 "$build_dir/.build.log" >&2
   die "make criu failed (full log: $build_dir/.build.log)"
 fi
@@ -259,7 +270,9 @@ install -D -m 0755 "$build_dir/criu/criu" "$PREFIX_BIN"
 mkdir -p "$(dirname "$STAMP_FILE")"
 printf '%s\n' "$STAMP" >"$STAMP_FILE.tmp"
 mv "$STAMP_FILE.tmp" "$STAMP_FILE"
-# Stable path to the tree of the installed build (zdtm lives in test/zdtm).
+# Stable path to the tree of the installed build.  zdtm: cd into its test/
+# and run ./zdtm.py with /usr/bin first in PATH (it needs Debian's
+# python3-protobuf, not a pyenv python).
 ln -sfn "$build_dir" "$CACHE_DIR/current"
 # Drop build trees of older stamps.
 for d in "$CACHE_DIR"/build-*; do
