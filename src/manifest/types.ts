@@ -56,6 +56,8 @@ export interface Service {
   dependsOn: Record<string, { condition: DependsCondition }>;
   healthcheck?: Healthcheck;
   restart: RestartPolicy;
+  /** `on-failure:N`: give up after N restarts (absent: no limit) */
+  restartMaxRetries?: number;
   image?: string;
   volumes: VolumeMount[];
   ports: PortMapping[];

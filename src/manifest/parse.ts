@@ -1,0 +1,135 @@
+// Parsing: bytes → YAML document → plain JS value. YAML 1.2 core schema (so `no` is a string, as
+// in compose), merge keys (`<<: *anchor`) on, duplicate keys are errors. A file that is not text,
+// is empty, or whose top level is not a mapping gives one clear problem and nothing else.
+
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
+import { Locator, type Issue } from './problems.js';
+
+export interface ParsedManifest {
+  /** the YAML document, when the file parsed */
+  doc: Document.Parsed | undefined;
+  lineCounter: LineCounter;
+  locator: Locator;
+  /** the document as plain data (undefined when `issues` is not empty) */
+  value: unknown;
+  issues: Issue[];
+  warnings: Issue[];
+}
+
+const NEEDS = 'a manifest is a YAML mapping with a `services` key';
+
+function describe(node: unknown): string {
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+    return `the ${typeof v} ${String(v)}`;
+  }
+  return 'something else';
+}
+
+/** Decode bytes as UTF-8 text; undefined when they are not text. */
+function decode(bytes: Uint8Array): string | undefined {
+  if (bytes.includes(0)) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(lineCounter: LineCounter, issues: Issue[], doc?: Document.Parsed): ParsedManifest {
+  return { doc, lineCounter, locator: new Locator(doc, lineCounter), value: undefined, issues, warnings: [] };
+}
+
+/** Parse manifest text (or bytes, checked to be UTF-8 text first). */
+export function parseManifest(source: string | Uint8Array): ParsedManifest {
+  const lineCounter = new LineCounter();
+  let text: string;
+  if (typeof source === 'string') {
+    text = source;
+  } else {
+    const decoded = decode(source);
+    if (decoded === undefined) {
+      return fail(lineCounter, [{ at: [], fileLevel: true, message: `is not a text file (it contains binary data) — ${NEEDS}` }]);
+    }
+    text = decoded;
+  }
+  text = text.replace(/^\uFEFF/, '');
+  if (text.trim() === '') {
+    return fail(lineCounter, [{ at: [], fileLevel: true, message: `is empty — ${NEEDS}` }]);
+  }
+
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  const locator = new Locator(doc, lineCounter);
+  if (doc.errors.length > 0) {
+    const issues: Issue[] = doc.errors.map((e) => ({
+      at: [],
+      pos: locator.offsetToPosition(syntaxErrorOffset(doc, e.code, e.pos[0])),
+      message: syntaxMessage(doc, text, e.code, e.message, e.pos[0]),
+    }));
+    return fail(lineCounter, issues, doc);
+  }
+  const warnings: Issue[] = doc.warnings.map((w) => ({
+    at: [],
+    pos: locator.offsetToPosition(w.pos[0]),
+    message: `YAML: ${w.message}`,
+  }));
+
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null)) {
+    return fail(lineCounter, [{ at: [], fileLevel: true, message: `has no content (only comments or null) — ${NEEDS}` }], doc);
+  }
+  if (!isMap(root)) {
+    return fail(lineCounter, [{ at: [], message: `the top level is ${describe(root)}, not a mapping — ${NEEDS}` }], doc);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return fail(lineCounter, [{ at: [], fileLevel: true, message: `cannot be read as data: ${msg}` }], doc);
+  }
+  return { doc, lineCounter, locator, value, issues: [], warnings };
+}
+
+/** A missing closing quote is reported by yaml at the end of the file; point at the opening one. */
+function syntaxErrorOffset(doc: Document.Parsed, code: string, offset: number): number {
+  if (code !== 'MISSING_CHAR') return offset;
+  let best: number | undefined;
+  visit(doc, {
+    Scalar(_, node) {
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && node.range && node.range[1] >= offset) {
+        if (best === undefined || node.range[0] < best) best = node.range[0];
+      }
+    },
+  });
+  return best ?? offset;
+}
+
+function syntaxMessage(doc: Document.Parsed, text: string, code: string, message: string, offset: number): string {
+  switch (code) {
+    case 'DUPLICATE_KEY': {
+      let name: string | undefined;
+      visit(doc, {
+        Pair(_, pair) {
+          const k = pair.key;
+          if (isScalar(k) && k.range && k.range[0] === offset) name = String(k.value);
+        },
+      });
+      return `duplicate key${name === undefined ? '' : ` \`${name}\``} — a key may appear only once in a mapping`;
+    }
+    case 'TAB_AS_INDENT':
+      return 'YAML syntax: a tab is used for indentation — indent with spaces';
+    case 'MISSING_CHAR':
+      if (/quote/i.test(message)) {
+        const q = text[syntaxErrorOffset(doc, code, offset)] === "'" ? "'" : '"';
+        return `YAML syntax: this quoted string is never closed — add the closing ${q}`;
+      }
+      return `YAML syntax: ${message}`;
+    case 'MULTIPLE_DOCS':
+      return 'YAML syntax: the file holds several documents (---); a manifest is one document';
+    default:
+      return `YAML syntax: ${message}`;
+  }
+}

@@ -1,0 +1,89 @@
+// The manifest as written, once it has passed schema validation (schema/ckpt-manifest.schema.json).
+// Only the normalizer sees these types; everything downstream uses ./types.ts.
+
+import type { DependsCondition } from './types.js';
+import type { RawEnvironment } from './environment.js';
+import type { LongPort } from './ports.js';
+import type { LongVolume } from './volumes.js';
+
+export interface RawManifest {
+  name?: string;
+  version?: string | number;
+  services: Record<string, RawService>;
+  networks?: Record<string, Record<string, unknown> | null>;
+  volumes?: Record<string, Record<string, unknown> | null>;
+  'x-ckpt'?: Record<string, unknown>;
+  [extension: `x-${string}`]: unknown;
+}
+
+export type RawCommand = string | string[];
+
+export interface RawDependency {
+  condition?: DependsCondition;
+  restart?: boolean;
+  required?: boolean;
+}
+
+export interface RawHealthcheck {
+  test?: string | string[];
+  interval?: string;
+  timeout?: string;
+  start_period?: string;
+  retries?: number;
+  disable?: boolean;
+}
+
+export interface RawEnvFile {
+  path: string;
+  required?: boolean;
+}
+
+export interface RawServiceCkpt {
+  runtime?: 'process' | 'docker';
+  network?: 'host' | 'private';
+  checkpoint?: Record<string, unknown>;
+  restore?: Record<string, unknown>;
+}
+
+export interface RawService {
+  image?: string;
+  command?: RawCommand;
+  entrypoint?: RawCommand;
+  working_dir?: string;
+  environment?: RawEnvironment;
+  env_file?: string | (string | RawEnvFile)[];
+  user?: string | number;
+  depends_on?: string[] | Record<string, RawDependency | null>;
+  healthcheck?: RawHealthcheck;
+  restart?: string;
+  volumes?: (string | LongVolume)[];
+  ports?: (number | string | LongPort)[];
+  hostname?: string;
+  stop_grace_period?: string;
+  labels?: RawEnvironment;
+  'x-ckpt'?: RawServiceCkpt;
+}
+
+/** A plain (non-array) object. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** env_file entries in their long form. */
+export function envFileEntries(v: RawService['env_file']): RawEnvFile[] {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  return list.map((e) => (typeof e === 'string' ? { path: e } : e));
+}
+
+/** depends_on entries in their long form, in the order written, with the path segment of each. */
+export function dependencyEntries(v: RawService['depends_on']): { name: string; seg: string | number; dep: RawDependency }[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v)) return v.map((name, i) => ({ name, seg: i, dep: {} }));
+  return Object.entries(v).map(([name, dep]) => ({ name, seg: name, dep: dep ?? {} }));
+}
+
+/** The runtime a service gets: x-ckpt.runtime, else docker when it has an image, else process. */
+export function serviceRuntime(s: RawService): 'process' | 'docker' {
+  return s['x-ckpt']?.runtime ?? (s.image !== undefined ? 'docker' : 'process');
+}

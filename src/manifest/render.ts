@@ -1,0 +1,107 @@
+// Rendering a normalized Project, for `ckpt config` (like `docker compose config`): every short
+// form written out long, defaults filled in, paths absolute, keys in a fixed order. The YAML is
+// itself a valid manifest that loads back to the same project: `$` is escaped as `$$`, and
+// strings that other YAML readers take for booleans ("no", "on") are quoted.
+
+import { Document, isScalar, visit, type Scalar } from 'yaml';
+import { formatDuration } from './durations.js';
+import { escapeInterpolation } from './interpolate.js';
+import { sortKeysDeep } from './normalize.js';
+import type { Project, Service } from './types.js';
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+function escapeDeep(v: unknown): Json {
+  if (typeof v === 'string') return escapeInterpolation(v);
+  if (Array.isArray(v)) return v.map(escapeDeep);
+  if (v !== null && typeof v === 'object') {
+    const out: { [k: string]: Json } = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (x !== undefined) Object.defineProperty(out, k, { value: escapeDeep(x), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return v as Json;
+}
+
+function renderService(s: Service): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s.image !== undefined) out['image'] = s.image;
+  if (s.entrypoint !== undefined) out['entrypoint'] = s.entrypoint;
+  if (s.commandOnly !== undefined) out['command'] = s.commandOnly;
+  if (s.entrypoint === undefined && s.commandOnly === undefined && s.command.length > 0) out['command'] = s.command;
+  if (s.workingDir !== undefined) out['working_dir'] = s.workingDir;
+  if (s.user !== undefined) out['user'] = s.user;
+  if (Object.keys(s.environment).length > 0) out['environment'] = sortKeysDeep(s.environment);
+  const deps = Object.keys(s.dependsOn).sort();
+  if (deps.length > 0) {
+    out['depends_on'] = Object.fromEntries(deps.map((d) => [d, { condition: s.dependsOn[d]!.condition }]));
+  }
+  if (s.healthcheck) {
+    const h = s.healthcheck;
+    out['healthcheck'] = {
+      test: ['CMD', ...h.test],
+      interval: formatDuration(h.intervalMs),
+      timeout: formatDuration(h.timeoutMs),
+      retries: h.retries,
+      start_period: formatDuration(h.startPeriodMs),
+    };
+  }
+  out['restart'] = s.restart === 'on-failure' && s.restartMaxRetries !== undefined ? `on-failure:${s.restartMaxRetries}` : s.restart;
+  if (s.volumes.length > 0) {
+    out['volumes'] = s.volumes.map((v) => ({
+      type: v.type,
+      ...(v.source === undefined ? {} : { source: v.source }),
+      target: v.target,
+      read_only: v.readOnly,
+    }));
+  }
+  if (s.ports.length > 0) {
+    out['ports'] = s.ports.map((p) => ({
+      target: p.target,
+      ...(p.published === undefined ? {} : { published: p.published }),
+      ...(p.host === undefined ? {} : { host_ip: p.host }),
+      protocol: p.protocol,
+    }));
+  }
+  if (s.xCkpt.hostname !== undefined) out['hostname'] = s.xCkpt.hostname;
+  out['stop_grace_period'] = formatDuration(s.xCkpt.stopGracePeriodMs);
+  out['x-ckpt'] = {
+    runtime: s.xCkpt.runtime,
+    network: s.xCkpt.network,
+    checkpoint: sortKeysDeep(s.xCkpt.checkpoint),
+    restore: sortKeysDeep(s.xCkpt.restore),
+  };
+  return out;
+}
+
+/** The manifest as ckpt understands it, as a plain object (compose key names). */
+export function projectToManifest(p: Project): Record<string, unknown> {
+  const volumes = [...new Set(p.services.flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)))].sort();
+  const out: Record<string, unknown> = {
+    name: p.name,
+    services: Object.fromEntries(p.services.map((s) => [s.name, renderService(s)])),
+  };
+  if (volumes.length > 0) out['volumes'] = Object.fromEntries(volumes.map((v) => [v, {}]));
+  if (Object.keys(p.xCkpt).length > 0) out['x-ckpt'] = sortKeysDeep(p.xCkpt);
+  return out;
+}
+
+/** YAML 1.1 booleans and nulls: quoted so that no YAML reader changes their type. */
+const AMBIGUOUS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)$/;
+
+/** YAML for `ckpt config`. Services come in dependency order (the order they start). */
+export function renderProject(p: Project): string {
+  const doc = new Document(escapeDeep(projectToManifest(p)));
+  visit(doc, {
+    Scalar(_, node: Scalar) {
+      if (isScalar(node) && typeof node.value === 'string' && AMBIGUOUS.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ lineWidth: 0, indentSeq: true });
+}
+
+/** The normalized project as JSON (keys sorted, services in dependency order), for --json output. */
+export function projectToJSON(p: Project): string {
+  return JSON.stringify(sortKeysDeep(p), null, 2);
+}

@@ -1,0 +1,466 @@
+// Validation: first the JSON Schema (schema/ckpt-manifest.schema.json, the same file editors use),
+// then the checks a schema cannot express — references between services, cycles, and the
+// mini-languages inside strings (durations, ports, volumes, shell commands). Both only report
+// Issues; neither throws for a user mistake. The semantic checks guard every type themselves, so
+// they run even when the schema found problems, and all problems are reported together.
+
+import { readFileSync } from 'node:fs';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { DurationError, parseDuration } from './durations.js';
+import { EnvironmentError, splitAssignment } from './environment.js';
+import { PortError, parseLongPort, parsePortSpec, type LongPort } from './ports.js';
+import { didYouMean, suggestion, type Issue, type Path } from './problems.js';
+import { isRecord } from './raw.js';
+import { ShellSplitError, splitShell } from './shell.js';
+import { VolumeError, parseLongVolume, parseVolumeSpec, type LongVolume } from './volumes.js';
+import type { VolumeMount } from './types.js';
+
+/** Where the schema lives: ../../schema from both src/manifest and dist/manifest. */
+export const SCHEMA_URL = new URL('../../schema/ckpt-manifest.schema.json', import.meta.url);
+
+let schemaCache: Record<string, unknown> | undefined;
+let validatorCache: ValidateFunction | undefined;
+
+export function manifestSchema(): Record<string, unknown> {
+  schemaCache ??= JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>;
+  return schemaCache;
+}
+
+function validator(): ValidateFunction {
+  if (!validatorCache) {
+    const Ajv = AjvModule.default;
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, strictTuples: false });
+    // our error messages live in the schema next to what they describe; editors ignore them
+    ajv.addVocabulary(['x-message']);
+    validatorCache = ajv.compile(manifestSchema());
+  }
+  return validatorCache;
+}
+
+// ---------------------------------------------------------------------------------------------
+// schema
+
+interface SchemaNode {
+  'x-message'?: string;
+  properties?: Record<string, unknown>;
+  minimum?: number;
+  maximum?: number;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  object: 'a mapping',
+  array: 'a list',
+  boolean: 'true or false',
+  null: 'empty',
+};
+
+function describeTypes(t: unknown): string {
+  const list = (Array.isArray(t) ? t : [t]).map((x) => TYPE_WORDS[String(x)] ?? String(x));
+  if (list.length <= 1) return list.join('');
+  return `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`;
+}
+
+function quoteList(values: readonly unknown[]): string {
+  const q = values.map((v) => `\`${String(v)}\``);
+  return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
+}
+
+/** JSON pointer → path, with array indexes as numbers (looked up in the data). */
+export function pointerToPath(pointer: string, root: unknown): Path {
+  if (pointer === '') return [];
+  const out: (string | number)[] = [];
+  let cur: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      const i = Number(seg);
+      out.push(i);
+      cur = cur[i];
+    } else {
+      out.push(seg);
+      cur = isRecord(cur) ? cur[seg] : undefined;
+    }
+  }
+  return out;
+}
+
+function issueFromAjv(e: ErrorObject, root: unknown): Issue | undefined {
+  const at = pointerToPath(e.instancePath, root);
+  const parent = (e.parentSchema ?? {}) as SchemaNode;
+  const custom = parent['x-message'];
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const k = String(params['additionalProperty']);
+      const candidates = Object.keys(parent.properties ?? {});
+      const where = at.length === 0 ? 'unknown top-level key' : 'unknown key';
+      return { at: [...at, k], key: true, path: at, message: `${where} \`${k}\`${suggestion(k, candidates)}` };
+    }
+    case 'required':
+      return { at, key: true, message: `missing required key \`${String(params['missingProperty'])}\`` };
+    case 'type':
+      return { at, message: custom ?? `must be ${describeTypes(params['type'])}` };
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]) ?? [];
+      const hint = typeof e.data === 'string' ? suggestion(e.data, allowed.map(String)) : '';
+      return { at, message: `must be one of ${quoteList(allowed)}${hint}` };
+    }
+    case 'pattern': {
+      if (e.propertyName !== undefined) {
+        return { at: [...at, e.propertyName], key: true, path: at, message: `\`${e.propertyName}\` ${custom ?? 'is not a valid name'}` };
+      }
+      return { at, message: custom ?? `must match ${String(params['pattern'])}` };
+    }
+    case 'propertyNames':
+      return undefined; // reported by the inner `pattern` error, at the key
+    case 'minimum':
+    case 'maximum':
+      if (parent.minimum !== undefined && parent.maximum !== undefined) {
+        return { at, message: `must be between ${parent.minimum} and ${parent.maximum}` };
+      }
+      return { at, message: e.keyword === 'minimum' ? `must be at least ${String(params['limit'])}` : `must be at most ${String(params['limit'])}` };
+    case 'uniqueItems': {
+      const [first, second] = [Number(params['i']), Number(params['j'])].sort((a, b) => a - b) as [number, number];
+      const item = Array.isArray(e.data) ? e.data[first] : undefined;
+      return { at: [...at, second], path: at, message: `lists ${JSON.stringify(item)} twice (items ${first} and ${second})` };
+    }
+    case 'minItems':
+    case 'minLength':
+      return { at, message: 'must not be empty' };
+    case 'minProperties':
+      return { at, message: custom ?? 'must not be empty' };
+    default:
+      return { at, message: custom ?? e.message ?? 'is not valid' };
+  }
+}
+
+/** Check the manifest against the JSON Schema. */
+export function validateSchema(value: unknown): Issue[] {
+  const v = validator();
+  if (v(value)) return [];
+  const errors = v.errors ?? [];
+  // `servics:` gives "unknown key servics — did you mean services?" and "missing services":
+  // the first says it all, so the second is left out
+  const suggested = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const parent = (e.parentSchema ?? {}) as SchemaNode;
+    const s = didYouMean(String((e.params as Record<string, unknown>)['additionalProperty']), Object.keys(parent.properties ?? {}));
+    if (s !== undefined) suggested.add(`${e.instancePath}\0${s}`);
+  }
+  const out: Issue[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'required' && suggested.has(`${e.instancePath}\0${String((e.params as Record<string, unknown>)['missingProperty'])}`)) {
+      continue;
+    }
+    const issue = issueFromAjv(e, value);
+    if (issue) out.push(issue);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// semantic checks
+
+export interface CheckResult {
+  issues: Issue[];
+  warnings: Issue[];
+}
+
+function hasHealthcheck(s: unknown): boolean {
+  if (!isRecord(s) || !isRecord(s['healthcheck'])) return false;
+  const h = s['healthcheck'];
+  if (h['disable'] === true || h['test'] === undefined) return false;
+  const test = h['test'];
+  return !(Array.isArray(test) && test[0] === 'NONE');
+}
+
+interface Edge {
+  from: string;
+  to: string;
+  at: Path;
+  key: boolean;
+}
+
+function tryCatch<E extends Error>(cls: new (...a: never[]) => E, fn: () => void, report: (e: E) => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof cls) report(e);
+    else throw e;
+  }
+}
+
+/** Checks the schema cannot express. */
+export function checkSemantics(value: unknown): CheckResult {
+  const issues: Issue[] = [];
+  const warnings: Issue[] = [];
+  if (!isRecord(value)) return { issues, warnings };
+  if (value['version'] !== undefined) {
+    warnings.push({ at: ['version'], key: true, path: [], message: '`version` is obsolete and ignored; you can remove it' });
+  }
+  const services = isRecord(value['services']) ? value['services'] : {};
+  const names = Object.keys(services).sort();
+  const declaredVolumes = isRecord(value['volumes']) ? Object.keys(value['volumes']) : [];
+  const edges: Edge[] = [];
+
+  for (const name of names) {
+    const s = services[name];
+    if (!isRecord(s)) continue;
+    const base: Path = ['services', name];
+    const at = (...rest: (string | number)[]): Path => [...base, ...rest];
+    const problem = (p: Path, message: string, key = false): void => {
+      issues.push(key ? { at: p, message, key } : { at: p, message });
+    };
+
+    // --- what to run
+    const x = isRecord(s['x-ckpt']) ? s['x-ckpt'] : {};
+    const explicit = x['runtime'] === 'process' || x['runtime'] === 'docker' ? x['runtime'] : undefined;
+    const hasImage = s['image'] !== undefined;
+    const hasCommand = s['command'] !== undefined || s['entrypoint'] !== undefined;
+    const runtime = explicit ?? (hasImage ? 'docker' : 'process');
+    if (!hasCommand && !hasImage) {
+      problem(base, 'needs a command (process service) or an image (docker service)', true);
+    } else if (runtime === 'process' && !hasCommand) {
+      problem(base, 'a process service needs a `command` (x-ckpt.runtime is `process`)', true);
+    } else if (runtime === 'docker' && !hasImage) {
+      problem(base, 'a docker service needs an `image` (x-ckpt.runtime is `docker`)', true);
+    }
+    if (explicit === 'process' && hasImage) {
+      warnings.push({ at: at('image'), message: 'is ignored: the service runs as a process (x-ckpt.runtime: process)' });
+    }
+    let argc = 0;
+    let argvKnown = true;
+    for (const k of ['entrypoint', 'command'] as const) {
+      const v = s[k];
+      if (typeof v === 'string') {
+        tryCatch(ShellSplitError, () => (argc += splitShell(v).length), (e) => {
+          argvKnown = false;
+          problem(at(k), e.message);
+        });
+      } else if (Array.isArray(v)) {
+        argc += v.length;
+      } else if (v !== undefined) {
+        argvKnown = false;
+      }
+    }
+    if (runtime === 'process' && hasCommand && argvKnown && argc === 0) {
+      problem(at(s['command'] !== undefined ? 'command' : 'entrypoint'), 'is empty — a process service needs a program to run');
+    }
+    const wd = s['working_dir'];
+    if (runtime === 'docker' && typeof wd === 'string' && !wd.startsWith('/')) {
+      problem(at('working_dir'), 'must be an absolute path for a docker service (it is a path inside the container)');
+    }
+
+    // --- environment and labels, list form
+    for (const k of ['environment', 'labels'] as const) {
+      const v = s[k];
+      if (!Array.isArray(v)) continue;
+      v.forEach((item, i) => {
+        if (typeof item === 'string') tryCatch(EnvironmentError, () => splitAssignment(item), (e) => problem(at(k, i), e.message));
+      });
+    }
+
+    // --- durations
+    const duration = (p: Path, v: unknown): void => {
+      if (typeof v === 'string') tryCatch(DurationError, () => parseDuration(v), (e) => problem(p, e.message));
+    };
+    duration(at('stop_grace_period'), s['stop_grace_period']);
+    const h = s['healthcheck'];
+    if (isRecord(h)) {
+      for (const k of ['interval', 'timeout', 'start_period']) duration(at('healthcheck', k), h[k]);
+      const test = h['test'];
+      if (test === undefined && h['disable'] !== true) {
+        problem(at('healthcheck'), 'needs a `test` (or `disable: true`)', true);
+      } else if (typeof test === 'string' && test.trim() === '') {
+        problem(at('healthcheck', 'test'), 'must not be empty');
+      } else if (Array.isArray(test)) {
+        if (test[0] === 'CMD' && test.length < 2) problem(at('healthcheck', 'test'), '["CMD"] needs the program to run after "CMD"');
+        if (test[0] === 'CMD-SHELL' && test.length !== 2) {
+          problem(at('healthcheck', 'test'), '"CMD-SHELL" must be followed by exactly one script string');
+        }
+        if (test[0] === 'NONE' && test.length !== 1) problem(at('healthcheck', 'test'), '"NONE" takes no arguments');
+      }
+    }
+
+    // --- ports
+    const ports = s['ports'];
+    if (Array.isArray(ports)) {
+      ports.forEach((p, i) => {
+        if (typeof p === 'string') {
+          tryCatch(PortError, () => parsePortSpec(p), (e) => problem(at('ports', i), e.message));
+        } else if (isRecord(p) && Number.isInteger(p['target']) && typesFit(p, { published: ['number', 'string'], host_ip: ['string'] })) {
+          if (p['protocol'] === undefined || p['protocol'] === 'tcp' || p['protocol'] === 'udp') {
+            tryCatch(PortError, () => parseLongPort(p as unknown as LongPort), (e) => problem(at('ports', i), e.message));
+          }
+        }
+      });
+    }
+
+    // --- volumes
+    const volumes = s['volumes'];
+    if (Array.isArray(volumes)) {
+      volumes.forEach((v, i) => {
+        let mount: VolumeMount | undefined;
+        if (typeof v === 'string') {
+          tryCatch(VolumeError, () => (mount = parseVolumeSpec(v)), (e) => problem(at('volumes', i), e.message));
+        } else if (
+          isRecord(v) &&
+          typeof v['target'] === 'string' &&
+          typesFit(v, { source: ['string'], read_only: ['boolean'] }) &&
+          (v['type'] === undefined || v['type'] === 'bind' || v['type'] === 'volume')
+        ) {
+          tryCatch(VolumeError, () => (mount = parseLongVolume(v as unknown as LongVolume)), (e) => problem(at('volumes', i), e.message));
+        }
+        const m = mount as VolumeMount | undefined;
+        if (m && m.type === 'volume' && m.source !== undefined && !declaredVolumes.includes(m.source)) {
+          const hint = suggestion(m.source, declaredVolumes) || ' — add it there';
+          problem(at('volumes', i), `named volume \`${m.source}\` is not declared under the top-level \`volumes:\`${hint}`);
+        }
+      });
+    }
+
+    // --- dependencies
+    const deps = s['depends_on'];
+    const entries: { dep: string; seg: string | number; spec: Record<string, unknown> }[] = [];
+    if (Array.isArray(deps)) {
+      deps.forEach((d, i) => {
+        if (typeof d === 'string') entries.push({ dep: d, seg: i, spec: {} });
+      });
+    } else if (isRecord(deps)) {
+      for (const [d, spec] of Object.entries(deps)) entries.push({ dep: d, seg: d, spec: isRecord(spec) ? spec : {} });
+    }
+    for (const { dep, seg, spec } of entries) {
+      const p = at('depends_on', seg);
+      const key = typeof seg === 'string';
+      const shown = at('depends_on');
+      if (dep === name) {
+        issues.push({ at: p, key, path: shown, message: `\`${name}\` depends on itself` });
+      } else if (!Object.prototype.hasOwnProperty.call(services, dep)) {
+        if (spec['required'] === false) {
+          warnings.push({ at: p, key, path: shown, message: `optional dependency \`${dep}\` is not defined; ignoring it` });
+        } else {
+          issues.push({ at: p, key, path: shown, message: `unknown service \`${dep}\`${suggestion(dep, names)}` });
+        }
+      } else {
+        edges.push({ from: name, to: dep, at: p, key });
+        if (spec['condition'] === 'service_healthy' && !hasHealthcheck(services[dep])) {
+          issues.push({
+            at: key ? [...p, 'condition'] : p,
+            path: shown,
+            message: `\`${dep}\` has no healthcheck, so condition service_healthy can never be met — add services.${dep}.healthcheck or use service_started`,
+          });
+        }
+      }
+    }
+  }
+
+  issues.push(...findCycles(edges));
+  return { issues, warnings };
+}
+
+function typesFit(obj: Record<string, unknown>, spec: Record<string, string[]>): boolean {
+  return Object.entries(spec).every(([k, types]) => obj[k] === undefined || types.includes(typeof obj[k]));
+}
+
+/** One issue per strongly connected component: its shortest cycle through its smallest name. */
+export function findCycles(edges: readonly Edge[]): Issue[] {
+  const adj = new Map<string, Edge[]>();
+  const nodes = new Set<string>();
+  for (const e of edges) {
+    nodes.add(e.from);
+    nodes.add(e.to);
+    const list = adj.get(e.from) ?? [];
+    list.push(e);
+    adj.set(e.from, list);
+  }
+  for (const list of adj.values()) list.sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
+
+  // Tarjan's strongly connected components, visiting nodes in name order
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  const strong = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    onStack.add(v);
+    for (const e of adj.get(v) ?? []) {
+      if (!idx.has(e.to)) {
+        strong(e.to);
+        low.set(v, Math.min(low.get(v)!, low.get(e.to)!));
+      } else if (onStack.has(e.to)) {
+        low.set(v, Math.min(low.get(v)!, idx.get(e.to)!));
+      }
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1) components.push(comp.sort());
+    }
+  };
+  for (const n of [...nodes].sort()) if (!idx.has(n)) strong(n);
+
+  const out: Issue[] = [];
+  for (const comp of components) {
+    const inComp = new Set(comp);
+    const start = comp[0]!;
+    // breadth-first from start back to start, staying inside the component
+    const prev = new Map<string, Edge>();
+    const queue: string[] = [start];
+    let closing: Edge | undefined;
+    while (queue.length > 0 && !closing) {
+      const v = queue.shift()!;
+      for (const e of adj.get(v) ?? []) {
+        if (!inComp.has(e.to)) continue;
+        if (e.to === start) {
+          closing = e;
+          break;
+        }
+        if (!prev.has(e.to)) {
+          prev.set(e.to, e);
+          queue.push(e.to);
+        }
+      }
+    }
+    if (!closing) continue;
+    const pathEdges: Edge[] = [closing];
+    for (let cur = closing.from; cur !== start; ) {
+      const e = prev.get(cur)!;
+      pathEdges.unshift(e);
+      cur = e.from;
+    }
+    const chain = [start, ...pathEdges.map((e) => e.to)].join(' -> ');
+    const first = pathEdges[0]!;
+    out.push({ at: first.at, key: first.key, path: ['services', start, 'depends_on'], message: `dependency cycle: ${chain}` });
+  }
+  return out;
+}
+
+export interface ValidationResult {
+  issues: Issue[];
+  warnings: Issue[];
+}
+
+/** Schema, then semantic checks; a semantic issue at a path the schema already reported is dropped. */
+export function validate(value: unknown): ValidationResult {
+  const schemaIssues = validateSchema(value);
+  const sem = checkSemantics(value);
+  const seen = new Set(schemaIssues.map((i) => JSON.stringify(i.at)));
+  return {
+    issues: [...schemaIssues, ...sem.issues.filter((i) => !seen.has(JSON.stringify(i.at)))],
+    warnings: sem.warnings,
+  };
+}
