@@ -39,6 +39,7 @@ export const CODES = {
   TOOL_MISSING: EXIT.environment,
   STACK_NOT_RUNNING: EXIT.runtime,
   STACK_ALREADY_RUNNING: EXIT.runtime,
+  STACK_LOCKED: EXIT.runtime,
   SERVICE_UNKNOWN: EXIT.usage,
   SERVICE_START_FAILED: EXIT.runtime,
   SERVICE_UNHEALTHY: EXIT.runtime,

@@ -1,0 +1,502 @@
+/*
+ * ckpt-shim: keeps one service of a ckpt stack running without a daemon.
+ *
+ * Layout it creates (what CRIU later dumps is everything from "init" down):
+ *
+ *   ckpt-shim            host pid namespace; own session; child subreaper; reaps and records
+ *     └─ init            pid 1 of a fresh pid namespace (+ mount/uts/ipc, optionally net);
+ *         └─ service     forwards signals to the service, reaps orphans, exits with its status
+ *
+ * Why a shim at all: ckpt is daemonless (`ckpt up -d` returns), yet somebody must reap the
+ * namespace init and remember how it ended; this machine's PID 1 reaps orphans only after
+ * seconds.  The shim is also a subreaper so that a tree CRIU restores with --restore-detached
+ * (a later mode) is re-parented to it rather than to PID 1.
+ *
+ * Why our own init rather than running the service as pid 1: pid 1 gets no default signal
+ * actions, so `node server.js` as pid 1 would ignore SIGTERM; and the init keeps the namespace
+ * (and the process tree CRIU dumps) rooted at a tiny, well-known program.
+ *
+ * Usage:
+ *   ckpt-shim run   --state DIR --log FILE [--net private] [--hostname NAME] [--workdir DIR]
+ *                   [--user USER[:GROUP]] -- ARGV...
+ *   ckpt-shim adopt --state DIR -- ARGV...   run ARGV (e.g. criu restore --restore-detached),
+ *                   then wait for the tree it leaves behind, which the kernel re-parents to us.
+ *
+ * Files written into --state DIR: shim.pid, init.pid (host pid of the namespace init),
+ * exit (one line: "exited N" or "signaled N"), shim.log (the shim's own diagnostics).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *state_dir;
+static FILE *shim_log;
+
+static void logmsg(const char *fmt, ...)
+{
+	va_list ap;
+	FILE *out = shim_log ? shim_log : stderr;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(out, "[%ld.%03ld %d] ", (long)ts.tv_sec, ts.tv_nsec / 1000000, getpid());
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	fflush(out);
+}
+
+static void die(const char *what)
+{
+	logmsg("fatal: %s: %s", what, strerror(errno));
+	_exit(127);
+}
+
+/* Written to a temp file and renamed, so a reader never sees half a pid. */
+static void write_state(const char *name, const char *fmt, ...)
+{
+	char path[4096], tmp[4200];
+	va_list ap;
+	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		die("open state file");
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	if (fflush(f) || fsync(fileno(f)) || fclose(f))
+		die("write state file");
+	if (rename(tmp, path))
+		die("rename state file");
+}
+
+static void record_exit(int status)
+{
+	if (WIFEXITED(status))
+		write_state("exit", "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		write_state("exit", "signaled %d", WTERMSIG(status));
+}
+
+/* ---- the namespace init ------------------------------------------------------------------ */
+
+static volatile pid_t service_pid;
+
+static void forward_signal(int sig)
+{
+	if (service_pid > 0)
+		kill(service_pid, sig);
+}
+
+static void bring_up_loopback(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket for lo");
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		die("SIOCGIFFLAGS lo");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		die("SIOCSIFFLAGS lo");
+	close(fd);
+}
+
+static void drop_to_user(const char *spec)
+{
+	char buf[256];
+	char *group;
+	uid_t uid;
+	gid_t gid;
+	char *end;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	group = strchr(buf, ':');
+	if (group)
+		*group++ = '\0';
+
+	struct passwd *pw = getpwnam(buf);
+	if (pw) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else {
+		errno = 0;
+		uid = (uid_t)strtoul(buf, &end, 10);
+		if (*buf == '\0' || *end != '\0') {
+			logmsg("fatal: unknown user %s", buf);
+			_exit(127);
+		}
+		pw = getpwuid(uid);
+		gid = pw ? pw->pw_gid : (gid_t)uid;
+	}
+	if (group) {
+		struct group *gr = getgrnam(group);
+		if (gr)
+			gid = gr->gr_gid;
+		else {
+			gid = (gid_t)strtoul(group, &end, 10);
+			if (*group == '\0' || *end != '\0') {
+				logmsg("fatal: unknown group %s", group);
+				_exit(127);
+			}
+		}
+	}
+	if (pw && !group) {
+		if (initgroups(pw->pw_name, gid))
+			die("initgroups");
+	} else if (setgroups(1, &gid))
+		die("setgroups");
+	if (setgid(gid))
+		die("setgid");
+	if (setuid(uid))
+		die("setuid");
+	if (pw && !getenv("HOME"))
+		setenv("HOME", pw->pw_dir, 1);
+}
+
+struct run_opts {
+	const char *log;
+	const char *hostname;
+	const char *workdir;
+	const char *user;
+	int private_net;
+	char **argv;
+};
+
+static char self_path[4096];
+
+/*
+ * Reopens fds 0-2 by path from inside the new mount namespace. Files opened before unshare keep
+ * the host's mount, which CRIU cannot find in the namespace it dumps ("Can't lookup mount").
+ */
+static void reopen_stdio(const char *log)
+{
+	int nul = open("/dev/null", O_RDWR);
+	int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0640);
+	if (nul < 0 || out < 0)
+		die("reopen stdio");
+	if (dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		die("dup2 stdio");
+	close(nul);
+	close(out);
+}
+
+/* First half of the init, still running the binary mapped from the host's mounts. */
+static int enter_namespaces(struct run_opts *o, char **argv_rest)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+
+	if (o->private_net)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags))
+		die("unshare");
+	/* Nothing we mount may leak back to the host, and host mounts must not appear later. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		die("make / private");
+	/* A /proc of our own pid namespace, so that pids seen inside are the namespace's. */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		die("mount /proc");
+	/*
+	 * A /dev/shm of the service's own, as in a container: CRIU tars every tmpfs of the namespace
+	 * into the checkpoint, and the host's shared one may be large and is none of its business.
+	 */
+	while (umount2("/dev/shm", MNT_DETACH) == 0)
+		;
+	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"))
+		die("mount /dev/shm");
+	if (o->hostname && sethostname(o->hostname, strlen(o->hostname)))
+		die("sethostname");
+	if (o->private_net)
+		bring_up_loopback();
+	reopen_stdio(o->log);
+	/* CRIU refuses a tree whose session leader lives outside the pid namespace it dumps. */
+	if (setsid() < 0)
+		die("setsid in init");
+
+	/* Re-exec by path so that our text, too, is mapped through the namespace's own mounts. */
+	char *args[16 + 1024];
+	int n = 0;
+	args[n++] = "ckpt-shim";
+	args[n++] = "init";
+	args[n++] = "--state";
+	args[n++] = (char *)state_dir;
+	if (o->workdir) {
+		args[n++] = "--workdir";
+		args[n++] = (char *)o->workdir;
+	}
+	if (o->user) {
+		args[n++] = "--user";
+		args[n++] = (char *)o->user;
+	}
+	args[n++] = "--";
+	for (int i = 0; argv_rest[i] && n < 16 + 1023; i++)
+		args[n++] = argv_rest[i];
+	args[n] = NULL;
+	execv(self_path, args);
+	die("re-exec init");
+	return 127;
+}
+
+/* Second half: pid 1 of the namespace, running the service below it. */
+static int cmd_init(struct run_opts *o)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork service");
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* The service leads its own session and group, as after a fresh login. */
+		setsid();
+		if (o->workdir && chdir(o->workdir))
+			die("chdir");
+		if (o->user)
+			drop_to_user(o->user);
+		execvp(o->argv[0], o->argv);
+		fprintf(stderr, "ckpt: cannot run %s: %s\n", o->argv[0], strerror(errno));
+		_exit(127);
+	}
+	service_pid = pid;
+
+	struct sigaction sa = { .sa_handler = forward_signal };
+	sigemptyset(&sa.sa_mask);
+	int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		sigaction(fwd[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	/* Reap everything; leave when the service itself has ended. Orphans inside the namespace
+	 * are re-parented to us, so this loop is also the namespace's reaper. */
+	for (;;) {
+		int status;
+		pid_t w = waitpid(-1, &status, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			die("waitpid in init");
+		}
+		if (w == service_pid) {
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+	}
+}
+
+/* ---- the shim ------------------------------------------------------------------------------ */
+
+static volatile pid_t child_pid;
+
+static void relay_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static void become_shim(const char *log)
+{
+	char path[4096];
+
+	/* Whatever the caller left open must not reach the service (nor its checkpoint). */
+	if (syscall(SYS_close_range, 3, ~0U, 0))
+		die("close_range");
+	snprintf(path, sizeof(path), "%s/shim.log", state_dir);
+	shim_log = fopen(path, "ae");
+	if (!shim_log)
+		die("open shim.log");
+	setvbuf(shim_log, NULL, _IOLBF, 0);
+
+	/* Out of the caller's session, so its terminal's Ctrl-C or hangup never reaches us. */
+	if (getsid(0) != getpid() && setsid() < 0)
+		die("setsid");
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		die("PR_SET_CHILD_SUBREAPER");
+
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0)
+		die("stdin");
+	if (log) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd < 0)
+			die("open log");
+		if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			die("dup log");
+		close(fd);
+	} else if (dup2(nul, 1) < 0 || dup2(nul, 2) < 0) {
+		die("stdout");
+	}
+	close(nul);
+	write_state("shim.pid", "%d", getpid());
+}
+
+static void install_relay(void)
+{
+	struct sigaction sa = { .sa_handler = relay_signal };
+	sigemptyset(&sa.sa_mask);
+	int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		sigaction(fwd[i], &sa, NULL);
+}
+
+static int cmd_run(struct run_opts *o)
+{
+	become_shim(o->log);
+
+	if (unshare(CLONE_NEWPID))
+		die("unshare pid namespace");
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork init");
+	if (pid == 0) {
+		fclose(shim_log);
+		shim_log = NULL;
+		_exit(enter_namespaces(o, o->argv));
+	}
+	child_pid = pid;
+	install_relay();
+	write_state("init.pid", "%d", pid);
+	logmsg("started init %d for %s", pid, o->argv[0]);
+
+	for (;;) {
+		int status;
+		pid_t w = waitpid(-1, &status, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			die("waitpid in shim");
+		}
+		if (w == child_pid) {
+			record_exit(status);
+			logmsg("init %d ended (status 0x%x)", w, status);
+			return 0;
+		}
+	}
+}
+
+/*
+ * adopt: ARGV (criu restore --restore-detached --pidfile F) leaves a tree behind whose root the
+ * kernel re-parents to us, the nearest subreaper.  We wait for ARGV, then for whatever it left.
+ */
+static int cmd_adopt(char **argv)
+{
+	become_shim(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		die("exec");
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		logmsg("%s failed (status 0x%x)", argv[0], status);
+		write_state("adopt-failed", "%d", status);
+		return 1;
+	}
+	write_state("adopted", "ok");
+	install_relay();
+	for (;;) {
+		pid_t w = waitpid(-1, &status, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				return 0;
+			die("waitpid");
+		}
+		record_exit(status);
+		logmsg("adopted %d ended (status 0x%x)", w, status);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: ckpt-shim run --state DIR --log FILE [--net private] [--hostname NAME]\n"
+		"                 [--workdir DIR] [--user USER[:GROUP]] -- ARGV...\n"
+		"       ckpt-shim adopt --state DIR -- ARGV...\n");
+	exit(64);
+}
+
+int main(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	int i;
+
+	if (argc < 2)
+		usage();
+	ssize_t len = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	if (len < 0)
+		die("readlink /proc/self/exe");
+	self_path[len] = '\0';
+	const char *mode = argv[1];
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!v)
+			usage();
+		if (!strcmp(a, "--state"))
+			state_dir = v;
+		else if (!strcmp(a, "--log"))
+			o.log = v;
+		else if (!strcmp(a, "--net"))
+			o.private_net = !strcmp(v, "private");
+		else if (!strcmp(a, "--hostname"))
+			o.hostname = v;
+		else if (!strcmp(a, "--workdir"))
+			o.workdir = v;
+		else if (!strcmp(a, "--user"))
+			o.user = v;
+		else
+			usage();
+		i++;
+	}
+	if (!state_dir || i >= argc)
+		usage();
+	o.argv = &argv[i];
+
+	if (!strcmp(mode, "run")) {
+		if (!o.log)
+			usage();
+		return cmd_run(&o);
+	}
+	if (!strcmp(mode, "adopt"))
+		return cmd_adopt(o.argv);
+	if (!strcmp(mode, "init"))
+		return cmd_init(&o);
+	usage();
+	return 64;
+}

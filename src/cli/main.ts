@@ -1,0 +1,180 @@
+// Argument parsing → core calls → a sink. The only place that calls process.exit.
+import { Command, CommanderError, Option } from 'commander';
+import * as core from '../core/index.js';
+import { CkptError, EXIT, asCkptError } from '../errors.js';
+import { plainSink } from '../ui/plain/events.js';
+import { jsonSink } from '../ui/json/events.js';
+import { printError } from './errors-out.js';
+import { resolveTarget, type TargetOpts } from './target.js';
+import { printPs, printStacks, printDoctor } from './print.js';
+import { runUpForeground } from './up-foreground.js';
+
+interface GlobalOpts extends TargetOpts {
+  store?: string;
+}
+
+function wantColor(): boolean {
+  return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+}
+
+function makeCtx(json: boolean, prefixWidth?: number): core.CoreContext {
+  return {
+    stateRoot: core.stateRoot(),
+    events: json ? jsonSink() : plainSink({ color: wantColor(), ...(prefixWidth ? { prefixWidth } : {}) }),
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ckpt')
+    .description('Checkpoint/restore for developer stacks, on a patched CRIU')
+    .version(process.env.npm_package_version ?? '0.1.0', '-v, --version')
+    .enablePositionalOptions()
+    .option('-f, --file <manifest>', 'manifest file (default: ckpt.yaml, compose.yaml or docker-compose.yml)')
+    .option('-p, --project-name <name>', 'project name (default: the manifest\'s name or its directory)')
+    .option('--store <dir>', 'checkpoint store directory (default: $CKPT_STORE or /var/lib/ckpt/store)')
+    .showHelpAfterError('(run ckpt --help for usage)')
+    .exitOverride();
+
+  const globals = (cmd: Command): GlobalOpts => ({ ...program.opts<GlobalOpts>(), ...cmd.opts<GlobalOpts>() });
+  const fileOpt = (): Option => new Option('-f, --file <manifest>', 'manifest file');
+  const projOpt = (): Option => new Option('-p, --project-name <name>', 'project name');
+
+  program
+    .command('up')
+    .description('Create and start the services of a stack (foreground: follows logs, Ctrl-C stops it)')
+    .argument('[manifest]', 'manifest file (same as -f)')
+    .addOption(fileOpt())
+    .addOption(projOpt())
+    .option('-d, --detach', 'start in the background and return')
+    .option('--wait', 'with -d: return once every service with a healthcheck is healthy')
+    .option('--json', 'print events as JSON lines')
+    .action(async (manifest: string | undefined, opts: { detach?: boolean; wait?: boolean; json?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const { project, warnings } = await resolveTarget({ ...g, ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
+      const width = Math.max(...project!.services.map((s) => s.name.length));
+      const ctx = makeCtx(Boolean(opts.json), width);
+      for (const w of warnings) ctx.events(core.ev({ type: 'message', level: 'warn', text: w }));
+      if (opts.detach) {
+        await core.up(ctx, project!, { wait: Boolean(opts.wait) });
+        return;
+      }
+      process.exitCode = await runUpForeground(ctx, project!);
+    });
+
+  program
+    .command('down')
+    .description('Stop the services of a stack and remove its state')
+    .addOption(fileOpt())
+    .addOption(projOpt())
+    .option('-t, --timeout <seconds>', 'grace period before SIGKILL (default: each service\'s stop_grace_period)')
+    .option('--json', 'print events as JSON lines')
+    .action(async (opts: { timeout?: string; json?: boolean }, cmd: Command) => {
+      const { name } = await resolveTarget(globals(cmd), { needManifest: false });
+      const ctx = makeCtx(Boolean(opts.json));
+      const timeoutMs = opts.timeout === undefined ? undefined : parseSeconds(opts.timeout, '--timeout');
+      await core.down(ctx, name, timeoutMs === undefined ? {} : { timeoutMs });
+    });
+
+  program
+    .command('ps')
+    .description('List the services of a stack, with state and health')
+    .addOption(fileOpt())
+    .addOption(projOpt())
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { name } = await resolveTarget(globals(cmd), { needManifest: false });
+      const rows = await core.ps(makeCtx(false), name);
+      printPs(rows, Boolean(opts.json));
+    });
+
+  program
+    .command('ls')
+    .description('List running stacks')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      printStacks(core.listStacks(makeCtx(false)), Boolean(opts.json));
+    });
+
+  program
+    .command('logs')
+    .description('Show the output of services')
+    .argument('[services...]', 'only these services')
+    .option('--file <manifest>', 'manifest file')
+    .addOption(projOpt())
+    .option('-f, --follow', 'follow log output')
+    .option('-n, --tail <lines>', 'number of lines from the end of each log')
+    .option('--json', 'print log lines as JSON')
+    .action(async (services: string[], opts: { follow?: boolean; tail?: string; json?: boolean }, cmd: Command) => {
+      // -f means --follow here (as in compose); the manifest is --file, or the global -f.
+      const { name, project } = await resolveTarget(globals(cmd), { needManifest: false });
+      const width = Math.max(1, ...(project?.services.map((s) => s.name.length) ?? services.map((s) => s.length)));
+      const ctx = makeCtx(Boolean(opts.json), width);
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      const tail = opts.tail === undefined || opts.tail === 'all' ? undefined : parseCount(opts.tail, '--tail');
+      await core.logs(ctx, name, {
+        services,
+        follow: Boolean(opts.follow),
+        signal: ac.signal,
+        ...(tail === undefined ? {} : { tail }),
+      });
+    });
+
+  program
+    .command('config')
+    .description('Validate the manifest and print it normalized')
+    .argument('[manifest]', 'manifest file (same as -f)')
+    .addOption(fileOpt())
+    .addOption(projOpt())
+    .option('--json', 'print JSON')
+    .option('-q, --quiet', 'only validate, print nothing')
+    .action(async (manifest: string | undefined, opts: { json?: boolean; quiet?: boolean }, cmd: Command) => {
+      const { project, warnings } = await resolveTarget({ ...globals(cmd), ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
+      for (const w of warnings) process.stderr.write(`WARN ${w}\n`);
+      if (opts.quiet) return;
+      process.stdout.write(opts.json ? core.projectToJSON(project!) + '\n' : core.renderProject(project!));
+    });
+
+  program
+    .command('doctor')
+    .description('Check that this machine can run and checkpoint stacks')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const report = await core.doctor({ stateRoot: core.stateRoot(), storeRoot: core.storeRoot(g.store) });
+      printDoctor(report, Boolean(opts.json), wantColor());
+      if (!report.ok) process.exitCode = EXIT.environment;
+    });
+
+  return program;
+}
+
+function parseSeconds(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new CkptError('USAGE', `${flag} must be a number of seconds, got "${v}"`);
+  return n * 1000;
+}
+
+function parseCount(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CkptError('USAGE', `${flag} must be a whole number or "all", got "${v}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version are "errors" to commander; they exit 0
+      if (e.exitCode === 0) process.exit(0);
+      process.exit(EXIT.usage);
+    }
+    const err = asCkptError(e);
+    printError(err, json);
+    process.exit(err.exitCode);
+  }
+  process.exit(process.exitCode ?? 0);
+}

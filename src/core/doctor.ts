@@ -1,0 +1,114 @@
+// `ckpt doctor`: is this machine ready? Each failing line names the command that fixes it.
+import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { release } from 'node:os';
+import { criuCheck, probeCriu } from '../criu/probe.js';
+import { isCkptError } from '../errors.js';
+import { packageRoot, shimPath } from '../paths.js';
+import { pingDocker } from '../runtime/docker/ping.js';
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** the command (or step) that fixes a failing check */
+  fix?: string;
+  /** failing does not block process stacks */
+  optional?: boolean;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+function writable(dir: string): { ok: boolean; detail: string } {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const probe = join(dir, `.doctor-${process.pid}`);
+    writeFileSync(probe, 'x', { mode: 0o600 });
+    rmSync(probe);
+    return { ok: true, detail: `${dir} is writable` };
+  } catch (e) {
+    return { ok: false, detail: `${dir}: ${(e as Error).message}` };
+  }
+}
+
+const rel = (p: string): string => p.replace(`${process.cwd()}/`, '');
+
+export async function doctor(opts: { stateRoot: string; storeRoot: string }): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const build = `sudo bash ${rel(join(packageRoot, 'criu-patches/build.sh'))}`;
+  const root = process.getuid?.() === 0;
+  checks.push({
+    name: 'root',
+    ok: root,
+    detail: root ? 'running as root' : `running as uid ${process.getuid?.()}`,
+    fix: 'run ckpt as root: sudo ckpt …',
+  });
+
+  const cr = existsSync('/proc/sys/kernel/ns_last_pid');
+  checks.push({
+    name: 'kernel',
+    ok: cr,
+    detail: `Linux ${release()}${cr ? ', CONFIG_CHECKPOINT_RESTORE' : ': no /proc/sys/kernel/ns_last_pid (CONFIG_CHECKPOINT_RESTORE is off)'}`,
+    fix: 'boot a kernel built with CONFIG_CHECKPOINT_RESTORE=y',
+  });
+
+  try {
+    const info = await probeCriu();
+    checks.push({ name: 'criu', ok: true, detail: `${info.path} ${info.version}` });
+    checks.push({
+      name: 'criu build',
+      ok: info.patched,
+      detail: info.patched
+        ? `ckpt build ${info.expectedStamp}`
+        : `installed ${info.gitId ?? info.stamp ?? 'stock CRIU'}, this checkout's patches are ${info.expectedStamp}`,
+      fix: build,
+    });
+    const check = await criuCheck(info.path);
+    checks.push({
+      name: 'criu check',
+      ok: check.ok,
+      detail: check.ok ? 'kernel supports what CRIU needs' : check.output.split('\n').slice(-3).join(' | '),
+      fix: `${info.path} check -v4   # read what the kernel lacks`,
+    });
+  } catch (e) {
+    if (!isCkptError(e)) throw e;
+    checks.push({ name: 'criu', ok: false, detail: e.message, fix: build });
+  }
+
+  let shimOk = false;
+  try {
+    accessSync(shimPath(), constants.X_OK);
+    shimOk = true;
+  } catch {
+    shimOk = false;
+  }
+  checks.push({
+    name: 'shim',
+    ok: shimOk,
+    detail: shimOk ? shimPath() : `${shimPath()} is missing`,
+    fix: `npm --prefix ${rel(packageRoot) || '.'} run build`,
+  });
+
+  const state = writable(opts.stateRoot);
+  checks.push({ name: 'state dir', ...state, fix: `sudo mkdir -p ${opts.stateRoot}, or set CKPT_STATE_DIR` });
+  const store = writable(opts.storeRoot);
+  checks.push({ name: 'store', ...store, fix: `sudo mkdir -p ${opts.storeRoot}, or pass --store / set CKPT_STORE` });
+
+  const docker = await pingDocker();
+  checks.push({
+    name: 'dockerd',
+    optional: true,
+    ok: docker.reachable && docker.experimental === true,
+    detail: docker.reachable
+      ? `Docker ${docker.version}${docker.experimental ? ', experimental' : ', NOT experimental (checkpoints disabled)'}`
+      : `not reachable (${docker.error}); needed only for image services`,
+    fix: docker.reachable
+      ? 'add {"experimental": true} to /etc/docker/daemon.json and restart dockerd'
+      : 'sudo bash scripts/setup-docker.sh   # or start dockerd with "experimental": true',
+  });
+
+  return { ok: checks.every((c) => c.ok || c.optional), checks };
+}

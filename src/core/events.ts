@@ -1,0 +1,28 @@
+// The core reports what it does as events; the CLI's plain and JSON outputs and the Ink UI are
+// sinks that consume them. The core never prints.
+
+export type ServiceAction =
+  | 'starting'
+  | 'started'
+  | 'running'
+  | 'recreating'
+  | 'waiting'
+  | 'healthy'
+  | 'unhealthy'
+  | 'exited'
+  | 'stopping'
+  | 'stopped';
+
+export type CoreEvent =
+  | { type: 'service'; project: string; service: string; action: ServiceAction; detail?: string; at: number }
+  | { type: 'log'; project: string; service: string; line: string; at: number }
+  | { type: 'message'; level: 'info' | 'warn'; text: string; at: number };
+
+export type EventSink = (e: CoreEvent) => void;
+
+export const nullSink: EventSink = () => {};
+
+/** Build an event with its timestamp. */
+export function ev<T extends Omit<CoreEvent, 'at'>>(e: T): T & { at: number } {
+  return { ...e, at: Date.now() };
+}

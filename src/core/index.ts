@@ -1,0 +1,13 @@
+// The core API: the one module the CLI, the TUI and the tests call.
+export { up, down, ps, planUp, formatPlan, listStacks, readStack, stopOrder } from './stack.js';
+export type { CoreContext, UpStep, PsRow, UpOptions, DownOptions } from './stack.js';
+export { logs } from './logs.js';
+export type { LogsOptions } from './logs.js';
+export { doctor } from './doctor.js';
+export type { DoctorCheck, DoctorReport } from './doctor.js';
+export { ev, nullSink } from './events.js';
+export type { CoreEvent, EventSink, ServiceAction } from './events.js';
+export { loadProject, loadProjectWithWarnings, findManifest, renderProject, projectToJSON } from '../manifest/index.js';
+export type { Project, Service } from '../manifest/types.js';
+export { stateRoot, storeRoot } from '../paths.js';
+export { CkptError, EXIT, isCkptError, asCkptError } from '../errors.js';

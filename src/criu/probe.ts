@@ -1,0 +1,74 @@
+// What CRIU this machine has: where, which version, whether it is our patched build, and what
+// `criu check` says of the kernel. The only other module that runs criu is criu/run.ts.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { CkptError } from '../errors.js';
+import { STAMP_FILE, expectedStamp } from './stamp.js';
+
+export const CRIU_MIN_VERSION = [4, 1, 1] as const;
+export const DEFAULT_CRIU = '/usr/local/sbin/criu';
+
+export function criuPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CKPT_CRIU || DEFAULT_CRIU;
+}
+
+export interface CriuInfo {
+  path: string;
+  version: string;
+  /** GitID line of `criu --version`: our builds put the stamp there */
+  gitId?: string;
+  /** contents of the stamp file next to the install */
+  stamp?: string;
+  expectedStamp: string;
+  patched: boolean;
+}
+
+export function parseVersion(out: string): { version?: string; gitId?: string } {
+  const version = /^Version:\s*(\S+)/m.exec(out)?.[1];
+  const gitId = /^GitID:\s*(\S+)/m.exec(out)?.[1];
+  return { ...(version ? { version } : {}), ...(gitId ? { gitId } : {}) };
+}
+
+export async function probeCriu(path = criuPath()): Promise<CriuInfo> {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new CkptError('CRIU_MISSING', `CRIU is not installed at ${path}`, {
+      hint: 'Build and install ckpt\'s CRIU with: sudo bash criu-patches/build.sh',
+    });
+  }
+  const r = await execa(path, ['--version'], { reject: false });
+  const { version, gitId } = parseVersion(String(r.stdout));
+  if (r.exitCode !== 0 || !version) {
+    throw new CkptError('CRIU_MISSING', `${path} --version failed: ${String(r.stderr || r.stdout).trim()}`, {
+      hint: 'Rebuild it with: sudo bash criu-patches/build.sh --force',
+    });
+  }
+  let stamp: string | undefined;
+  try {
+    stamp = readFileSync(STAMP_FILE, 'utf8').trim();
+  } catch {
+    stamp = undefined;
+  }
+  const expected = expectedStamp();
+  return {
+    path,
+    version,
+    ...(gitId ? { gitId } : {}),
+    ...(stamp ? { stamp } : {}),
+    expectedStamp: expected,
+    patched: gitId === expected || (path === DEFAULT_CRIU && stamp === expected),
+  };
+}
+
+export interface CriuCheck {
+  ok: boolean;
+  output: string;
+}
+
+/** `criu check` (the features ckpt relies on) and, separately, `criu check --all`. */
+export async function criuCheck(path = criuPath(), all = false): Promise<CriuCheck> {
+  const r = await execa(path, all ? ['check', '--all'] : ['check'], { reject: false, all: true });
+  const output = String(r.all ?? '').trim();
+  return { ok: r.exitCode === 0, output };
+}

@@ -1,0 +1,29 @@
+// Where ckpt keeps things. Two roots, both overridable so tests run in temporary directories:
+//   state (running stacks: pids, logs)   CKPT_STATE_DIR, default /run/ckpt
+//   store (checkpoint sets)              --store / CKPT_STORE, default /var/lib/ckpt/store
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DEFAULT_STATE_DIR = '/run/ckpt';
+export const DEFAULT_STORE_DIR = '/var/lib/ckpt/store';
+
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.CKPT_STATE_DIR || DEFAULT_STATE_DIR);
+}
+
+export function storeRoot(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag || env.CKPT_STORE || DEFAULT_STORE_DIR);
+}
+
+export function projectStateDir(root: string, project: string): string {
+  return join(root, 'projects', project);
+}
+
+export function serviceStateDir(root: string, project: string, service: string): string {
+  return join(projectStateDir(root, project), 'services', service);
+}
+
+/** The repository (or installed package) root: bin/, native/, criu-patches/ live there. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const shimPath = (): string => process.env.CKPT_SHIM || join(packageRoot, 'native/bin/ckpt-shim');

@@ -1,0 +1,189 @@
+// Services as isolated process trees: each runs under its own ckpt-shim (native/ckpt-shim.c),
+// which puts the service in fresh pid/mount/uts/ipc namespaces (and net, with
+// `x-ckpt.network: private`) below a tiny init. The tree from that init down is what CRIU dumps.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CkptError } from '../../errors.js';
+import type { Project, Service } from '../../manifest/types.js';
+import { shimPath } from '../../paths.js';
+import { isAlive, readStat, startTimeMs, treeCpuTicks, treeRssBytes } from '../../util/proc.js';
+import { waitFor } from '../../util/time.js';
+import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus } from '../types.js';
+import { serviceConfigHash } from '../config-hash.js';
+
+/** The environment a process service sees: a minimal base plus what the manifest says. */
+export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: base.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  };
+  for (const key of ['LANG', 'LC_ALL', 'TZ', 'HOME'] as const) {
+    const v = base[key];
+    if (v !== undefined) env[key] = v;
+  }
+  return { ...env, ...service.environment };
+}
+
+export function shimArgs(service: Service, serviceDir: string, logFile: string): string[] {
+  const args = ['run', '--state', serviceDir, '--log', logFile];
+  if (service.xCkpt.network === 'private') args.push('--net', 'private');
+  args.push('--hostname', service.xCkpt.hostname ?? service.name);
+  if (service.workingDir) args.push('--workdir', service.workingDir);
+  if (service.user) args.push('--user', service.user);
+  args.push('--', ...service.command);
+  return args;
+}
+
+function readPidFile(path: string): number | undefined {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readExit(serviceDir: string): string | undefined {
+  try {
+    return readFileSync(join(serviceDir, 'exit'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export class ProcessRuntime implements ServiceRuntime {
+  readonly kind = 'process' as const;
+
+  async start(project: Project, service: Service, serviceDir: string): Promise<ServiceRecord> {
+    if (process.getuid?.() !== 0) {
+      throw new CkptError('NOT_ROOT', `cannot start ${service.name}: process services need root`, {
+        hint: 'Run ckpt as root (sudo ckpt up): creating namespaces and dumping them with CRIU needs it.',
+      });
+    }
+    const shim = shimPath();
+    if (!existsSync(shim)) {
+      throw new CkptError('TOOL_MISSING', `the service shim is missing: ${shim}`, {
+        hint: 'Run `npm run build` in the ckpt checkout (it compiles native/ckpt-shim.c).',
+      });
+    }
+    mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
+    const logFile = join(serviceDir, 'service.log');
+    for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
+    const child = spawn(shim, shimArgs(service, serviceDir, logFile), {
+      detached: true,
+      stdio: 'ignore',
+      env: serviceEnvironment(service),
+      cwd: project.workingDir,
+    });
+    let spawnError: Error | undefined;
+    child.on('error', (e) => (spawnError = e));
+    child.unref();
+
+    const initPidFile = join(serviceDir, 'init.pid');
+    const initPid = await waitFor(() => readPidFile(initPidFile), { timeoutMs: 5000, intervalMs: 10 });
+    if (spawnError || initPid === undefined) {
+      throw new CkptError('SERVICE_START_FAILED', `service ${service.name} did not start`, {
+        hint: 'See the shim log for why.',
+        details: [tail(join(serviceDir, 'shim.log'), 5), spawnError?.message ?? ''].filter(Boolean),
+        logFile: join(serviceDir, 'shim.log'),
+      });
+    }
+    const st = readStat(initPid);
+    return {
+      service: service.name,
+      runtime: 'process',
+      configHash: serviceConfigHash(service),
+      startedAt: new Date().toISOString(),
+      logFile,
+      shimPid: child.pid,
+      initPid,
+      initStartTicks: st?.startTicks,
+    };
+  }
+
+  status(record: ServiceRecord): ServiceStatus {
+    const pid = record.initPid;
+    const base = { service: record.service, runtime: 'process' as const };
+    if (pid !== undefined && isAlive(pid, record.initStartTicks)) {
+      const st = readStat(pid)!;
+      return {
+        ...base,
+        state: st.state === 'T' ? 'paused' : 'running',
+        pid,
+        rssBytes: treeRssBytes(pid),
+        cpuTicks: treeCpuTicks(pid),
+        uptimeMs: Date.now() - startTimeMs(st),
+      };
+    }
+    const exit = readExit(serviceDirOf(record));
+    return { ...base, state: exit ? 'exited' : 'dead', ...(exit ? { exit } : {}) };
+  }
+
+  async stop(record: ServiceRecord, graceMs: number): Promise<void> {
+    const { initPid, initStartTicks, shimPid } = record;
+    const alive = (): boolean => initPid !== undefined && isAlive(initPid, initStartTicks);
+    if (alive()) {
+      signal(initPid!, 'SIGTERM');
+      await waitFor(() => (alive() ? undefined : true), { timeoutMs: graceMs, intervalMs: 20 });
+      // SIGKILL of a pid namespace's init kills every process in the namespace.
+      if (alive()) signal(initPid!, 'SIGKILL');
+      await waitFor(() => (alive() ? undefined : true), { timeoutMs: 5000, intervalMs: 10 });
+    }
+    // The shim records the exit and leaves by itself; it must not outlive the service.
+    if (shimPid !== undefined) {
+      const shimGone = await waitFor(() => (isAlive(shimPid) ? undefined : true), { timeoutMs: 2000, intervalMs: 10 });
+      if (!shimGone && isShim(shimPid)) signal(shimPid, 'SIGKILL');
+    }
+    if (alive()) {
+      throw new CkptError('SERVICE_START_FAILED', `service ${record.service} (pid ${initPid}) did not stop`, {
+        hint: `Check it with: ps -o pid,stat,cmd --ppid ${initPid}`,
+      });
+    }
+  }
+
+  async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {
+    const pid = record.initPid;
+    if (pid === undefined || !isAlive(pid, record.initStartTicks)) {
+      return { exitCode: -1, stdout: '', stderr: 'service is not running', timedOut: false };
+    }
+    // nsenter forks after joining the pid namespace, so argv runs as a process of the service.
+    const r = await execa('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '--', ...argv], {
+      reject: false,
+      timeout: timeoutMs,
+      stdin: 'ignore',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      extendEnv: false,
+    });
+    return {
+      exitCode: r.exitCode ?? -1,
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      timedOut: Boolean(r.timedOut),
+    };
+  }
+}
+
+function serviceDirOf(record: ServiceRecord): string {
+  return join(record.logFile, '..');
+}
+
+function isShim(pid: number): boolean {
+  return readStat(pid)?.comm === 'ckpt-shim';
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}

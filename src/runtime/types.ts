@@ -1,0 +1,51 @@
+// The seam between the core and the ways a service can run (process trees now, containers later).
+import type { Project, Service } from '../manifest/types.js';
+
+/** What a runtime records about a started service; persisted so other ckpt processes find it. */
+export interface ServiceRecord {
+  service: string;
+  runtime: 'process' | 'docker';
+  /** hash of the service's normalized config when it was started (drift detection) */
+  configHash: string;
+  startedAt: string;
+  logFile: string;
+  /** process runtime */
+  shimPid?: number;
+  initPid?: number;
+  initStartTicks?: number;
+  /** docker runtime */
+  containerId?: string;
+}
+
+export type RunState = 'running' | 'exited' | 'dead' | 'paused';
+export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none';
+
+export interface ServiceStatus {
+  service: string;
+  runtime: 'process' | 'docker';
+  state: RunState;
+  /** host pid of the service's root (the namespace init for process services) */
+  pid?: number;
+  /** how it ended, when it has: "exited 0", "signaled 9" */
+  exit?: string;
+  rssBytes?: number;
+  cpuTicks?: number;
+  uptimeMs?: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface ServiceRuntime {
+  readonly kind: 'process' | 'docker';
+  start(project: Project, service: Service, serviceDir: string): Promise<ServiceRecord>;
+  /** SIGTERM, the grace period, then SIGKILL; resolves when nothing of the service is left */
+  stop(record: ServiceRecord, graceMs: number): Promise<void>;
+  status(record: ServiceRecord): ServiceStatus;
+  /** run argv inside the service's namespaces (healthchecks, `ckpt exec`) */
+  exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult>;
+}

@@ -1,0 +1,51 @@
+// The plain sink: one line per event, for terminals without the Ink UI, pipes and CI.
+import type { CoreEvent, EventSink } from '../../core/events.js';
+
+const ACTION_TEXT: Record<string, string> = {
+  starting: 'Starting',
+  started: 'Started',
+  running: 'Running',
+  recreating: 'Recreating',
+  waiting: 'Waiting',
+  healthy: 'Healthy',
+  unhealthy: 'Unhealthy',
+  exited: 'Exited',
+  stopping: 'Stopping',
+  stopped: 'Stopped',
+};
+
+export interface PlainSinkOptions {
+  write?: (s: string) => void;
+  /** width of the "service |" prefix of log lines */
+  prefixWidth?: number;
+  color?: boolean;
+}
+
+const PALETTE = [36, 33, 32, 35, 34, 31];
+
+export function plainSink(opts: PlainSinkOptions = {}): EventSink {
+  const write = opts.write ?? ((s: string) => process.stdout.write(s));
+  const colors = new Map<string, number>();
+  const paint = (service: string, text: string): string => {
+    if (!opts.color) return text;
+    if (!colors.has(service)) colors.set(service, PALETTE[colors.size % PALETTE.length]!);
+    return `\x1b[${colors.get(service)}m${text}\x1b[0m`;
+  };
+  return (e: CoreEvent) => {
+    switch (e.type) {
+      case 'service': {
+        const detail = e.detail ? ` (${e.detail})` : '';
+        write(` ${e.project}-${e.service}  ${ACTION_TEXT[e.action] ?? e.action}${detail}\n`);
+        break;
+      }
+      case 'log': {
+        const prefix = `${e.service.padEnd(opts.prefixWidth ?? e.service.length)} | `;
+        write(`${paint(e.service, prefix)}${e.line}\n`);
+        break;
+      }
+      case 'message':
+        write(`${e.level === 'warn' ? 'WARN ' : ''}${e.text}\n`);
+        break;
+    }
+  };
+}

@@ -1,0 +1,145 @@
+// bin/ckpt as a user runs it: separate processes, exit codes, what is printed.
+import t from 'tap';
+import { execa } from 'execa';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { requireIntegration, tempDir, freePort, writeManifest } from '../helpers/env.js';
+import { isAlive } from '../../src/util/proc.js';
+
+const bin = join(packageRoot, 'bin/ckpt');
+
+function ckpt(args: string[], env: Record<string, string> = {}, cwd = packageRoot) {
+  return execa(bin, args, { reject: false, cwd, env: { ...env, NO_COLOR: '1' }, timeout: 120_000 });
+}
+
+t.test('usage errors exit 64', async (t) => {
+  const r = await ckpt(['frobnicate']);
+  t.equal(r.exitCode, 64);
+  t.match(r.stderr, /unknown command 'frobnicate'/);
+  const r2 = await ckpt(['logs', '--tail', 'many', '-p', 'x']);
+  t.equal(r2.exitCode, 64);
+  t.match(r2.stderr, /--tail must be a whole number/);
+});
+
+t.test('--help and --version exit 0', async (t) => {
+  const h = await ckpt(['--help']);
+  t.equal(h.exitCode, 0);
+  for (const cmd of ['up', 'down', 'ps', 'logs', 'config', 'doctor']) t.match(h.stdout, new RegExp(`\\b${cmd}\\b`));
+  t.equal((await ckpt(['--version'])).exitCode, 0);
+});
+
+t.test('config prints the normalized demo manifest', async (t) => {
+  const r = await ckpt(['config', 'manifests/demo.yaml']);
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /name: demo/);
+  t.match(r.stdout, /gateway:/);
+  const j = await ckpt(['config', '--json', '-f', 'manifests/demo.yaml'], { DEMO_INDEX_PORT: '9999' });
+  t.equal(j.exitCode, 0);
+  const project = JSON.parse(j.stdout);
+  t.equal(project.name, 'demo');
+  t.same(project.services.map((s: { name: string }) => s.name), ['index', 'gateway'], 'dependency order');
+  t.equal(project.services[0].environment.PORT, '9999', 'interpolated from the environment');
+});
+
+t.test('every invalid fixture: exit 65, a located message, no stack trace', async (t) => {
+  const dir = join(packageRoot, 'test/fixtures/manifests/invalid');
+  const files = readdirSync(dir).filter((f) => /\.(ya?ml|bin|txt)$/.test(f) && !f.endsWith('.expected.txt'));
+  t.ok(files.length >= 30, `${files.length} invalid manifests`);
+  for (const f of files) {
+    const r = await ckpt(['config', '-f', join(dir, f)]);
+    t.equal(r.exitCode, 65, `${f}: exit 65`);
+    t.match(r.stderr, new RegExp(f.replace(/\./g, '\\.')), `${f}: names the file`);
+    t.notMatch(r.stderr, /\n\s+at .+:\d+:\d+\)?\n/, `${f}: no stack trace`);
+  }
+});
+
+t.test('a missing manifest exits 65 with the names tried', async (t) => {
+  const dir = tempDir(t);
+  const r = await ckpt(['config'], {}, dir);
+  t.equal(r.exitCode, 65);
+  t.match(r.stderr, /compose\.yaml/);
+});
+
+t.test('--json errors are JSON on stderr', async (t) => {
+  const dir = tempDir(t);
+  const r = await ckpt(['ps', '--json', '-p', 'nothing-here'], { CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(r.exitCode, 71);
+  const err = JSON.parse(r.stderr).error;
+  t.equal(err.code, 'STACK_NOT_RUNNING');
+  t.match(err.hint, /ckpt/);
+});
+
+t.test('doctor is green on this machine', async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const r = await ckpt(['doctor', '--json', '--store', join(dir, 'store')], { CKPT_STATE_DIR: join(dir, 'state') });
+  const report = JSON.parse(r.stdout);
+  const failing = report.checks.filter((c: { ok: boolean; optional?: boolean }) => !c.ok && !c.optional);
+  t.same(failing, [], 'no failing check');
+  t.equal(r.exitCode, 0);
+  t.same(
+    report.checks.map((c: { name: string }) => c.name),
+    ['root', 'kernel', 'criu', 'criu build', 'criu check', 'shim', 'state dir', 'store', 'dockerd'],
+  );
+});
+
+t.test('up -d, then ps, logs and down from other processes', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const env = {
+    CKPT_STATE_DIR: join(dir, 'state'),
+    DEMO_INDEX_PORT: String(await freePort()),
+    DEMO_GATEWAY_PORT: String(await freePort()),
+    DEMO_DOCS: '200000',
+  };
+  t.teardown(() => ckpt(['down', '-p', 'e2edemo', '-t', '1'], env));
+  const up = await ckpt(['up', '-d', '--wait', '-p', 'e2edemo', 'manifests/demo.yaml'], env);
+  t.equal(up.exitCode, 0, up.stderr);
+  t.match(up.stdout, /e2edemo-index\s+Healthy/);
+  t.match(up.stdout, /e2edemo-gateway\s+Started[\s\S]*e2edemo-gateway\s+Healthy/);
+
+  const ps = await ckpt(['ps', '--json', '-p', 'e2edemo'], env);
+  t.equal(ps.exitCode, 0, ps.stderr);
+  const rows = JSON.parse(ps.stdout);
+  t.same(rows.map((r: { service: string; state: string; health: string }) => [r.service, r.state, r.health]), [
+    ['index', 'running', 'healthy'],
+    ['gateway', 'running', 'healthy'],
+  ]);
+  const psText = await ckpt(['ps', '-f', 'manifests/demo.yaml', '-p', 'e2edemo'], env);
+  t.match(psText.stdout, /^SERVICE\s+RUNTIME\s+STATE\s+HEALTH/);
+
+  const logs = await ckpt(['logs', '-p', 'e2edemo', 'index'], env);
+  t.equal(logs.exitCode, 0);
+  t.match(logs.stdout, /index \| index ready: 200000 docs/);
+  t.notMatch(logs.stdout, /gateway \|/);
+
+  const ls = await ckpt(['ls', '--json'], env);
+  t.same(JSON.parse(ls.stdout).map((s: { name: string }) => s.name), ['e2edemo']);
+
+  const pids = rows.map((r: { pid: number }) => r.pid);
+  const down = await ckpt(['down', '-p', 'e2edemo'], env);
+  t.equal(down.exitCode, 0, down.stderr);
+  t.match(down.stdout, /e2edemo-gateway\s+Stopped[\s\S]*e2edemo-index\s+Stopped/, 'reverse order');
+  t.same(pids.filter((p: number) => isAlive(p)), [], 'nothing left running');
+  t.equal((await ckpt(['ps', '-p', 'e2edemo'], env)).exitCode, 71);
+});
+
+t.test('foreground up follows logs and Ctrl-C stops the stack', { timeout: 120_000 }, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const file = writeManifest(dir, `name: fg\nservices:\n  ticker:\n    command: ["sh", "-c", "while :; do echo tick; sleep 0.2; done"]\n`);
+  const env = { CKPT_STATE_DIR: join(dir, 'state') };
+  const child = execa(bin, ['up', file], { reject: false, env, all: true });
+  let out = '';
+  child.all!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 15_000;
+  while (!/ticker \| tick\n.*ticker \| tick/s.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.match(out, /ticker \| tick/, 'follows the service output');
+  child.kill('SIGINT');
+  const r = await child;
+  t.equal(r.exitCode, 130, 'interrupted');
+  t.match(out, /Gracefully stopping/);
+  t.match(out, /fg-ticker\s+Stopped/);
+  t.equal((await ckpt(['ps', '-p', 'fg'], env)).exitCode, 71, 'the stack is gone');
+});

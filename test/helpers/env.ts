@@ -1,0 +1,73 @@
+// Shared test plumbing: temporary state, the "needs root + CRIU" gate, leak checks.
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+type T = {
+  skip: (msg: string) => void;
+  fail: (msg: string) => void;
+  teardown: (fn: () => void | Promise<void>) => void;
+};
+
+export const inCI = process.env.CI === 'true';
+
+/**
+ * True when the test can run. Otherwise it skips with the reason — except under CI=true, where a
+ * skipped integration test is a failure (CI must have set the machine up).
+ */
+export function requireIntegration(t: T, needs: { criu?: boolean } = {}): boolean {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root');
+  if (needs.criu && !existsSync(process.env.CKPT_CRIU || '/usr/local/sbin/criu')) {
+    missing.push('CRIU (run: sudo bash criu-patches/build.sh)');
+  }
+  if (!missing.length) return true;
+  const msg = `needs ${missing.join(' and ')}`;
+  if (inCI) t.fail(`integration test cannot run under CI: ${msg}`);
+  else t.skip(msg);
+  return false;
+}
+
+export function tempDir(t: T, prefix = 'ckpt-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function writeManifest(dir: string, yaml: string, name = 'ckpt.yaml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** Every pid whose process is in the given mount namespace (by inode of /proc/PID/ns/mnt). */
+export function pidsInMountNs(nsLink: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/mnt`) === nsLink) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+export function nsLink(pid: number, ns: 'mnt' | 'pid' | 'net'): string {
+  return readlinkSync(`/proc/${pid}/ns/${ns}`);
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,119 @@
+// A real stack of process services: up, ps, logs, down — and nothing left behind.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as core from '../../src/core/index.js';
+import { isAlive, processTree } from '../../src/util/proc.js';
+import { requireIntegration, tempDir, writeManifest, pidsInMountNs, nsLink, freePort } from '../helpers/env.js';
+
+const SLOW = { timeout: 120_000 };
+
+t.test('up, ps, logs and down of a two-service stack', SLOW, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const port = await freePort();
+  const file = writeManifest(
+    dir,
+    `
+name: pair
+services:
+  server:
+    command: ["node", "-e", "require('http').createServer((q,s)=>s.end('pong '+process.pid)).listen(${port},'127.0.0.1',()=>console.log('listening'))"]
+    healthcheck:
+      test: curl -fsS http://127.0.0.1:${port}/
+      interval: 1s
+      retries: 20
+  client:
+    command: ["sh", "-c", "echo client up as $$(id -u) in $$(hostname); while :; do sleep 1; done"]
+    user: nobody
+    environment:
+      GREETING: hello
+    depends_on:
+      server:
+        condition: service_healthy
+`,
+  );
+  const events: core.CoreEvent[] = [];
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: (e) => events.push(e) };
+  const project = await core.loadProject({ file });
+  t.teardown(async () => {
+    if (core.readStack(ctx, 'pair')) await core.down(ctx, 'pair', { timeoutMs: 1000 });
+  });
+
+  const state = await core.up(ctx, project);
+  t.same(Object.keys(state.services).sort(), ['client', 'server']);
+  const actions = events.filter((e) => e.type === 'service').map((e) => `${(e as { service: string }).service}:${(e as { action: string }).action}`);
+  t.ok(actions.indexOf('server:healthy') < actions.indexOf('client:starting'), 'client starts after server is healthy');
+
+  const rows = await core.ps(ctx, 'pair');
+  t.same(rows.map((r) => [r.service, r.state]), [['server', 'running'], ['client', 'running']]);
+  t.equal(rows.find((r) => r.service === 'server')!.health, 'healthy');
+  t.equal(rows.find((r) => r.service === 'client')!.health, 'none');
+
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  t.match(await res.text(), /^pong 2$/, 'the service is pid 2 of its own pid namespace (below ckpt init)');
+
+  // isolation: own pid and mount namespace; uid of `user:`
+  const clientInit = state.services.client!.initPid!;
+  t.not(nsLink(clientInit, 'pid'), nsLink(process.pid, 'pid'));
+  t.not(nsLink(clientInit, 'mnt'), nsLink(process.pid, 'mnt'));
+
+  await new Promise((r) => setTimeout(r, 300));
+  const lines: string[] = [];
+  await core.logs({ ...ctx, events: (e) => e.type === 'log' && lines.push(`${e.service}|${e.line}`) }, 'pair', {});
+  t.ok(lines.includes('server|listening'), 'server output is in the logs');
+  t.ok(lines.includes('client|client up as 65534 in client'), 'client runs as nobody with its own hostname');
+
+  // down leaves no process and no mount namespace behind
+  const trees = Object.values(state.services).flatMap((r) => processTree(r.initPid!));
+  const shims = Object.values(state.services).map((r) => r.shimPid!);
+  const mntNs = Object.values(state.services).map((r) => nsLink(r.initPid!, 'mnt'));
+  t.ok(trees.length >= 4, `found the service trees (${trees.length} processes)`);
+  const order = await core.down(ctx, 'pair');
+  t.same(order, ['client', 'server'], 'down stops in reverse dependency order');
+  t.same([...trees, ...shims].filter((p) => isAlive(p)), [], 'no process is left');
+  t.same(mntNs.flatMap((ns) => pidsInMountNs(ns)), [], 'no mount namespace is left');
+  t.equal(core.readStack(ctx, 'pair'), undefined, 'the stack state is gone');
+  t.throws(() => readFileSync(join(ctx.stateRoot, 'projects/pair/stack.json')));
+});
+
+t.test('a service that ignores SIGTERM is killed after its grace period', SLOW, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const file = writeManifest(
+    dir,
+    `
+services:
+  stubborn:
+    command: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"]
+    stop_grace_period: 500ms
+`,
+  );
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const project = await core.loadProject({ file, projectName: 'stubborn' });
+  const state = await core.up(ctx, project);
+  await new Promise((r) => setTimeout(r, 200));
+  const tree = processTree(state.services.stubborn!.initPid!);
+  const started = Date.now();
+  await core.down(ctx, 'stubborn');
+  const took = Date.now() - started;
+  t.same(tree.filter((p) => isAlive(p)), [], 'nothing left');
+  t.ok(took >= 400, `waited for the grace period (${took} ms)`);
+});
+
+t.test('a command that does not exist fails clearly', SLOW, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const file = writeManifest(dir, `services:\n  ghost:\n    command: ["/no/such/program"]\n`);
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const project = await core.loadProject({ file, projectName: 'ghost' });
+  await core.up(ctx, project);
+  await new Promise((r) => setTimeout(r, 300));
+  const rows = await core.ps(ctx, 'ghost');
+  t.equal(rows[0]!.state, 'exited');
+  t.equal(rows[0]!.exit, 'exited 127');
+  const lines: string[] = [];
+  await core.logs({ ...ctx, events: (e) => e.type === 'log' && lines.push(e.line) }, 'ghost', {});
+  t.match(lines.join('\n'), /cannot run \/no\/such\/program: No such file or directory/);
+  await core.down(ctx, 'ghost');
+});
