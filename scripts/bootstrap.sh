@@ -43,7 +43,7 @@ say "building (tsc + native shim)"
 npm run --silent build
 
 # `ckpt` on PATH, pointing at this checkout.
-if [ "$(readlink -f "$(command -v ckpt 2>/dev/null || true)" 2>/dev/null)" != "$(readlink -f bin/ckpt)" ]; then
+if [ "$(readlink -f "$(command -v ckpt 2>/dev/null || true)" 2>/dev/null)" != "$(readlink -f bin/ckpt.js)" ]; then
   say "linking the ckpt command to this checkout (npm link)"
   npm link --no-audit --no-fund --loglevel=error >/dev/null
 fi

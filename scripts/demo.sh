@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec bin/ckpt up manifests/demo.yaml "$@"
+exec bin/ckpt.js up manifests/demo.yaml "$@"

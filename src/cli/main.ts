@@ -138,6 +138,7 @@ export function buildProgram(): Command {
   program
     .command('doctor')
     .description('Check that this machine can run and checkpoint stacks')
+    .option('--store <dir>', 'checkpoint store directory to check')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const g = globals(cmd);

@@ -7,10 +7,17 @@ import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, freePort, writeManifest } from '../helpers/env.js';
 import { isAlive } from '../../src/util/proc.js';
 
-const bin = join(packageRoot, 'bin/ckpt');
+const bin = join(packageRoot, 'bin/ckpt.js');
+
+/** The environment a user's shell would give bin/ckpt: not tap's (its NODE_OPTIONS loaders). */
+export function userEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'LANG', 'TERM', 'CI', 'CKPT_CRIU'];
+  const base = Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+  return { ...base, NO_COLOR: '1', ...extra };
+}
 
 function ckpt(args: string[], env: Record<string, string> = {}, cwd = packageRoot) {
-  return execa(bin, args, { reject: false, cwd, env: { ...env, NO_COLOR: '1' }, timeout: 120_000 });
+  return execa(bin, args, { reject: false, cwd, env: userEnv(env), extendEnv: false, timeout: 120_000 });
 }
 
 t.test('usage errors exit 64', async (t) => {
@@ -111,7 +118,7 @@ t.test('up -d, then ps, logs and down from other processes', { timeout: 180_000 
 
   const logs = await ckpt(['logs', '-p', 'e2edemo', 'index'], env);
   t.equal(logs.exitCode, 0);
-  t.match(logs.stdout, /index \| index ready: 200000 docs/);
+  t.match(logs.stdout, /^index\s+\| index ready: 200000 docs/m);
   t.notMatch(logs.stdout, /gateway \|/);
 
   const ls = await ckpt(['ls', '--json'], env);
@@ -130,7 +137,7 @@ t.test('foreground up follows logs and Ctrl-C stops the stack', { timeout: 120_0
   const dir = tempDir(t);
   const file = writeManifest(dir, `name: fg\nservices:\n  ticker:\n    command: ["sh", "-c", "while :; do echo tick; sleep 0.2; done"]\n`);
   const env = { CKPT_STATE_DIR: join(dir, 'state') };
-  const child = execa(bin, ['up', file], { reject: false, env, all: true });
+  const child = execa(bin, ['up', file], { reject: false, env: userEnv(env), extendEnv: false, all: true });
   let out = '';
   child.all!.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 15_000;
