@@ -1,0 +1,69 @@
+// Names in the store end up as path components, so they are checked before any path is built:
+// a set name is like a docker tag, a service name like a compose service name.
+import { CkptError } from '../errors.js';
+
+/** docker-tag-like: starts with a letter or digit, at most 128 characters */
+export const SET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/** compose-like service names; the set manifest's file name is reserved */
+export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/** the file in a set directory that describes it (beside one directory per service) */
+export const MANIFEST_FILE = 'set.json';
+
+export function isSetName(name: string): boolean {
+  return SET_NAME.test(name);
+}
+
+export function checkSetName(name: string): void {
+  if (isSetName(name)) return;
+  const why =
+    name === ''
+      ? 'it is empty'
+      : name.length > 128
+        ? `it is ${name.length} characters long (at most 128)`
+        : /^[^a-zA-Z0-9]/.test(name)
+          ? 'it must start with a letter or a digit'
+          : 'it may contain only letters, digits, "_", "." and "-"';
+  throw new CkptError('USAGE', `invalid set name ${JSON.stringify(name)}: ${why}`, {
+    hint: 'Name sets like docker tags, e.g. "before-migration" or "v1.2_seeded".',
+  });
+}
+
+export function checkServiceName(name: string): void {
+  if (SERVICE_NAME.test(name) && name !== MANIFEST_FILE) return;
+  throw new CkptError('USAGE', `invalid service name ${JSON.stringify(name)} for a checkpoint set`, {
+    hint: `Service names start with a letter or digit and contain only letters, digits, "_", "." and "-" (and are not "${MANIFEST_FILE}").`,
+  });
+}
+
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("nigthly"). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The candidates close to `name` (typos, different case, a prefix of a longer name), best first. */
+export function similarNames(name: string, candidates: string[], max = 3): string[] {
+  const lower = name.toLowerCase();
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  return candidates
+    .map((c) => {
+      const cl = c.toLowerCase();
+      let score = editDistance(lower, cl);
+      if (score > limit && lower.length >= 3 && (cl.startsWith(lower) || lower.startsWith(cl))) score = limit;
+      return { c, score };
+    })
+    .filter((x) => x.score <= limit)
+    .sort((x, y) => x.score - y.score || x.c.localeCompare(y.c))
+    .slice(0, max)
+    .map((x) => x.c);
+}
