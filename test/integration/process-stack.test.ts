@@ -117,3 +117,34 @@ t.test('a command that does not exist fails clearly', SLOW, async (t) => {
   t.match(lines.join('\n'), /cannot run \/no\/such\/program: No such file or directory/);
   await core.down(ctx, 'ghost');
 });
+
+t.test('x-ckpt.network: private gives a service its own loopback', SLOW, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const port = await freePort();
+  const file = writeManifest(
+    dir,
+    `
+services:
+  hidden:
+    command: ["node", "-e", "require('http').createServer((q,s)=>s.end('inside')).listen(${port},'127.0.0.1')"]
+    healthcheck:
+      test: ["CMD", "curl", "-fsS", "http://127.0.0.1:${port}/"]
+      interval: 1s
+      retries: 20
+    x-ckpt:
+      network: private
+`,
+  );
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const project = await core.loadProject({ file, projectName: 'private' });
+  t.teardown(async () => {
+    if (core.readStack(ctx, 'private')) await core.down(ctx, 'private', { timeoutMs: 1000 });
+  });
+  const state = await core.up(ctx, project, { wait: true });
+  const init = state.services.hidden!.initPid!;
+  t.not(nsLink(init, 'net'), nsLink(process.pid, 'net'), 'own network namespace');
+  const rows = await core.ps(ctx, 'private');
+  t.equal(rows[0]!.health, 'healthy', 'reachable from inside its namespace');
+  await t.rejects(fetch(`http://127.0.0.1:${port}/`), 'not reachable from the host');
+});
