@@ -17,10 +17,12 @@
  * (and the process tree CRIU dumps) rooted at a tiny, well-known program.
  *
  * Usage:
- *   ckpt-shim run   --state DIR --log FILE [--net private] [--hostname NAME] [--workdir DIR]
- *                   [--user USER[:GROUP]] -- ARGV...
- *   ckpt-shim adopt --state DIR -- ARGV...   run ARGV (e.g. criu restore --restore-detached),
- *                   then wait for the tree it leaves behind, which the kernel re-parents to us.
+ *   ckpt-shim run   --state DIR --log FILE [--cgroup DIR] [--net private] [--hostname NAME]
+ *                   [--workdir DIR] [--user USER[:GROUP]] -- ARGV...
+ *   ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...   run ARGV (criu restore
+ *                   --restore-detached) in the cgroup with the log as fd 3, then wait for the
+ *                   tree it leaves behind, which the kernel re-parents to us.
+ *   ckpt-shim guard thaws a stack's cgroups if ckpt dies while holding them frozen.
  *
  * Files written into --state DIR: shim.pid, init.pid (host pid of the namespace init),
  * exit (one line: "exited N" or "signaled N"), shim.log (the shim's own diagnostics).
@@ -101,6 +103,22 @@ static void record_exit(int status)
 
 /* ---- the namespace init ------------------------------------------------------------------ */
 
+/*
+ * Moves the calling process into a cgroup directory (writing 0 means "me", so there is no window
+ * in which a child could be forked outside it). ckpt freezes this cgroup to take a consistent cut.
+ */
+static void join_cgroup(const char *dir)
+{
+	char path[4096];
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0\n", 2) != 2)
+		die("join cgroup");
+	close(fd);
+}
+
 static volatile pid_t service_pid;
 
 static void forward_signal(int sig)
@@ -178,6 +196,7 @@ static void drop_to_user(const char *spec)
 }
 
 struct run_opts {
+	const char *cgroup;
 	const char *log;
 	const char *hostname;
 	const char *workdir;
@@ -374,6 +393,7 @@ static int cmd_run(struct run_opts *o)
 	if (pid < 0)
 		die("fork init");
 	if (pid == 0) {
+		join_cgroup(o->cgroup);
 		fclose(shim_log);
 		shim_log = NULL;
 		_exit(enter_namespaces(o, o->argv));
@@ -403,27 +423,39 @@ static int cmd_run(struct run_opts *o)
  * adopt: ARGV (criu restore --restore-detached --pidfile F) leaves a tree behind whose root the
  * kernel re-parents to us, the nearest subreaper.  We wait for ARGV, then for whatever it left.
  */
-static int cmd_adopt(char **argv)
+static int cmd_adopt(struct run_opts *o)
 {
 	become_shim(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		execvp(argv[0], argv);
+		join_cgroup(o->cgroup);
+		/* The service's new log, handed to `criu restore --inherit-fd fd[3]:...` */
+		if (o->log) {
+			int fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND, 0640);
+			if (fd < 0 || dup2(fd, 3) < 0)
+				die("open log for restore");
+			if (fd != 3)
+				close(fd);
+		}
+		execvp(o->argv[0], o->argv);
 		die("exec");
 	}
+	child_pid = pid;
+	install_relay();
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		logmsg("%s failed (status 0x%x)", argv[0], status);
+		logmsg("%s failed (status 0x%x)", o->argv[0], status);
 		write_state("adopt-failed", "%d", status);
 		return 1;
 	}
+	/* Whatever CRIU left behind was re-parented to us; relay signals to it from now on. */
+	child_pid = 0;
 	write_state("adopted", "ok");
-	install_relay();
 	for (;;) {
 		pid_t w = waitpid(-1, &status, 0);
 		if (w < 0) {
@@ -438,12 +470,64 @@ static int cmd_adopt(char **argv)
 	}
 }
 
+/*
+ * guard: thaws frozen cgroups if ckpt dies while it holds a stack frozen.  ckpt writes lines on
+ * our stdin: "cgroup DIR" (frozen or about to be), "pid N" (a criu it started), "done".  EOF
+ * without "done" means ckpt died: thaw at once, wait for every criu it started (a criu that
+ * seized a frozen cgroup puts it back to FROZEN when it ends), then thaw again.
+ */
+static void thaw(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "THAWED\n", 7) < 0)
+		logmsg("thaw %s: %s", dir, strerror(errno));
+	close(fd);
+}
+
+static int cmd_guard(void)
+{
+	char line[4200];
+	char *cgroups[1024];
+	pid_t pids[1024];
+	int ncg = 0, npid = 0, done = 0;
+	FILE *in = fdopen(0, "r");
+
+	if (!in)
+		die("fdopen stdin");
+	while (fgets(line, sizeof(line), in)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "cgroup ", 7) && ncg < 1024)
+			cgroups[ncg++] = strdup(line + 7);
+		else if (!strncmp(line, "pid ", 4) && npid < 1024)
+			pids[npid++] = (pid_t)atoi(line + 4);
+		else if (!strcmp(line, "done"))
+			done = 1;
+	}
+	if (done)
+		return 0;
+	for (int i = 0; i < ncg; i++)
+		thaw(cgroups[i]);
+	for (int i = 0; i < npid; i++) {
+		for (int tries = 0; tries < 6000 && kill(pids[i], 0) == 0; tries++)
+			usleep(10000);
+	}
+	for (int i = 0; i < ncg; i++)
+		thaw(cgroups[i]);
+	fprintf(stderr, "ckpt-shim guard: ckpt went away mid-checkpoint; thawed %d cgroup(s)\n", ncg);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-shim run --state DIR --log FILE [--net private] [--hostname NAME]\n"
-		"                 [--workdir DIR] [--user USER[:GROUP]] -- ARGV...\n"
-		"       ckpt-shim adopt --state DIR -- ARGV...\n");
+		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
+		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] -- ARGV...\n"
+		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...\n"
+		"       ckpt-shim guard   (reads cgroup/pid/done lines on stdin)\n");
 	exit(64);
 }
 
@@ -480,10 +564,14 @@ int main(int argc, char **argv)
 			o.workdir = v;
 		else if (!strcmp(a, "--user"))
 			o.user = v;
+		else if (!strcmp(a, "--cgroup"))
+			o.cgroup = v;
 		else
 			usage();
 		i++;
 	}
+	if (!strcmp(mode, "guard"))
+		return cmd_guard();
 	if (!state_dir || i >= argc)
 		usage();
 	o.argv = &argv[i];
@@ -494,7 +582,9 @@ int main(int argc, char **argv)
 		return cmd_run(&o);
 	}
 	if (!strcmp(mode, "adopt"))
-		return cmd_adopt(o.argv);
+		return cmd_adopt(&o);
+	if (!strcmp(mode, "guard"))
+		return cmd_guard();
 	if (!strcmp(mode, "init"))
 		return cmd_init(&o);
 	usage();

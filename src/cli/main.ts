@@ -8,6 +8,7 @@ import { printError } from './errors-out.js';
 import { resolveTarget, type TargetOpts } from './target.js';
 import { printPs, printStacks, printDoctor } from './print.js';
 import { runUpForeground } from './up-foreground.js';
+import { addSetCommands } from './set-commands.js';
 
 interface GlobalOpts extends TargetOpts {
   store?: string;
@@ -147,6 +148,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = EXIT.environment;
     });
 
+  addSetCommands(program, globals, (json) => makeCtx(json));
   return program;
 }
 

@@ -16,6 +16,16 @@ export type ServiceAction =
 export type CoreEvent =
   | { type: 'service'; project: string; service: string; action: ServiceAction; detail?: string; at: number }
   | { type: 'log'; project: string; service: string; line: string; at: number }
+  | {
+      type: 'checkpoint' | 'restore';
+      project: string;
+      set: string;
+      /** freezing, frozen, dumping, dumped, thawed, stopped, committing, committed; verifying, restoring, restored */
+      phase: string;
+      service?: string;
+      detail?: Record<string, unknown>;
+      at: number;
+    }
   | { type: 'message'; level: 'info' | 'warn'; text: string; at: number };
 
 export type EventSink = (e: CoreEvent) => void;

@@ -11,3 +11,9 @@ export { loadProject, loadProjectWithWarnings, findManifest, renderProject, proj
 export type { Project, Service } from '../manifest/types.js';
 export { stateRoot, storeRoot } from '../paths.js';
 export { CkptError, EXIT, isCkptError, asCkptError } from '../errors.js';
+export { checkpoint } from './checkpoint.js';
+export type { CheckpointOptions, CheckpointResult, ServiceCheckpointStats } from './checkpoint.js';
+export { restore } from './restore.js';
+export type { RestoreOptions, RestoreResult, ServiceRestoreStats } from './restore.js';
+export { listSets, getSet, removeSet, gc, verifySet, inspectSet } from './sets.js';
+export type { SetInspection } from './sets.js';

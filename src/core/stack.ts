@@ -93,7 +93,10 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
       }
       ctx.events(ev({ type: 'service', project: project.name, service: service.name, action: 'starting' }));
       const runtime = runtimeFor(service.xCkpt.runtime);
-      const rec = await runtime.start(project, service, store.serviceDir(project.name, service.name));
+      const rec = await runtime.start(project, service, {
+        serviceDir: store.serviceDir(project.name, service.name),
+        stateRoot: ctx.stateRoot,
+      });
       state.services[service.name] = rec;
       store.write(state);
       ctx.events(

@@ -11,6 +11,8 @@ export interface ServiceRecord {
   logFile: string;
   /** process runtime */
   shimPid?: number;
+  /** freezer cgroup directory holding the service's tree */
+  cgroup?: string;
   initPid?: number;
   initStartTicks?: number;
   /** docker runtime */
@@ -40,9 +42,16 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+export interface StartDirs {
+  /** the service's state directory (pids, logs) */
+  serviceDir: string;
+  /** ckpt's state root, which keeps separate installs' cgroups apart */
+  stateRoot: string;
+}
+
 export interface ServiceRuntime {
   readonly kind: 'process' | 'docker';
-  start(project: Project, service: Service, serviceDir: string): Promise<ServiceRecord>;
+  start(project: Project, service: Service, where: StartDirs): Promise<ServiceRecord>;
   /** SIGTERM, the grace period, then SIGKILL; resolves when nothing of the service is left */
   stop(record: ServiceRecord, graceMs: number): Promise<void>;
   status(record: ServiceRecord): ServiceStatus;

@@ -14,6 +14,8 @@ export interface StackState {
   /** the normalized project the stack runs, so commands work without the manifest at hand */
   spec: Project;
   createdAt: string;
+  /** the checkpoint set the stack was restored (or cloned) from */
+  fromSet?: string;
   /** service name → what its runtime recorded; absent once the service was removed */
   services: Record<string, ServiceRecord>;
 }

@@ -10,7 +10,8 @@ import type { Project, Service } from '../../manifest/types.js';
 import { shimPath } from '../../paths.js';
 import { isAlive, readStat, startTimeMs, treeCpuTicks, treeRssBytes } from '../../util/proc.js';
 import { waitFor } from '../../util/time.js';
-import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus } from '../types.js';
+import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
+import { createCgroup, removeCgroup, serviceCgroup, thaw } from './freezer.js';
 import { serviceConfigHash } from '../config-hash.js';
 
 /** The environment a process service sees: a minimal base plus what the manifest says. */
@@ -25,8 +26,8 @@ export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = p
   return { ...env, ...service.environment };
 }
 
-export function shimArgs(service: Service, serviceDir: string, logFile: string): string[] {
-  const args = ['run', '--state', serviceDir, '--log', logFile];
+export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string): string[] {
+  const args = ['run', '--state', serviceDir, '--log', logFile, '--cgroup', cgroup];
   if (service.xCkpt.network === 'private') args.push('--net', 'private');
   args.push('--hostname', service.xCkpt.hostname ?? service.name);
   if (service.workingDir) args.push('--workdir', service.workingDir);
@@ -63,7 +64,7 @@ function tail(path: string, lines: number): string {
 export class ProcessRuntime implements ServiceRuntime {
   readonly kind = 'process' as const;
 
-  async start(project: Project, service: Service, serviceDir: string): Promise<ServiceRecord> {
+  async start(project: Project, service: Service, { serviceDir, stateRoot }: StartDirs): Promise<ServiceRecord> {
     if (process.getuid?.() !== 0) {
       throw new CkptError('NOT_ROOT', `cannot start ${service.name}: process services need root`, {
         hint: 'Run ckpt as root (sudo ckpt up): creating namespaces and dumping them with CRIU needs it.',
@@ -78,7 +79,9 @@ export class ProcessRuntime implements ServiceRuntime {
     mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
     const logFile = join(serviceDir, 'service.log');
     for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
-    const child = spawn(shim, shimArgs(service, serviceDir, logFile), {
+    const cgroup = serviceCgroup(stateRoot, project.name, service.name);
+    createCgroup(cgroup);
+    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup), {
       detached: true,
       stdio: 'ignore',
       env: serviceEnvironment(service),
@@ -105,6 +108,7 @@ export class ProcessRuntime implements ServiceRuntime {
       startedAt: new Date().toISOString(),
       logFile,
       shimPid: child.pid,
+      cgroup,
       initPid,
       initStartTicks: st?.startTicks,
     };
@@ -131,6 +135,8 @@ export class ProcessRuntime implements ServiceRuntime {
   async stop(record: ServiceRecord, graceMs: number): Promise<void> {
     const { initPid, initStartTicks, shimPid } = record;
     const alive = (): boolean => initPid !== undefined && isAlive(initPid, initStartTicks);
+    // A frozen task acts on no signal, not even SIGKILL, until thawed.
+    if (record.cgroup) thaw(record.cgroup);
     if (alive()) {
       signal(initPid!, 'SIGTERM');
       await waitFor(() => (alive() ? undefined : true), { timeoutMs: graceMs, intervalMs: 20 });
@@ -148,6 +154,7 @@ export class ProcessRuntime implements ServiceRuntime {
         hint: `Check it with: ps -o pid,stat,cmd --ppid ${initPid}`,
       });
     }
+    if (record.cgroup) removeCgroup(record.cgroup);
   }
 
   async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {

@@ -1,5 +1,6 @@
 // The plain sink: one line per event, for terminals without the Ink UI, pipes and CI.
 import type { CoreEvent, EventSink } from '../../core/events.js';
+import { formatBytes, formatDuration } from '../../util/time.js';
 
 const ACTION_TEXT: Record<string, string> = {
   starting: 'Starting',
@@ -23,6 +24,33 @@ export interface PlainSinkOptions {
 
 const PALETTE = [36, 33, 32, 35, 34, 31];
 
+function phaseLine(e: Extract<CoreEvent, { type: 'checkpoint' | 'restore' }>): string | undefined {
+  const d = e.detail ?? {};
+  const ms = typeof d.ms === 'number' ? ` in ${formatDuration(d.ms)}` : '';
+  if (e.service) {
+    switch (e.phase) {
+      case 'dumping':
+        return ` ${e.project}-${e.service}  Dumping (~${formatBytes(Number(d.expectedBytes ?? 0))} resident)`;
+      case 'dumped':
+        return ` ${e.project}-${e.service}  Dumped ${formatBytes(Number(d.bytes ?? 0))}${ms}`;
+      case 'restoring':
+        return ` ${e.project}-${e.service}  Restoring`;
+      case 'restored':
+        return ` ${e.project}-${e.service}  Restored${ms} (pid ${d.pid})`;
+    }
+    return undefined;
+  }
+  switch (e.phase) {
+    case 'frozen':
+      return ` ${e.project}  Frozen${ms}`;
+    case 'thawed':
+      return ` ${e.project}  Thawed (frozen ${formatDuration(Number(d.frozenMs ?? 0))})`;
+    case 'verified':
+      return ` set ${e.set}  Verified${ms}`;
+  }
+  return undefined;
+}
+
 export function plainSink(opts: PlainSinkOptions = {}): EventSink {
   const write = opts.write ?? ((s: string) => process.stdout.write(s));
   const colors = new Map<string, number>();
@@ -41,6 +69,12 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
       case 'log': {
         const prefix = `${e.service.padEnd(opts.prefixWidth ?? e.service.length)} | `;
         write(`${paint(e.service, prefix)}${e.line}\n`);
+        break;
+      }
+      case 'checkpoint':
+      case 'restore': {
+        const line = phaseLine(e);
+        if (line) write(line + '\n');
         break;
       }
       case 'message':

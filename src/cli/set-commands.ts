@@ -1,0 +1,202 @@
+// The checkpoint-set commands: checkpoint (save), restore, clone, sets, rm, gc, inspect.
+import type { Command } from 'commander';
+import * as core from '../core/index.js';
+import { renderInspectTree } from '../criu/images/index.js';
+import { renderTable } from '../ui/plain/table.js';
+import { formatBytes, formatDuration } from '../util/time.js';
+import { resolveTarget, type TargetOpts } from './target.js';
+
+interface Common extends TargetOpts {
+  store?: string;
+  json?: boolean;
+  printStats?: boolean;
+}
+
+type MakeCtx = (json: boolean) => core.CoreContext;
+type Globals = (cmd: Command) => Common;
+
+const out = (s: string): boolean => process.stdout.write(s);
+const age = (iso: string): string => `${formatDuration(Date.now() - Date.parse(iso))} ago`;
+
+function printCheckpointStats(r: core.CheckpointResult): void {
+  out(
+    renderTable(
+      ['SERVICE', 'BYTES', 'DUMP', 'CRIU FROZEN', 'CRIU MEMDUMP', 'CRIU MEMWRITE', 'PAGES'],
+      r.services.map((s) => [
+        s.service,
+        formatBytes(s.bytes),
+        formatDuration(s.dumpWallMs),
+        s.criuFrozenMs === undefined ? '-' : formatDuration(s.criuFrozenMs),
+        s.criuMemdumpMs === undefined ? '-' : formatDuration(s.criuMemdumpMs),
+        s.criuMemwriteMs === undefined ? '-' : formatDuration(s.criuMemwriteMs),
+        String(s.pagesWritten ?? '-'),
+      ]),
+    ) + '\n',
+  );
+  out(`freeze ${formatDuration(r.freezeMs)}, stack frozen ${formatDuration(r.frozenMs)}, total ${formatDuration(r.totalMs)}\n`);
+}
+
+function printRestoreStats(r: core.RestoreResult): void {
+  out(
+    renderTable(
+      ['SERVICE', 'RESTORE', 'CRIU FORKING', 'CRIU RESTORE', 'PAGES'],
+      r.services.map((s) => [
+        s.service,
+        formatDuration(s.restoreWallMs),
+        s.criuForkingMs === undefined ? '-' : formatDuration(s.criuForkingMs),
+        s.criuRestoreMs === undefined ? '-' : formatDuration(s.criuRestoreMs),
+        String(s.pagesRestored ?? '-'),
+      ]),
+    ) + '\n',
+  );
+  out(`verify ${formatDuration(r.verifyMs)}, restore ${formatDuration(r.restoreMs)}, total ${formatDuration(r.totalMs)}\n`);
+}
+
+function restoreJson(r: core.RestoreResult): unknown {
+  return { set: r.set.name, project: r.project, verifyMs: r.verifyMs, restoreMs: r.restoreMs, totalMs: r.totalMs, services: r.services };
+}
+
+export function addSetCommands(program: Command, globals: Globals, makeCtx: MakeCtx): void {
+  const storeOf = (o: Common): string => core.storeRoot(o.store);
+
+  program
+    .command('checkpoint')
+    .alias('save')
+    .description('Freeze the stack (or the given services) at one moment and dump it into a named set')
+    .argument('<set>', 'name of the checkpoint set')
+    .argument('[services...]', 'only these services')
+    .option('-f, --file <manifest>', 'manifest file')
+    .option('-p, --project-name <name>', 'project name')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--stop', 'stop the stack after the checkpoint (default: leave it running)')
+    .option('--replace', 'replace an existing set of that name')
+    .option('--print-stats', 'print CRIU timing statistics')
+    .option('--json', 'print the result as JSON')
+    .action(async (set: string, services: string[], _o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const { name } = await resolveTarget(o, { needManifest: false });
+      const r = await core.checkpoint(makeCtx(Boolean(o.json)), name, set, {
+        storeRoot: storeOf(o),
+        services,
+        stop: Boolean(cmd.opts().stop),
+        replace: Boolean(cmd.opts().replace),
+      });
+      if (o.json) {
+        out(JSON.stringify({ set: r.set.name, sizeBytes: r.set.sizeBytes, freezeMs: r.freezeMs, frozenMs: r.frozenMs, totalMs: r.totalMs, services: r.services }) + '\n');
+        return;
+      }
+      out(`checkpoint ${r.set.name}: ${r.set.services.length} service(s), ${formatBytes(r.set.sizeBytes)}, stack frozen ${formatDuration(r.frozenMs)}\n`);
+      if (o.printStats) printCheckpointStats(r);
+    });
+
+  program
+    .command('restore')
+    .description('Bring a stack back from a checkpoint set')
+    .argument('<set>', 'name of the checkpoint set')
+    .option('-p, --project-name <name>', 'restore as this project (default: the set\'s)')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--replace', 'stop the running stack of that name first')
+    .option('--print-stats', 'print CRIU timing statistics')
+    .option('--json', 'print the result as JSON')
+    .action(async (set: string, _o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const r = await core.restore(makeCtx(Boolean(o.json)), set, {
+        storeRoot: storeOf(o),
+        ...(cmd.opts().projectName ? { as: cmd.opts().projectName as string } : {}),
+        replace: Boolean(cmd.opts().replace),
+      });
+      if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
+      out(`restored ${r.project} from ${r.set.name} in ${formatDuration(r.totalMs)}\n`);
+      if (o.printStats) printRestoreStats(r);
+    });
+
+  program
+    .command('clone')
+    .description('Start another, independent copy of a stack from a checkpoint set')
+    .argument('<set>', 'name of the checkpoint set')
+    .requiredOption('--as <name>', 'project name of the copy')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--print-stats', 'print CRIU timing statistics')
+    .option('--json', 'print the result as JSON')
+    .action(async (set: string, opts: { as: string }, cmd: Command) => {
+      const o = globals(cmd);
+      const r = await core.restore(makeCtx(Boolean(o.json)), set, { storeRoot: storeOf(o), as: opts.as });
+      if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
+      out(`cloned ${r.set.name} as ${r.project} in ${formatDuration(r.totalMs)}\n`);
+      if (o.printStats) printRestoreStats(r);
+    });
+
+  program
+    .command('sets')
+    .description('List checkpoint sets')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--json', 'print JSON')
+    .action((_o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const sets = core.listSets(storeOf(o));
+      if (o.json) {
+        out(
+          JSON.stringify(
+            sets.map((s) => ({ name: s.name, project: s.project, services: s.services, createdAt: s.createdAt, sizeBytes: s.sizeBytes, exclusiveBytes: s.exclusiveBytes, parent: s.parent ?? null })),
+            null,
+            2,
+          ) + '\n',
+        );
+        return;
+      }
+      out(
+        renderTable(
+          ['NAME', 'PROJECT', 'SERVICES', 'CREATED', 'SIZE', 'PARENT'],
+          sets.map((s) => [s.name, s.project, s.services.join(','), age(s.createdAt), formatBytes(s.sizeBytes), s.parent ?? '-']),
+        ) + '\n',
+      );
+    });
+
+  program
+    .command('rm')
+    .description('Remove checkpoint sets')
+    .argument('<sets...>', 'names of the sets')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--json', 'print JSON')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const results = [];
+      for (const n of names) results.push({ name: n, ...(await core.removeSet(storeOf(o), n)) });
+      if (o.json) return void out(JSON.stringify(results) + '\n');
+      for (const r of results) out(`removed ${r.name} (${formatBytes(r.freedBytes)} freed)\n`);
+    });
+
+  program
+    .command('gc')
+    .description('Remove stored data no set uses, and leftovers of interrupted checkpoints')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--json', 'print JSON')
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const r = await core.gc(storeOf(o));
+      if (o.json) return void out(JSON.stringify(r) + '\n');
+      out(`removed ${r.removedObjects} object(s), ${r.removedTmp} leftover(s), ${r.removedSnapshots} orphan snapshot(s); ${formatBytes(r.freedBytes)} freed\n`);
+    });
+
+  program
+    .command('inspect')
+    .description('Show what a checkpoint set holds: processes, memory, files, mappings, sockets')
+    .argument('<set>', 'name of the checkpoint set')
+    .argument('[services...]', 'only these services')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--json', 'print JSON')
+    .action(async (set: string, services: string[], _o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const r = await core.inspectSet(storeOf(o), set, { services });
+      if (o.json) {
+        const { set: s, services: svc } = r;
+        out(JSON.stringify({ set: { name: s.name, project: s.project, createdAt: s.createdAt, sizeBytes: s.sizeBytes, parent: s.parent ?? null }, services: svc }, null, 2) + '\n');
+        return;
+      }
+      out(`${r.set.name}  (project ${r.set.project}, ${age(r.set.createdAt)}, ${formatBytes(r.set.sizeBytes)}${r.set.parent ? `, parent ${r.set.parent}` : ''})\n`);
+      for (const s of r.services) {
+        out(`\nservice ${s.service}\n`);
+        out(renderInspectTree(s.report, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n');
+      }
+    });
+}

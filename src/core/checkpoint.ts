@@ -1,0 +1,194 @@
+// `ckpt checkpoint <set>`: one consistent cut of a running stack. Every selected service's
+// freezer cgroup is frozen before the first dump starts; then each frozen tree is dumped by its
+// own CRIU (concurrently), into a set the store publishes only once it is complete.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileKey } from '../criu/args.js';
+import { criuDump } from '../criu/run.js';
+import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
+import { CkptError } from '../errors.js';
+import { runtimeFor } from '../runtime/index.js';
+import { freeze, thaw } from '../runtime/process/freezer.js';
+import { ThawGuard } from '../runtime/process/guard.js';
+import type { ServiceRecord } from '../runtime/types.js';
+import { StackStateStore, type StackState } from '../state/stack-state.js';
+import { Store, type SetInfo } from '../store/index.js';
+import { ev } from './events.js';
+import type { CoreContext } from './stack.js';
+
+export interface CheckpointOptions {
+  storeRoot: string;
+  /** only these services (default: all) */
+  services?: string[];
+  /** stop the stack after the dump instead of leaving it running */
+  stop?: boolean;
+  /** replace an existing set of that name */
+  replace?: boolean;
+}
+
+export interface ServiceCheckpointStats extends DumpStatsSummary {
+  service: string;
+  /** bytes of image files written for the service */
+  bytes: number;
+  /** wall time of its criu dump */
+  dumpWallMs: number;
+}
+
+export interface CheckpointResult {
+  set: SetInfo;
+  /** from the first freeze to the last service frozen */
+  freezeMs: number;
+  /** from the first freeze to the stack running again (or stopped) */
+  frozenMs: number;
+  totalMs: number;
+  services: ServiceCheckpointStats[];
+}
+
+/** Per-service facts a restore needs that CRIU's images do not say. */
+export interface SetServiceMeta {
+  runtime: 'process' | 'docker';
+  /** CRIU's --inherit-fd key of the service's stdout/stderr log, to hand it a new log on restore */
+  logKey: string;
+  rssBytes?: number;
+}
+
+/** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
+function faultPoint(point: 'freeze' | 'dump' | 'commit'): void {
+  if (process.env.CKPT_FAULT === point) process.kill(process.pid, 'SIGKILL');
+}
+
+function dirBytes(dir: string, names: string[]): number {
+  return names.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+export async function checkpoint(ctx: CoreContext, projectName: string, setName: string, opts: CheckpointOptions): Promise<CheckpointResult> {
+  const states = new StackStateStore(ctx.stateRoot);
+  const state = states.read(projectName);
+  if (!state) {
+    throw new CkptError('STACK_NOT_RUNNING', `no stack named ${projectName} is running`, {
+      hint: 'Start it with `ckpt up -d`, or list running stacks with `ckpt ls`.',
+    });
+  }
+  const selected = selectServices(state, opts.services);
+  const stackLock = await states.lock(projectName);
+  const store = new Store(opts.storeRoot);
+  store.init();
+  const started = performance.now();
+  const writer = await store.beginSet(
+    setName,
+    {
+      project: projectName,
+      services: selected.map((r) => r.service),
+      ...(state.fromSet ? { parent: state.fromSet } : {}),
+      manifestHash: state.spec.hash,
+      extra: {
+        spec: state.spec,
+        services: Object.fromEntries(
+          selected.map((r) => [r.service, { runtime: r.runtime, logKey: fileKey(r.logFile), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
+        ),
+      },
+    },
+    { replace: Boolean(opts.replace) },
+  );
+  const guard = new ThawGuard();
+  const cgroups = selected.map((r) => r.cgroup!);
+  cgroups.forEach((cg) => guard.watchCgroup(cg));
+  const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
+    ctx.events(ev({ type: 'checkpoint', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
+
+  let frozenAt = 0;
+  let freezeMs = 0;
+  let frozenMs = 0;
+  const stats: ServiceCheckpointStats[] = [];
+  try {
+    emit(undefined, 'freezing');
+    frozenAt = performance.now();
+    for (const cg of cgroups) {
+      await freeze(cg);
+      faultPoint('freeze');
+    }
+    freezeMs = performance.now() - frozenAt;
+    emit(undefined, 'frozen', { ms: freezeMs });
+
+    await Promise.all(
+      selected.map(async (rec) => {
+        const dir = writer.serviceDir(rec.service);
+        emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
+        const r = await criuDump(
+          { pid: rec.initPid!, imagesDir: dir, freezeCgroup: rec.cgroup!, leaveRunning: !opts.stop },
+          `service ${rec.service}`,
+          (pid) => {
+            guard.watchPid(pid);
+            faultPoint('dump');
+          },
+        );
+        const bytes = dirBytes(dir, readdirSync(dir));
+        const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...readDumpStatsSafe(dir) };
+        stats.push(s);
+        emit(rec.service, 'dumped', { bytes, ms: r.ms });
+      }),
+    );
+  } catch (e) {
+    cgroups.forEach(thaw);
+    guard.release();
+    await writer.abort();
+    stackLock.release();
+    throw e;
+  }
+  // CRIU puts a cgroup it found frozen back to FROZEN: the stack runs again only now.
+  if (!opts.stop) cgroups.forEach(thaw);
+  frozenMs = performance.now() - frozenAt;
+  guard.release();
+  emit(undefined, opts.stop ? 'stopped' : 'thawed', { frozenMs });
+
+  try {
+    faultPoint('commit');
+    emit(undefined, 'committing');
+    stats.sort((a, b) => a.service.localeCompare(b.service));
+    const set = await writer.commit({ stats: { freezeMs, frozenMs, services: stats } });
+    emit(undefined, 'committed', { sizeBytes: set.sizeBytes });
+    return { set, freezeMs, frozenMs, totalMs: performance.now() - started, services: stats };
+  } finally {
+    stackLock.release();
+    if (opts.stop) await finishStopped(ctx, state, selected);
+  }
+}
+
+/** After `--stop`, CRIU has killed the dumped trees: clean up like `down` does for them. */
+async function finishStopped(ctx: CoreContext, state: StackState, stopped: ServiceRecord[]): Promise<void> {
+  const states = new StackStateStore(ctx.stateRoot);
+  for (const rec of stopped) {
+    await runtimeFor(rec.runtime).stop(rec, 1000);
+    delete state.services[rec.service];
+    ctx.events(ev({ type: 'service', project: state.project, service: rec.service, action: 'stopped' }));
+  }
+  if (Object.keys(state.services).length === 0) states.remove(state.project);
+  else states.write(state);
+}
+
+function selectServices(state: StackState, names: string[] | undefined): ServiceRecord[] {
+  const all = Object.keys(state.services);
+  for (const n of names ?? []) {
+    if (!all.includes(n)) {
+      throw new CkptError('SERVICE_UNKNOWN', `no service ${n} in stack ${state.project}`, { hint: `Services: ${all.sort().join(', ')}` });
+    }
+  }
+  const order = state.spec.services.map((s) => s.name).filter((n) => all.includes(n) && (!names?.length || names.includes(n)));
+  const records = order.map((n) => state.services[n]!);
+  for (const r of records) {
+    if (r.runtime !== 'process') {
+      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} runs on the ${r.runtime} runtime, which cannot be checkpointed yet`);
+    }
+    if (runtimeFor(r.runtime).status(r).state !== 'running') {
+      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} is not running`, {
+        hint: `Start it with \`ckpt up -d -p ${state.project}\`, or leave it out: ckpt checkpoint <set> <service…>`,
+      });
+    }
+    if (!r.cgroup) {
+      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} was started by an older ckpt without a freezer cgroup`, {
+        hint: `Recreate it: ckpt down -p ${state.project} && ckpt up -d`,
+      });
+    }
+  }
+  return records;
+}

@@ -1,0 +1,146 @@
+// `ckpt restore <set>` and `ckpt clone <set> --as <name>`: verify the set, then bring each
+// service back under a fresh ckpt-shim (in dependency order), each in a cgroup of its own, with a
+// new log handed to CRIU in place of the one the service had at checkpoint time.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { criuRestoreDetached } from '../criu/run.js';
+import { CkptError } from '../errors.js';
+import type { Project } from '../manifest/types.js';
+import { shimPath } from '../paths.js';
+import { serviceConfigHash } from '../runtime/config-hash.js';
+import { createCgroup, serviceCgroup } from '../runtime/process/freezer.js';
+import type { ServiceRecord } from '../runtime/types.js';
+import { StackStateStore, type StackState } from '../state/stack-state.js';
+import { Store, type SetInfo } from '../store/index.js';
+import { readStat } from '../util/proc.js';
+import type { SetServiceMeta } from './checkpoint.js';
+import { ev } from './events.js';
+import { down, type CoreContext } from './stack.js';
+import { readRestoreStatsSafe, type RestoreStatsSummary } from './stats.js';
+
+export interface RestoreOptions {
+  storeRoot: string;
+  /** the project name of the restored stack: a clone when it differs from the set's project */
+  as?: string;
+  /** stop the running stack of that name first */
+  replace?: boolean;
+}
+
+export interface ServiceRestoreStats extends RestoreStatsSummary {
+  service: string;
+  /** wall time from launching CRIU to the tree running under its shim */
+  restoreWallMs: number;
+}
+
+export interface RestoreResult {
+  set: SetInfo;
+  project: string;
+  verifyMs: number;
+  /** from the first service's restore to the last one running */
+  restoreMs: number;
+  totalMs: number;
+  services: ServiceRestoreStats[];
+  state: StackState;
+}
+
+interface SetExtra {
+  spec: Project;
+  services: Record<string, SetServiceMeta>;
+}
+
+function setExtra(set: SetInfo): SetExtra {
+  const extra = set.extra as Partial<SetExtra> | undefined;
+  if (!extra?.spec || !extra.services) {
+    throw new CkptError('STORE_CORRUPT', `set ${set.name} has no stack description (set.json lacks extra.spec)`, {
+      hint: 'The set was not written by `ckpt checkpoint`; remove it with `ckpt rm`.',
+    });
+  }
+  return extra as SetExtra;
+}
+
+export async function restore(ctx: CoreContext, setName: string, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = performance.now();
+  const store = new Store(opts.storeRoot);
+  const set = store.getSet(setName);
+  const { spec, services: meta } = setExtra(set);
+  const projectName = opts.as ?? set.project;
+  const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
+    ctx.events(ev({ type: 'restore', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
+
+  emit(undefined, 'verifying');
+  const v0 = performance.now();
+  await store.verifySet(setName);
+  const verifyMs = performance.now() - v0;
+  emit(undefined, 'verified', { ms: verifyMs });
+
+  const states = new StackStateStore(ctx.stateRoot);
+  if (states.read(projectName)) {
+    if (!opts.replace) {
+      throw new CkptError('STACK_ALREADY_RUNNING', `a stack named ${projectName} is running`, {
+        hint: `Replace it with \`ckpt restore ${setName} --replace\`, stop it with \`ckpt down -p ${projectName}\`, or start a copy beside it: ckpt clone ${setName} --as <name>`,
+      });
+    }
+    await down(ctx, projectName);
+  }
+
+  const project: Project = { ...spec, name: projectName };
+  const state: StackState = {
+    project: projectName,
+    manifestFile: spec.file,
+    spec: project,
+    createdAt: new Date().toISOString(),
+    fromSet: setName,
+    services: {},
+  };
+  const lock = await states.lock(projectName);
+  const stats: ServiceRestoreStats[] = [];
+  const r0 = performance.now();
+  try {
+    // Dependencies first, as `up` does; the set holds the services that were checkpointed.
+    for (const service of project.services.filter((s) => set.services.includes(s.name))) {
+      const m = meta[service.name]!;
+      const serviceDir = states.serviceDir(projectName, service.name);
+      rmSync(serviceDir, { recursive: true, force: true });
+      mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
+      const workDir = join(serviceDir, 'criu');
+      mkdirSync(workDir, { mode: 0o700 });
+      const logFile = join(serviceDir, 'service.log');
+      writeFileSync(logFile, '', { mode: 0o640 });
+      const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
+      createCgroup(cgroup);
+      emit(service.name, 'restoring');
+      const r = await criuRestoreDetached(
+        { imagesDir: join(set.dir, service.name), workDir, pidFile: join(serviceDir, 'init.pid') },
+        { shim: shimPath(), serviceDir, cgroup, logFile, logKey: m.logKey },
+        `service ${service.name} from set ${setName}`,
+      );
+      const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
+      const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
+      const rec: ServiceRecord = {
+        service: service.name,
+        runtime: 'process',
+        configHash: serviceConfigHash(service),
+        startedAt: new Date().toISOString(),
+        logFile,
+        shimPid,
+        cgroup,
+        initPid,
+        initStartTicks: readStat(initPid)?.startTicks,
+      };
+      state.services[service.name] = rec;
+      states.write(state);
+      stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
+      emit(service.name, 'restored', { ms: r.ms, pid: initPid });
+    }
+  } catch (e) {
+    lock.release();
+    // Leave nothing half-restored behind: what came back is stopped again.
+    if (Object.keys(state.services).length) await down(ctx, projectName, { timeoutMs: 1000 });
+    else states.remove(projectName);
+    throw e;
+  }
+  lock.release();
+  const restoreMs = performance.now() - r0;
+  emit(undefined, 'done', { ms: restoreMs });
+  return { set, project: projectName, verifyMs, restoreMs, totalMs: performance.now() - started, services: stats, state };
+}

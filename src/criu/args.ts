@@ -1,0 +1,62 @@
+// CRIU command lines, built by pure functions so they can be tested and logged in full.
+// Image names CRIU writes that ckpt reads are constants here too.
+
+export const DUMP_LOG = 'dump.log';
+export const RESTORE_LOG = 'restore.log';
+export const STATS_DUMP = 'stats-dump';
+export const STATS_RESTORE = 'stats-restore';
+
+export interface DumpOptions {
+  pid: number;
+  imagesDir: string;
+  /** where CRIU writes its log and stats (default: imagesDir) */
+  workDir?: string;
+  /** the service's freezer cgroup, already FROZEN by ckpt: CRIU seizes it as it is */
+  freezeCgroup?: string;
+  leaveRunning: boolean;
+  verbosity?: number;
+}
+
+export function dumpArgs(o: DumpOptions): string[] {
+  const args = ['dump', '--tree', String(o.pid), '--images-dir', o.imagesDir];
+  if (o.workDir) args.push('--work-dir', o.workDir);
+  args.push('--log-file', DUMP_LOG, `-v${o.verbosity ?? 4}`);
+  // Established TCP connections (between services, or to clients) are part of the state.
+  args.push('--tcp-established');
+  // ckpt, not CRIU, decides which cgroup a service lives in (so clones get their own).
+  args.push('--manage-cgroups=ignore');
+  if (o.freezeCgroup) args.push('--freeze-cgroup', o.freezeCgroup);
+  if (o.leaveRunning) args.push('--leave-running');
+  return args;
+}
+
+export interface RestoreOptions {
+  imagesDir: string;
+  workDir: string;
+  pidFile: string;
+  /** fds ckpt hands to CRIU for files of the image, by CRIU's key (a path without its leading /) */
+  inheritFds?: { fd: number; key: string }[];
+  verbosity?: number;
+}
+
+export function restoreArgs(o: RestoreOptions): string[] {
+  const args = ['restore', '--images-dir', o.imagesDir, '--work-dir', o.workDir];
+  args.push('--log-file', RESTORE_LOG, `-v${o.verbosity ?? 4}`);
+  // The tree is re-parented to the ckpt-shim that runs this CRIU (a subreaper).
+  args.push('--restore-detached', '--pidfile', o.pidFile);
+  // Process services keep the host's root filesystem in their mount namespace.
+  args.push('--root', '/');
+  args.push('--tcp-established', '--manage-cgroups=ignore');
+  for (const { fd, key } of o.inheritFds ?? []) args.push('--inherit-fd', `fd[${fd}]:${key}`);
+  return args;
+}
+
+/** The key CRIU uses for a regular file in --inherit-fd: its path without the leading slash. */
+export function fileKey(path: string): string {
+  return path.replace(/^\/+/, '');
+}
+
+/** For logs: the command line as a shell would read it. */
+export function shellQuote(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

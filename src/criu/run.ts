@@ -1,0 +1,98 @@
+// The only code that starts CRIU. The log path is known before CRIU runs, so any failure can
+// point at it; the environment is minimal; the full command line is kept for the log.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CkptError, type ErrorCode } from '../errors.js';
+import { DUMP_LOG, RESTORE_LOG, dumpArgs, restoreArgs, shellQuote, type DumpOptions, type RestoreOptions } from './args.js';
+import { criuPath } from './probe.js';
+
+const CRIU_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+
+/** The last Error lines of a CRIU log: what the user needs to see first. */
+export function logErrors(logFile: string, max = 5): string[] {
+  try {
+    return readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => /\bError\b/.test(l))
+      .slice(-max)
+      .map((l) => l.replace(/^\(\d+\.\d+\)\s*/, '').trim());
+  } catch {
+    return [];
+  }
+}
+
+function failure(code: ErrorCode, what: string, logFile: string, cmd: string[], extra: string): CkptError {
+  const errors = logErrors(logFile);
+  return new CkptError(code, `${what}: ${errors.at(-1) ?? extra}`, {
+    details: [...errors.slice(0, -1), `command: ${shellQuote([criuPath(), ...cmd])}`],
+    logFile,
+    hint: `Read the CRIU log for the whole story: ${logFile}`,
+  });
+}
+
+export interface DumpResult {
+  logFile: string;
+  command: string[];
+  ms: number;
+}
+
+/** Runs `criu dump`; returns the pid of the running CRIU through onStart (for the thaw guard). */
+export async function criuDump(o: DumpOptions, what: string, onStart?: (pid: number) => void): Promise<DumpResult> {
+  const args = dumpArgs(o);
+  const logFile = join(o.workDir ?? o.imagesDir, DUMP_LOG);
+  const started = performance.now();
+  const child = execa(criuPath(), args, { reject: false, env: CRIU_ENV, extendEnv: false, stdin: 'ignore', all: true });
+  if (child.pid !== undefined) onStart?.(child.pid);
+  const r = await child;
+  if (r.exitCode !== 0) throw failure('CHECKPOINT_FAILED', `checkpoint of ${what} failed`, logFile, args, String(r.all ?? r.shortMessage));
+  return { logFile, command: [criuPath(), ...args], ms: performance.now() - started };
+}
+
+export interface RestoreLaunch {
+  /** ckpt-shim binary */
+  shim: string;
+  /** the service's state directory: the shim writes shim.pid, adopted / adopt-failed, exit */
+  serviceDir: string;
+  cgroup?: string;
+  /** the service's log, handed to the restored tree as fd 3 → --inherit-fd */
+  logFile: string;
+  logKey?: string;
+}
+
+/**
+ * Starts `criu restore --restore-detached` under a ckpt-shim in adopt mode, which becomes the
+ * restored tree's parent (subreaper) and stays with it, as the shim of a fresh start does.
+ */
+export async function criuRestoreDetached(o: RestoreOptions, launch: RestoreLaunch, what: string): Promise<{ logFile: string; ms: number }> {
+  const inheritFds = launch.logKey ? [...(o.inheritFds ?? []), { fd: 3, key: launch.logKey }] : o.inheritFds;
+  const args = restoreArgs({ ...o, ...(inheritFds ? { inheritFds } : {}) });
+  const logFile = join(o.workDir, RESTORE_LOG);
+  const shimArgs = ['adopt', '--state', launch.serviceDir, '--log', launch.logFile];
+  if (launch.cgroup) shimArgs.push('--cgroup', launch.cgroup);
+  shimArgs.push('--', criuPath(), ...args);
+  const started = performance.now();
+  const child = spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: CRIU_ENV });
+  child.unref();
+  const outcome = await new Promise<'adopted' | 'failed'>((resolve) => {
+    const poll = setInterval(() => {
+      if (existsSync(join(launch.serviceDir, 'adopted'))) done('adopted');
+      else if (existsSync(join(launch.serviceDir, 'adopt-failed'))) done('failed');
+    }, 5);
+    const exitWatch = (): void => {
+      // the shim left without saying: it failed before running CRIU
+      setTimeout(() => done(existsSync(join(launch.serviceDir, 'adopted')) ? 'adopted' : 'failed'), 20);
+    };
+    child.once('exit', exitWatch);
+    function done(v: 'adopted' | 'failed'): void {
+      clearInterval(poll);
+      child.off('exit', exitWatch);
+      resolve(v);
+    }
+  });
+  if (outcome === 'failed') {
+    throw failure('RESTORE_FAILED', `restore of ${what} failed`, logFile, args, 'criu restore failed');
+  }
+  return { logFile, ms: performance.now() - started };
+}
