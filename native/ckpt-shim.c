@@ -208,19 +208,16 @@ struct run_opts {
 static char self_path[4096];
 
 /*
- * Reopens fds 0-2 by path from inside the new mount namespace. Files opened before unshare keep
+ * Reopens stdin by path from inside the new mount namespace: a file opened before unshare keeps
  * the host's mount, which CRIU cannot find in the namespace it dumps ("Can't lookup mount").
+ * stdout and stderr are the shim's pipe, which belongs to no mount.
  */
-static void reopen_stdio(const char *log)
+static void reopen_stdin(void)
 {
-	int nul = open("/dev/null", O_RDWR);
-	int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0640);
-	if (nul < 0 || out < 0)
-		die("reopen stdio");
-	if (dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		die("dup2 stdio");
+	int nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || dup2(nul, 0) < 0)
+		die("reopen stdin");
 	close(nul);
-	close(out);
 }
 
 /* First half of the init, still running the binary mapped from the host's mounts. */
@@ -250,7 +247,7 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 		die("sethostname");
 	if (o->private_net)
 		bring_up_loopback();
-	reopen_stdio(o->log);
+	reopen_stdin();
 	/* CRIU refuses a tree whose session leader lives outside the pid namespace it dumps. */
 	if (setsid() < 0)
 		die("setsid in init");
@@ -338,7 +335,7 @@ static void relay_signal(int sig)
 		kill(child_pid, sig);
 }
 
-static void become_shim(const char *log)
+static void become_shim(void)
 {
 	char path[4096];
 
@@ -358,20 +355,50 @@ static void become_shim(const char *log)
 		die("PR_SET_CHILD_SUBREAPER");
 
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || dup2(nul, 0) < 0)
-		die("stdin");
-	if (log) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (fd < 0)
-			die("open log");
-		if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			die("dup log");
-		close(fd);
-	} else if (dup2(nul, 1) < 0 || dup2(nul, 2) < 0) {
-		die("stdout");
-	}
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+		die("stdio");
 	close(nul);
 	write_state("shim.pid", "%d", getpid());
+}
+
+/*
+ * The service's stdout and stderr are a pipe that we copy into its log, as conmon does for
+ * containers. A pipe belongs to no mount, so the tree dumps from inside its mount namespace, and
+ * a restore hands CRIU a new pipe for it (--inherit-fd fd[3]:pipe:[inode]), so a grown, moved or
+ * shared log never matters.
+ */
+static int open_log(const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		die("open log");
+	return fd;
+}
+
+static void pump(int from, int to)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n == 0)
+			return;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			logmsg("read service output: %s", strerror(errno));
+			return;
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(to, buf + off, n - off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				logmsg("write log: %s", strerror(errno));
+				break;
+			}
+			off += w;
+		}
+	}
 }
 
 static void install_relay(void)
@@ -385,8 +412,12 @@ static void install_relay(void)
 
 static int cmd_run(struct run_opts *o)
 {
-	become_shim(o->log);
+	int out[2];
 
+	become_shim();
+	int log = open_log(o->log);
+	if (pipe2(out, O_CLOEXEC))
+		die("pipe");
 	if (unshare(CLONE_NEWPID))
 		die("unshare pid namespace");
 	pid_t pid = fork();
@@ -394,21 +425,28 @@ static int cmd_run(struct run_opts *o)
 		die("fork init");
 	if (pid == 0) {
 		join_cgroup(o->cgroup);
+		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
+			die("dup2 output pipe");
 		fclose(shim_log);
 		shim_log = NULL;
 		_exit(enter_namespaces(o, o->argv));
 	}
+	close(out[1]);
 	child_pid = pid;
 	install_relay();
 	write_state("init.pid", "%d", pid);
 	logmsg("started init %d for %s", pid, o->argv[0]);
 
+	/* Until every writer is gone, i.e. the whole namespace has ended. */
+	pump(out[0], log);
 	for (;;) {
 		int status;
 		pid_t w = waitpid(-1, &status, 0);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ECHILD)
+				return 0;
 			die("waitpid in shim");
 		}
 		if (w == child_pid) {
@@ -425,23 +463,28 @@ static int cmd_run(struct run_opts *o)
  */
 static int cmd_adopt(struct run_opts *o)
 {
-	become_shim(NULL);
+	int out[2] = { -1, -1 };
+	int log = -1;
+
+	become_shim();
+	if (o->log) {
+		log = open_log(o->log);
+		if (pipe2(out, O_CLOEXEC))
+			die("pipe");
+	}
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
 		join_cgroup(o->cgroup);
-		/* The service's new log, handed to `criu restore --inherit-fd fd[3]:...` */
-		if (o->log) {
-			int fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND, 0640);
-			if (fd < 0 || dup2(fd, 3) < 0)
-				die("open log for restore");
-			if (fd != 3)
-				close(fd);
-		}
+		/* The service's new output pipe, for `criu restore --inherit-fd fd[3]:pipe:[...]` */
+		if (o->log && dup2(out[1], 3) < 0)
+			die("dup2 output pipe");
 		execvp(o->argv[0], o->argv);
 		die("exec");
 	}
+	if (o->log)
+		close(out[1]);
 	child_pid = pid;
 	install_relay();
 	int status;
@@ -453,9 +496,11 @@ static int cmd_adopt(struct run_opts *o)
 		write_state("adopt-failed", "%d", status);
 		return 1;
 	}
-	/* Whatever CRIU left behind was re-parented to us; relay signals to it from now on. */
+	/* Whatever CRIU left behind was re-parented to us, the subreaper. */
 	child_pid = 0;
 	write_state("adopted", "ok");
+	if (o->log)
+		pump(out[0], log);
 	for (;;) {
 		pid_t w = waitpid(-1, &status, 0);
 		if (w < 0) {

@@ -1,9 +1,8 @@
 // `ckpt checkpoint <set>`: one consistent cut of a running stack. Every selected service's
 // freezer cgroup is frozen before the first dump starts; then each frozen tree is dumped by its
 // own CRIU (concurrently), into a set the store publishes only once it is complete.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileKey } from '../criu/args.js';
 import { criuDump } from '../criu/run.js';
 import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
@@ -47,7 +46,7 @@ export interface CheckpointResult {
 /** Per-service facts a restore needs that CRIU's images do not say. */
 export interface SetServiceMeta {
   runtime: 'process' | 'docker';
-  /** CRIU's --inherit-fd key of the service's stdout/stderr log, to hand it a new log on restore */
+  /** CRIU's --inherit-fd key ("pipe:[inode]") of the service's output pipe, replaced on restore */
   logKey: string;
   rssBytes?: number;
 }
@@ -55,6 +54,17 @@ export interface SetServiceMeta {
 /** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
 function faultPoint(point: 'freeze' | 'dump' | 'commit'): void {
   if (process.env.CKPT_FAULT === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/** The shim pipes the init's stdout/stderr into the log; CRIU knows that pipe as pipe:[inode]. */
+function outputPipeKey(rec: ServiceRecord): string {
+  const link = readlinkSync(`/proc/${rec.initPid}/fd/1`);
+  if (!link.startsWith('pipe:')) {
+    throw new CkptError('CHECKPOINT_FAILED', `service ${rec.service} has no output pipe (fd 1 is ${link})`, {
+      hint: `It was started by an older ckpt; recreate it: ckpt down -p <project> && ckpt up -d`,
+    });
+  }
+  return link;
 }
 
 function dirBytes(dir: string, names: string[]): number {
@@ -84,7 +94,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       extra: {
         spec: state.spec,
         services: Object.fromEntries(
-          selected.map((r) => [r.service, { runtime: r.runtime, logKey: fileKey(r.logFile), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
+          selected.map((r) => [r.service, { runtime: r.runtime, logKey: outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
         ),
       },
     },

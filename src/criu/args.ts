@@ -34,7 +34,7 @@ export interface RestoreOptions {
   imagesDir: string;
   workDir: string;
   pidFile: string;
-  /** fds ckpt hands to CRIU for files of the image, by CRIU's key (a path without its leading /) */
+  /** fds ckpt hands to CRIU in place of files of the image, by CRIU's key (e.g. pipe:[inode]) */
   inheritFds?: { fd: number; key: string }[];
   verbosity?: number;
 }
@@ -49,11 +49,6 @@ export function restoreArgs(o: RestoreOptions): string[] {
   args.push('--tcp-established', '--manage-cgroups=ignore');
   for (const { fd, key } of o.inheritFds ?? []) args.push('--inherit-fd', `fd[${fd}]:${key}`);
   return args;
-}
-
-/** The key CRIU uses for a regular file in --inherit-fd: its path without the leading slash. */
-export function fileKey(path: string): string {
-  return path.replace(/^\/+/, '');
 }
 
 /** For logs: the command line as a shell would read it. */

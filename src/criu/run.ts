@@ -56,7 +56,7 @@ export interface RestoreLaunch {
   /** the service's state directory: the shim writes shim.pid, adopted / adopt-failed, exit */
   serviceDir: string;
   cgroup?: string;
-  /** the service's log, handed to the restored tree as fd 3 → --inherit-fd */
+  /** the service's log: the shim pumps a new pipe into it, handed to CRIU as fd 3 for logKey */
   logFile: string;
   logKey?: string;
 }
