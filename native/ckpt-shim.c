@@ -22,6 +22,8 @@
  *   ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...   run ARGV (criu restore
  *                   --restore-detached) in the cgroup with the log as fd 3, then wait for the
  *                   tree it leaves behind, which the kernel re-parents to us.
+ *   ckpt-shim netns --state DIR [--publish IP:PORT:TARGET]...   holds a stack's network
+ *                   namespace and relays published ports into it.
  *   ckpt-shim guard thaws a stack's cgroups if ckpt dies while holding them frozen.
  *
  * Files written into --state DIR: shim.pid, init.pid (host pid of the namespace init),
@@ -31,7 +33,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -119,6 +125,16 @@ static void join_cgroup(const char *dir)
 	close(fd);
 }
 
+static void join_netns(const char *path)
+{
+	if (!path)
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		die("join the stack's network namespace");
+	close(fd);
+}
+
 static volatile pid_t service_pid;
 
 static void forward_signal(int sig)
@@ -197,6 +213,11 @@ static void drop_to_user(const char *spec)
 
 struct run_opts {
 	const char *cgroup;
+	/* an existing network namespace to join (the stack's), e.g. /proc/PID/ns/net */
+	const char *netns;
+	/* netns mode: HOSTIP:HOSTPORT:TARGETPORT, HOSTPORT 0 = any free port */
+	const char *publish[64];
+	int npublish;
 	const char *log;
 	const char *hostname;
 	const char *workdir;
@@ -425,6 +446,7 @@ static int cmd_run(struct run_opts *o)
 		die("fork init");
 	if (pid == 0) {
 		join_cgroup(o->cgroup);
+		join_netns(o->netns);
 		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
 			die("dup2 output pipe");
 		fclose(shim_log);
@@ -480,6 +502,14 @@ static int cmd_adopt(struct run_opts *o)
 		/* The service's new output pipe, for `criu restore --inherit-fd fd[3]:pipe:[...]` */
 		if (o->log && dup2(out[1], 3) < 0)
 			die("dup2 output pipe");
+		/* The stack's network namespace, for `--inherit-fd fd[4]:<key of the external netns>` */
+		if (o->netns) {
+			int ns = open(o->netns, O_RDONLY);
+			if (ns < 0 || dup2(ns, 4) < 0)
+				die("open the stack's network namespace");
+			if (ns != 4)
+				close(ns);
+		}
 		execvp(o->argv[0], o->argv);
 		die("exec");
 	}
@@ -566,12 +596,149 @@ static int cmd_guard(void)
 	return 0;
 }
 
+/*
+ * netns: holds a stack's network namespace (like a pod's infra container) and publishes its
+ * ports. Listening sockets are made in the host's namespace first; then we move into a fresh
+ * one, and each accepted connection is relayed by a child to 127.0.0.1:TARGET inside it.
+ * Services join with `run --netns /proc/<our pid>/ns/net`. Writes netns.pid and ports
+ * ("HOSTIP:HOSTPORT:TARGET" per line, with the port the kernel chose for HOSTPORT 0).
+ */
+static void relay(int a, int b)
+{
+	struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+	char buf[65536];
+	int open_dirs = 2;
+	while (open_dirs > 0) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int from = p[i].fd, to = i == 0 ? b : a;
+			ssize_t n = read(from, buf, sizeof(buf));
+			if (n <= 0) {
+				shutdown(to, SHUT_WR);
+				p[i].fd = -1;
+				open_dirs--;
+				continue;
+			}
+			for (ssize_t off = 0; off < n;) {
+				ssize_t w = write(to, buf + off, n - off);
+				if (w < 0) {
+					if (errno == EINTR)
+						continue;
+					return;
+				}
+				off += w;
+			}
+		}
+	}
+}
+
+static void stop_netns(int sig)
+{
+	(void)sig;
+	/* our relay children share our process group */
+	signal(SIGTERM, SIG_IGN);
+	kill(0, SIGTERM);
+	_exit(0);
+}
+
+static int cmd_netns(struct run_opts *o)
+{
+	int lfd[64];
+	int target[64];
+	char ports[8192] = "";
+
+	become_shim();
+	for (int i = 0; i < o->npublish; i++) {
+		char spec[256], *ip = spec, *hp, *tp;
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t len = sizeof(sa);
+		int one = 1;
+
+		snprintf(spec, sizeof(spec), "%s", o->publish[i]);
+		hp = strchr(spec, ':');
+		tp = hp ? strchr(hp + 1, ':') : NULL;
+		if (!hp || !tp) {
+			logmsg("fatal: bad --publish %s (want HOSTIP:HOSTPORT:TARGET)", o->publish[i]);
+			return 64;
+		}
+		*hp++ = '\0';
+		*tp++ = '\0';
+		if (inet_pton(AF_INET, *ip ? ip : "0.0.0.0", &sa.sin_addr) != 1) {
+			logmsg("fatal: bad address in --publish %s", o->publish[i]);
+			return 64;
+		}
+		sa.sin_port = htons((uint16_t)atoi(hp));
+		target[i] = atoi(tp);
+		lfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd[i] < 0 || setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+		    bind(lfd[i], (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd[i], 128)) {
+			logmsg("fatal: cannot publish %s: %s", o->publish[i], strerror(errno));
+			write_state("netns-failed", "cannot publish %s: %s", o->publish[i], strerror(errno));
+			return 1;
+		}
+		getsockname(lfd[i], (struct sockaddr *)&sa, &len);
+		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%s:%d:%d", *ports ? "\n" : "",
+			 *ip ? ip : "0.0.0.0", ntohs(sa.sin_port), target[i]);
+	}
+	if (unshare(CLONE_NEWNET))
+		die("unshare network namespace");
+	bring_up_loopback();
+
+	struct sigaction ign = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGCHLD, &ign, NULL);
+	signal(SIGTERM, stop_netns);
+	signal(SIGINT, stop_netns);
+	write_state("ports", "%s", ports);
+	write_state("netns.pid", "%d", getpid());
+
+	struct pollfd p[64];
+	for (int i = 0; i < o->npublish; i++)
+		p[i] = (struct pollfd){ .fd = lfd[i], .events = POLLIN };
+	for (;;) {
+		if (o->npublish == 0) {
+			pause();
+			continue;
+		}
+		if (poll(p, o->npublish, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll");
+		}
+		for (int i = 0; i < o->npublish; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			int c = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			pid_t pid = fork();
+			if (pid == 0) {
+				struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)target[i]) };
+				to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+				int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+				if (s < 0 || connect(s, (struct sockaddr *)&to, sizeof(to)))
+					_exit(1);
+				relay(c, s);
+				_exit(0);
+			}
+			close(c);
+		}
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
 		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] -- ARGV...\n"
 		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...\n"
+		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:TARGET]...\n"
 		"       ckpt-shim guard   (reads cgroup/pid/done lines on stdin)\n");
 	exit(64);
 }
@@ -611,12 +778,21 @@ int main(int argc, char **argv)
 			o.user = v;
 		else if (!strcmp(a, "--cgroup"))
 			o.cgroup = v;
+		else if (!strcmp(a, "--netns"))
+			o.netns = v;
+		else if (!strcmp(a, "--publish") && o.npublish < 64)
+			o.publish[o.npublish++] = v;
 		else
 			usage();
 		i++;
 	}
 	if (!strcmp(mode, "guard"))
 		return cmd_guard();
+	if (!strcmp(mode, "netns")) {
+		if (!state_dir)
+			usage();
+		return cmd_netns(&o);
+	}
 	if (!state_dir || i >= argc)
 		usage();
 	o.argv = &argv[i];

@@ -9,7 +9,7 @@ export function printPs(rows: PsRow[], json: boolean): void {
     return;
   }
   const table = renderTable(
-    ['SERVICE', 'RUNTIME', 'STATE', 'HEALTH', 'PID', 'RSS', 'UPTIME'],
+    ['SERVICE', 'RUNTIME', 'STATE', 'HEALTH', 'PID', 'RSS', 'UPTIME', 'PORTS'],
     rows.map((r) => [
       r.service,
       r.runtime,
@@ -18,6 +18,7 @@ export function printPs(rows: PsRow[], json: boolean): void {
       r.pid === undefined ? '-' : String(r.pid),
       r.rssBytes === undefined ? '-' : formatBytes(r.rssBytes),
       r.uptimeMs === undefined ? '-' : formatDuration(r.uptimeMs),
+      r.ports.join(', '),
     ]),
   );
   process.stdout.write(table + '\n');

@@ -9,6 +9,7 @@ import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
 import { freeze, thaw } from '../runtime/process/freezer.js';
 import { ThawGuard } from '../runtime/process/guard.js';
+import { STACK_NETNS_KEY, netnsInode, stopStackNetwork } from '../runtime/process/stack-network.js';
 import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
@@ -100,6 +101,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     },
     { replace: Boolean(opts.replace) },
   );
+  const stackServices = new Set(state.spec.services.filter((s) => s.xCkpt.network === 'stack').map((s) => s.name));
   const guard = new ThawGuard();
   const cgroups = selected.map((r) => r.cgroup!);
   cgroups.forEach((cg) => guard.watchCgroup(cg));
@@ -125,7 +127,13 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         const dir = writer.serviceDir(rec.service);
         emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
         const r = await criuDump(
-          { pid: rec.initPid!, imagesDir: dir, freezeCgroup: rec.cgroup!, leaveRunning: !opts.stop },
+          {
+            pid: rec.initPid!,
+            imagesDir: dir,
+            freezeCgroup: rec.cgroup!,
+            leaveRunning: !opts.stop,
+            ...(stackServices.has(rec.service) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
+          },
           `service ${rec.service}`,
           (pid) => {
             guard.watchPid(pid);
@@ -172,8 +180,10 @@ async function finishStopped(ctx: CoreContext, state: StackState, stopped: Servi
     delete state.services[rec.service];
     ctx.events(ev({ type: 'service', project: state.project, service: rec.service, action: 'stopped' }));
   }
-  if (Object.keys(state.services).length === 0) states.remove(state.project);
-  else states.write(state);
+  if (Object.keys(state.services).length === 0) {
+    if (state.network) await stopStackNetwork(state.network);
+    states.remove(state.project);
+  } else states.write(state);
 }
 
 function selectServices(state: StackState, names: string[] | undefined): ServiceRecord[] {

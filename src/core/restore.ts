@@ -9,6 +9,16 @@ import type { Project } from '../manifest/types.js';
 import { shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { createCgroup, serviceCgroup } from '../runtime/process/freezer.js';
+import {
+  STACK_NETNS_KEY,
+  lockNetwork,
+  netnsPath,
+  startStackNetwork,
+  stopStackNetwork,
+  unlockNetwork,
+  usesStackNetwork,
+  wantedPorts,
+} from '../runtime/process/stack-network.js';
 import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
@@ -96,6 +106,13 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const stats: ServiceRestoreStats[] = [];
   const r0 = performance.now();
   try {
+    if (usesStackNetwork(project)) {
+      // A clone publishes on free host ports; the stack itself on the ports its manifest names.
+      const remap = projectName !== set.project;
+      state.network = await startStackNetwork(join(states.dir(projectName), 'network'), wantedPorts(project, remap));
+      states.write(state);
+      await lockNetwork(state.network);
+    }
     // Dependencies first, as `up` does; the set holds the services that were checkpointed.
     for (const service of project.services.filter((s) => set.services.includes(s.name))) {
       const m = meta[service.name]!;
@@ -111,7 +128,14 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       emit(service.name, 'restoring');
       const r = await criuRestoreDetached(
         { imagesDir: join(set.dir, service.name), workDir, pidFile: join(serviceDir, 'init.pid') },
-        { shim: shimPath(), serviceDir, cgroup, logFile, logKey: m.logKey },
+        {
+          shim: shimPath(),
+          serviceDir,
+          cgroup,
+          logFile,
+          logKey: m.logKey,
+          ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
+        },
         `service ${service.name} from set ${setName}`,
       );
       const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
@@ -132,11 +156,15 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
       emit(service.name, 'restored', { ms: r.ms, pid: initPid });
     }
+    if (state.network) await unlockNetwork(state.network);
   } catch (e) {
     lock.release();
     // Leave nothing half-restored behind: what came back is stopped again.
     if (Object.keys(state.services).length) await down(ctx, projectName, { timeoutMs: 1000 });
-    else states.remove(projectName);
+    else {
+      if (state.network) await stopStackNetwork(state.network);
+      states.remove(projectName);
+    }
     throw e;
   }
   lock.release();

@@ -7,6 +7,9 @@ import { serviceConfigHash } from '../runtime/config-hash.js';
 import { runtimeFor } from '../runtime/index.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
+import { netnsPath, startStackNetwork, stopStackNetwork, usesStackNetwork, wantedPorts } from '../runtime/process/stack-network.js';
+import { isAlive } from '../util/proc.js';
+import { join } from 'node:path';
 import { ev, type EventSink } from './events.js';
 import { waitHealthy, probe } from './health.js';
 import { waitFor } from '../util/time.js';
@@ -80,6 +83,11 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
       }
     }
 
+    if (usesStackNetwork(project) && !(state.network && isAlive(state.network.pid, state.network.startTicks))) {
+      state.network = await startStackNetwork(join(store.dir(project.name), 'network'), wantedPorts(project, false));
+      store.write(state);
+    }
+
     for (const step of steps) {
       const service = byName.get(step.service)!;
       await waitForDependencies(ctx, project, service, state, opts.signal);
@@ -96,6 +104,7 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
       const rec = await runtime.start(project, service, {
         serviceDir: store.serviceDir(project.name, service.name),
         stateRoot: ctx.stateRoot,
+        ...(state.network ? { stackNetns: netnsPath(state.network) } : {}),
       });
       state.services[service.name] = rec;
       store.write(state);
@@ -199,6 +208,7 @@ export async function down(ctx: CoreContext, projectName: string, opts: DownOpti
       const grace = opts.timeoutMs ?? state.spec.services.find((s) => s.name === name)?.xCkpt.stopGracePeriodMs ?? 10_000;
       await stopOne(ctx, projectName, rec, grace);
     }
+    if (state.network) await stopStackNetwork(state.network);
     lock.release();
     store.remove(projectName);
     return order;
@@ -217,6 +227,8 @@ export function stopOrder(state: StackState): string[] {
 
 export interface PsRow extends ServiceStatus {
   project: string;
+  /** published ports, "HOSTIP:HOSTPORT->TARGET/tcp" */
+  ports: string[];
   health: 'healthy' | 'unhealthy' | 'none' | 'unknown';
   healthOutput?: string;
 }
@@ -243,7 +255,8 @@ export async function ps(ctx: CoreContext, projectName: string): Promise<PsRow[]
         health = r.ok ? 'healthy' : 'unhealthy';
         if (!r.ok) healthOutput = r.output;
       }
-      return { ...st, project: projectName, health, ...(healthOutput ? { healthOutput } : {}) };
+      const ports = (state.network?.ports ?? []).filter((p) => p.service === name).map((p) => `${p.hostIp}:${p.hostPort}->${p.target}/tcp`);
+      return { ...st, project: projectName, ports, health, ...(healthOutput ? { healthOutput } : {}) };
     }),
   );
 }

@@ -14,6 +14,8 @@ export interface DumpOptions {
   /** the service's freezer cgroup, already FROZEN by ckpt: CRIU seizes it as it is */
   freezeCgroup?: string;
   leaveRunning: boolean;
+  /** the tree lives in a network namespace it does not own (the stack's): its inode and key */
+  externalNetns?: { inode: string; key: string };
   verbosity?: number;
 }
 
@@ -27,6 +29,7 @@ export function dumpArgs(o: DumpOptions): string[] {
   args.push('--manage-cgroups=ignore');
   if (o.freezeCgroup) args.push('--freeze-cgroup', o.freezeCgroup);
   if (o.leaveRunning) args.push('--leave-running');
+  if (o.externalNetns) args.push('--external', `net[${o.externalNetns.inode}]:${o.externalNetns.key}`);
   return args;
 }
 

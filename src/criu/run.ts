@@ -59,6 +59,8 @@ export interface RestoreLaunch {
   /** the service's log: the shim pumps a new pipe into it, handed to CRIU as fd 3 for logKey */
   logFile: string;
   logKey?: string;
+  /** the stack's network namespace (a /proc/PID/ns/net path), handed to CRIU as fd 4 for netnsKey */
+  netns?: { path: string; key: string };
 }
 
 /**
@@ -66,11 +68,14 @@ export interface RestoreLaunch {
  * restored tree's parent (subreaper) and stays with it, as the shim of a fresh start does.
  */
 export async function criuRestoreDetached(o: RestoreOptions, launch: RestoreLaunch, what: string): Promise<{ logFile: string; ms: number }> {
-  const inheritFds = launch.logKey ? [...(o.inheritFds ?? []), { fd: 3, key: launch.logKey }] : o.inheritFds;
-  const args = restoreArgs({ ...o, ...(inheritFds ? { inheritFds } : {}) });
+  const inheritFds = [...(o.inheritFds ?? [])];
+  if (launch.logKey) inheritFds.push({ fd: 3, key: launch.logKey });
+  if (launch.netns) inheritFds.push({ fd: 4, key: launch.netns.key });
+  const args = restoreArgs({ ...o, inheritFds });
   const logFile = join(o.workDir, RESTORE_LOG);
   const shimArgs = ['adopt', '--state', launch.serviceDir, '--log', launch.logFile];
   if (launch.cgroup) shimArgs.push('--cgroup', launch.cgroup);
+  if (launch.netns) shimArgs.push('--netns', launch.netns.path);
   shimArgs.push('--', criuPath(), ...args);
   const started = performance.now();
   const child = spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: CRIU_ENV });

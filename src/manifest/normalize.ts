@@ -14,7 +14,7 @@ import { lookupIn } from './interpolate.js';
 import { parseLongPort, parsePortSpec } from './ports.js';
 import { dependencyEntries, envFileEntries, serviceRuntime, type RawCommand, type RawHealthcheck, type RawManifest, type RawService } from './raw.js';
 import { splitShell } from './shell.js';
-import type { DependsCondition, Healthcheck, Project, RestartPolicy, Service, VolumeMount } from './types.js';
+import type { DependsCondition, Healthcheck, NetworkMode, Project, RestartPolicy, Service, VolumeMount } from './types.js';
 import { parseLongVolume, parseVolumeSpec } from './volumes.js';
 
 export const DEFAULTS = {
@@ -90,6 +90,8 @@ interface ServiceContext {
   lookup: Lookup;
   envFiles: ReadonlyMap<string, Record<string, string>>;
   services: Record<string, RawService>;
+  /** the project's x-ckpt.network */
+  defaultNetwork?: NetworkMode;
 }
 
 /** `target[key] = value`, also for a key named __proto__. */
@@ -152,7 +154,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ports,
     xCkpt: {
       runtime,
-      network: x.network ?? DEFAULTS.network,
+      network: x.network ?? o.defaultNetwork ?? DEFAULTS.network,
       ...opt('hostname', s.hostname),
       stopGracePeriodMs: s.stop_grace_period === undefined ? DEFAULTS.stopGracePeriodMs : parseDuration(s.stop_grace_period),
       checkpoint: x.checkpoint ?? {},
@@ -217,6 +219,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
     lookup: lookupIn(env),
     envFiles: opts.envFiles ?? new Map<string, Record<string, string>>(),
     services: manifest.services,
+    ...(manifest['x-ckpt']?.network ? { defaultNetwork: manifest['x-ckpt'].network as NetworkMode } : {}),
   };
   const byName = new Map<string, Service>();
   for (const name of Object.keys(manifest.services).sort()) {

@@ -40,7 +40,7 @@ export interface RawEnvFile {
 
 export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
-  network?: 'host' | 'private';
+  network?: 'host' | 'private' | 'stack';
   checkpoint?: Record<string, unknown>;
   restore?: Record<string, unknown>;
 }

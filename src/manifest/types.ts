@@ -2,7 +2,7 @@
 // the compose-like YAML into this, so nothing downstream deals with the short/long forms.
 
 export type Runtime = 'process' | 'docker';
-export type NetworkMode = 'host' | 'private';
+export type NetworkMode = 'host' | 'private' | 'stack';
 export type DependsCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped';
 
@@ -32,7 +32,7 @@ export interface VolumeMount {
 /** ckpt's own options for one service (the `x-ckpt` block). */
 export interface ServiceCkptOptions {
   runtime: Runtime;
-  /** process runtime: network namespace of the service */
+  /** process runtime: the host's network, one of its own, or the stack's shared one */
   network: NetworkMode;
   /** process runtime: give the service its own hostname (uts namespace) */
   hostname?: string;

@@ -47,6 +47,8 @@ export interface StartDirs {
   serviceDir: string;
   /** ckpt's state root, which keeps separate installs' cgroups apart */
   stateRoot: string;
+  /** the stack's network namespace (/proc/PID/ns/net), for x-ckpt.network: stack */
+  stackNetns?: string;
 }
 
 export interface ServiceRuntime {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { projectStateDir, serviceStateDir } from '../paths.js';
 import type { Project } from '../manifest/types.js';
 import type { ServiceRecord } from '../runtime/types.js';
+import type { StackNetwork } from '../runtime/process/stack-network.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { acquireLock, type Lock } from '../util/lock.js';
 
@@ -16,6 +17,8 @@ export interface StackState {
   createdAt: string;
   /** the checkpoint set the stack was restored (or cloned) from */
   fromSet?: string;
+  /** the stack's shared network namespace and its published ports (x-ckpt.network: stack) */
+  network?: StackNetwork;
   /** service name → what its runtime recorded; absent once the service was removed */
   services: Record<string, ServiceRecord>;
 }

@@ -26,9 +26,13 @@ export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = p
   return { ...env, ...service.environment };
 }
 
-export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string): string[] {
+export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string, stackNetns?: string): string[] {
   const args = ['run', '--state', serviceDir, '--log', logFile, '--cgroup', cgroup];
   if (service.xCkpt.network === 'private') args.push('--net', 'private');
+  if (service.xCkpt.network === 'stack') {
+    if (!stackNetns) throw new Error(`service ${service.name} wants the stack network, but none was created`);
+    args.push('--netns', stackNetns);
+  }
   args.push('--hostname', service.xCkpt.hostname ?? service.name);
   if (service.workingDir) args.push('--workdir', service.workingDir);
   if (service.user) args.push('--user', service.user);
@@ -64,7 +68,7 @@ function tail(path: string, lines: number): string {
 export class ProcessRuntime implements ServiceRuntime {
   readonly kind = 'process' as const;
 
-  async start(project: Project, service: Service, { serviceDir, stateRoot }: StartDirs): Promise<ServiceRecord> {
+  async start(project: Project, service: Service, { serviceDir, stateRoot, stackNetns }: StartDirs): Promise<ServiceRecord> {
     if (process.getuid?.() !== 0) {
       throw new CkptError('NOT_ROOT', `cannot start ${service.name}: process services need root`, {
         hint: 'Run ckpt as root (sudo ckpt up): creating namespaces and dumping them with CRIU needs it.',
@@ -81,7 +85,7 @@ export class ProcessRuntime implements ServiceRuntime {
     for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
     const cgroup = serviceCgroup(stateRoot, project.name, service.name);
     createCgroup(cgroup);
-    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup), {
+    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, stackNetns), {
       detached: true,
       stdio: 'ignore',
       env: serviceEnvironment(service),

@@ -1,0 +1,124 @@
+// A stack's shared network namespace (x-ckpt.network: stack), like a compose network: one
+// `ckpt-shim netns` process holds it and publishes the services' ports from the host into it.
+// Services join it; CRIU treats it as external (it belongs to no one service), so a restore or a
+// clone hands CRIU a new one — which is how 8 clones of a stack listen on the same ports without
+// colliding: each has its own namespace, and its published host ports are remapped.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CkptError } from '../../errors.js';
+import type { Project } from '../../manifest/types.js';
+import { shimPath } from '../../paths.js';
+import { isAlive, readStat } from '../../util/proc.js';
+import { waitFor } from '../../util/time.js';
+
+/** CRIU's key for the stack namespace: `--external net[inode]:KEY` at dump, `--inherit-fd fd[4]:KEY` at restore. */
+export const STACK_NETNS_KEY = 'ckpt-stack-net';
+export const STACK_NETNS_FD = 4;
+
+export interface PublishedPort {
+  service: string;
+  hostIp: string;
+  hostPort: number;
+  target: number;
+}
+
+export interface StackNetwork {
+  pid: number;
+  startTicks?: number;
+  ports: PublishedPort[];
+}
+
+export function usesStackNetwork(project: Project): boolean {
+  return project.services.some((s) => s.xCkpt.runtime === 'process' && s.xCkpt.network === 'stack');
+}
+
+/** The ports to publish: each `stack` service's tcp ports; `remap` asks for free host ports (clones). */
+export function wantedPorts(project: Project, remap: boolean): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  for (const s of project.services) {
+    if (s.xCkpt.network !== 'stack') continue;
+    for (const p of s.ports) {
+      if (p.protocol !== 'tcp') continue;
+      out.push({ service: s.name, hostIp: p.host ?? '0.0.0.0', hostPort: remap ? 0 : (p.published ?? p.target), target: p.target });
+    }
+  }
+  return out;
+}
+
+export function netnsPath(net: StackNetwork): string {
+  return `/proc/${net.pid}/ns/net`;
+}
+
+export async function startStackNetwork(dir: string, ports: PublishedPort[]): Promise<StackNetwork> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const args = ['netns', '--state', dir, ...ports.flatMap((p) => ['--publish', `${p.hostIp}:${p.hostPort}:${p.target}`])];
+  const child = spawn(shimPath(), args, { detached: true, stdio: 'ignore' });
+  child.unref();
+  const pid = await waitFor(
+    () => {
+      try {
+        return Number(readFileSync(join(dir, 'netns.pid'), 'utf8').trim()) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: 5000, intervalMs: 5 },
+  );
+  if (!pid) {
+    let why = '';
+    try {
+      why = readFileSync(join(dir, 'netns-failed'), 'utf8').trim();
+    } catch {
+      why = 'the network holder did not start';
+    }
+    throw new CkptError('SERVICE_START_FAILED', `cannot create the stack's network: ${why}`, {
+      hint: /in use/i.test(why) ? 'Another program (or stack) already publishes that port; stop it or change `ports:`.' : `See ${join(dir, 'shim.log')}`,
+      logFile: join(dir, 'shim.log'),
+    });
+  }
+  const actual = readFileSync(join(dir, 'ports'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':'));
+  return {
+    pid,
+    startTicks: readStat(pid)?.startTicks,
+    ports: ports.map((p, i) => ({ ...p, hostPort: Number(actual[i]?.[1] ?? p.hostPort) })),
+  };
+}
+
+export async function stopStackNetwork(net: StackNetwork): Promise<void> {
+  if (!isAlive(net.pid, net.startTicks)) return;
+  process.kill(net.pid, 'SIGTERM');
+  await waitFor(() => (isAlive(net.pid, net.startTicks) ? undefined : true), { timeoutMs: 3000, intervalMs: 10 });
+  if (isAlive(net.pid, net.startTicks)) process.kill(net.pid, 'SIGKILL');
+}
+
+/** The inode CRIU names the stack namespace by, as seen from a member process. */
+export function netnsInode(pid: number): string {
+  const inode = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/net`))?.[1];
+  if (!inode) throw new CkptError('CHECKPOINT_FAILED', `cannot read the network namespace of process ${pid}`);
+  return inode;
+}
+
+/**
+ * While services are restored one by one into a new namespace, no packet may flow: a restored
+ * TCP end would otherwise talk to a peer not yet restored and get reset. nftables rules inside
+ * the namespace drop everything until unlocked.
+ */
+export async function lockNetwork(net: StackNetwork): Promise<void> {
+  const rules = 'table inet ckpt_restore_lock {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n';
+  const r = await execa('nsenter', [`--net=${netnsPath(net)}`, 'nft', '-f', '-'], { input: rules, reject: false });
+  if (r.exitCode !== 0) {
+    throw new CkptError('RESTORE_FAILED', `cannot lock the stack's network during restore: ${r.stderr}`, {
+      hint: 'ckpt needs nftables (apt-get install nftables).',
+    });
+  }
+}
+
+export async function unlockNetwork(net: StackNetwork): Promise<void> {
+  await execa('nsenter', [`--net=${netnsPath(net)}`, 'nft', 'delete', 'table', 'inet', 'ckpt_restore_lock'], { reject: false });
+}
