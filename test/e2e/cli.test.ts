@@ -6,15 +6,9 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, freePort, writeManifest } from '../helpers/env.js';
 import { isAlive } from '../../src/util/proc.js';
+import { userEnv } from '../helpers/env.js';
 
 const bin = join(packageRoot, 'bin/ckpt.js');
-
-/** The environment a user's shell would give bin/ckpt: not tap's (its NODE_OPTIONS loaders). */
-export function userEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const keep = ['PATH', 'HOME', 'LANG', 'TERM', 'CI', 'CKPT_CRIU'];
-  const base = Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
-  return { ...base, NO_COLOR: '1', ...extra };
-}
 
 function ckpt(args: string[], env: Record<string, string> = {}, cwd = packageRoot) {
   return execa(bin, args, { reject: false, cwd, env: userEnv(env), extendEnv: false, timeout: 120_000 });
@@ -46,7 +40,7 @@ t.test('config prints the normalized demo manifest', async (t) => {
   const project = JSON.parse(j.stdout);
   t.equal(project.name, 'demo');
   t.same(project.services.map((s: { name: string }) => s.name), ['index', 'gateway'], 'dependency order');
-  t.equal(project.services[0].environment.PORT, '9999', 'interpolated from the environment');
+  t.equal(project.services[0].ports[0].published, 9999, 'interpolated from the environment');
 });
 
 t.test('every invalid fixture: exit 65, a located message, no stack trace', async (t) => {

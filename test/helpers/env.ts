@@ -71,3 +71,11 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** The environment a user's shell would give bin/ckpt: not tap's (its NODE_OPTIONS loaders). */
+export function userEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'LANG', 'TERM', 'CI', 'CKPT_CRIU'];
+  const base = Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+  return { ...base, NO_COLOR: '1', ...extra };
+}
+
