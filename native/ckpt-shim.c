@@ -396,6 +396,20 @@ static int open_log(const char *log)
 	return fd;
 }
 
+static int write_all(int fd, const char *buf, ssize_t n)
+{
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(fd, buf + off, n - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += w;
+	}
+	return 0;
+}
+
 static void pump(int from, int to)
 {
 	char buf[65536];
@@ -409,16 +423,8 @@ static void pump(int from, int to)
 			logmsg("read service output: %s", strerror(errno));
 			return;
 		}
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(to, buf + off, n - off);
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				logmsg("write log: %s", strerror(errno));
-				break;
-			}
-			off += w;
-		}
+		if (write_all(to, buf, n) < 0)
+			logmsg("write log: %s", strerror(errno));
 	}
 }
 
@@ -625,15 +631,8 @@ static void relay(int a, int b)
 				open_dirs--;
 				continue;
 			}
-			for (ssize_t off = 0; off < n;) {
-				ssize_t w = write(to, buf + off, n - off);
-				if (w < 0) {
-					if (errno == EINTR)
-						continue;
-					return;
-				}
-				off += w;
-			}
+			if (write_all(to, buf, n) < 0)
+				return;
 		}
 	}
 }

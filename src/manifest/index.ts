@@ -30,4 +30,4 @@ export { parseDuration, formatDuration, DurationError } from './durations.js';
 export { parsePortSpec, parseLongPort, formatPort, PortError } from './ports.js';
 export { parseVolumeSpec, parseLongVolume, VolumeError } from './volumes.js';
 export { parseDotenv, resolveEnvironment } from './environment.js';
-export { formatIssues, formatPath, manifestError, didYouMean, editDistance, Locator, type Issue, type Path } from './problems.js';
+export { formatIssues, formatPath, manifestError, didYouMean, Locator, type Issue, type Path } from './problems.js';

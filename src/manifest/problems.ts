@@ -5,6 +5,7 @@
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { CkptError } from '../errors.js';
+import { editDistance } from '../util/edit-distance.js';
 
 export type PathSegment = string | number;
 export type Path = readonly PathSegment[];
@@ -198,24 +199,6 @@ export function manifestError(issues: readonly Issue[], file: string, locator: L
 // ---------------------------------------------------------------------------------------------
 // "did you mean"
 
-/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    d.push(new Array<number>(b.length + 1).fill(0));
-    d[i]![0] = i;
-  }
-  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
 
 /**
  * The closest candidate within edit distance 2 (1 for words of up to 4 letters, so `sctp` does

@@ -1,6 +1,7 @@
 // Names in the store end up as path components, so they are checked before any path is built:
 // a set name is like a docker tag, a service name like a compose service name.
 import { CkptError } from '../errors.js';
+import { editDistance } from '../util/edit-distance.js';
 
 /** docker-tag-like: starts with a letter or digit, at most 128 characters */
 export const SET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -35,21 +36,6 @@ export function checkServiceName(name: string): void {
   });
 }
 
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("nigthly"). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
 
 /** The candidates close to `name` (typos, different case, a prefix of a longer name), best first. */
 export function similarNames(name: string, candidates: string[], max = 3): string[] {

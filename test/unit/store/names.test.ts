@@ -1,6 +1,5 @@
 import t from 'tap';
 import { checkSetName, isSetName, similarNames } from '../../../src/store/index.js';
-import { editDistance } from '../../../src/store/names.js';
 import { makeSet, tempStore } from './fixtures/helpers.js';
 
 t.test('set names are like docker tags', async (t) => {
@@ -35,14 +34,6 @@ t.test('every entry point checks the name before touching the disk', async (t) =
   t.throws(() => store.setDir('a/b'), { code: 'USAGE' });
   await t.rejects(store.verifySet('.x'), { code: 'USAGE' });
   await t.rejects(store.removeSet('../../etc'), { code: 'USAGE' });
-});
-
-t.test('edit distance counts a swap of two letters as one edit', async (t) => {
-  t.equal(editDistance('nightly', 'nightly'), 0);
-  t.equal(editDistance('nigthly', 'nightly'), 1);
-  t.equal(editDistance('nightl', 'nightly'), 1);
-  t.equal(editDistance('kitten', 'sitting'), 3);
-  t.equal(editDistance('', 'abc'), 3);
 });
 
 t.test('similar names: typos, case, prefixes; not unrelated names', async (t) => {
