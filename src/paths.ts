@@ -27,3 +27,6 @@ export function serviceStateDir(root: string, project: string, service: string):
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const shimPath = (): string => process.env.CKPT_SHIM || join(packageRoot, 'native/bin/ckpt-shim');
+
+/** CRIU action script that holds a restored tree until ckpt has verified its set. */
+export const restoreGatePath = (): string => join(packageRoot, 'native/restore-gate.sh');

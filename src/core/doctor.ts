@@ -5,7 +5,6 @@ import { release } from 'node:os';
 import { criuCheck, probeCriu } from '../criu/probe.js';
 import { isCkptError } from '../errors.js';
 import { packageRoot, shimPath } from '../paths.js';
-import { pingDocker } from '../runtime/docker/ping.js';
 
 export interface DoctorCheck {
   name: string;
@@ -97,6 +96,8 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
   const store = writable(opts.storeRoot);
   checks.push({ name: 'store', ...store, fix: `sudo mkdir -p ${opts.storeRoot}, or pass --store / set CKPT_STORE` });
 
+  // Loaded only here: the Docker client costs ~200 ms of start-up every other command would pay.
+  const { pingDocker } = await import('../runtime/docker/ping.js');
   const docker = await pingDocker();
   checks.push({
     name: 'dockerd',

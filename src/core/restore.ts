@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { criuRestoreDetached } from '../criu/run.js';
 import { CkptError } from '../errors.js';
 import type { Project } from '../manifest/types.js';
-import { shimPath } from '../paths.js';
+import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
-import { createCgroup, serviceCgroup } from '../runtime/process/freezer.js';
+import { createCgroup, killCgroup, serviceCgroup } from '../runtime/process/freezer.js';
 import {
   STACK_NETNS_KEY,
   lockNetwork,
@@ -19,7 +19,6 @@ import {
   usesStackNetwork,
   wantedPorts,
 } from '../runtime/process/stack-network.js';
-import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { readStat } from '../util/proc.js';
@@ -77,12 +76,6 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
     ctx.events(ev({ type: 'restore', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
 
-  emit(undefined, 'verifying');
-  const v0 = performance.now();
-  await store.verifySet(setName);
-  const verifyMs = performance.now() - v0;
-  emit(undefined, 'verified', { ms: verifyMs });
-
   const states = new StackStateStore(ctx.stateRoot);
   if (states.read(projectName)) {
     if (!opts.replace) {
@@ -105,6 +98,14 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const lock = await states.lock(projectName);
   const stats: ServiceRestoreStats[] = [];
   const r0 = performance.now();
+  const services = project.services.filter((s) => set.services.includes(s.name));
+  // The set's hashes are checked while CRIU restores (each on its own core); every restored
+  // tree waits at CRIU's pre-resume point (native/restore-gate.sh) for the verdict.
+  const gateDir = join(states.dir(projectName), 'gate');
+  rmSync(gateDir, { recursive: true, force: true });
+  mkdirSync(gateDir, { recursive: true, mode: 0o700 });
+  const verdict = join(gateDir, 'verdict');
+  let verifyMs = 0;
   try {
     if (usesStackNetwork(project)) {
       // A clone publishes on free host ports; the stack itself on the ports its manifest names.
@@ -113,51 +114,76 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       states.write(state);
       await lockNetwork(state.network);
     }
-    // Dependencies first, as `up` does; the set holds the services that were checkpointed.
-    for (const service of project.services.filter((s) => set.services.includes(s.name))) {
-      const m = meta[service.name]!;
-      const serviceDir = states.serviceDir(projectName, service.name);
-      rmSync(serviceDir, { recursive: true, force: true });
-      mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
-      const workDir = join(serviceDir, 'criu');
-      mkdirSync(workDir, { mode: 0o700 });
-      const logFile = join(serviceDir, 'service.log');
-      writeFileSync(logFile, '', { mode: 0o640 });
-      const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
-      createCgroup(cgroup);
-      emit(service.name, 'restoring');
-      const r = await criuRestoreDetached(
-        { imagesDir: join(set.dir, service.name), workDir, pidFile: join(serviceDir, 'init.pid') },
-        {
-          shim: shimPath(),
-          serviceDir,
-          cgroup,
+    emit(undefined, 'verifying');
+    const verifying = (async () => {
+      const v0 = performance.now();
+      try {
+        await store.verifySet(setName);
+        writeFileSync(verdict, 'ok');
+      } catch (e) {
+        writeFileSync(verdict, 'bad');
+        // The gate stops a tree that reaches its resume point; a CRIU stuck on damaged images
+        // would never get there, so everything restoring is killed as well.
+        for (const s of services) killCgroup(serviceCgroup(ctx.stateRoot, projectName, s.name));
+        throw e;
+      }
+      verifyMs = performance.now() - v0;
+      emit(undefined, 'verified', { ms: verifyMs });
+    })();
+    // With the network held (or the services not sharing one), order does not matter: all
+    // services are restored at once.
+    const restoring = Promise.allSettled(
+      services.map(async (service) => {
+        const m = meta[service.name]!;
+        const serviceDir = states.serviceDir(projectName, service.name);
+        rmSync(serviceDir, { recursive: true, force: true });
+        mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
+        const workDir = join(serviceDir, 'criu');
+        mkdirSync(workDir, { mode: 0o700 });
+        const logFile = join(serviceDir, 'service.log');
+        writeFileSync(logFile, '', { mode: 0o640 });
+        const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
+        createCgroup(cgroup);
+        emit(service.name, 'restoring');
+        const r = await criuRestoreDetached(
+          { imagesDir: join(set.dir, service.name), workDir, pidFile: join(serviceDir, 'init.pid'), actionScript: restoreGatePath() },
+          {
+            shim: shimPath(),
+            serviceDir,
+            cgroup,
+            logFile,
+            logKey: m.logKey,
+            env: { CKPT_GATE: verdict, CKPT_PID: String(process.pid) },
+            ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
+          },
+          `service ${service.name} from set ${setName}`,
+        );
+        const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
+        const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
+        state.services[service.name] = {
+          service: service.name,
+          runtime: 'process',
+          configHash: serviceConfigHash(service),
+          startedAt: new Date().toISOString(),
           logFile,
-          logKey: m.logKey,
-          ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
-        },
-        `service ${service.name} from set ${setName}`,
-      );
-      const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
-      const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
-      const rec: ServiceRecord = {
-        service: service.name,
-        runtime: 'process',
-        configHash: serviceConfigHash(service),
-        startedAt: new Date().toISOString(),
-        logFile,
-        shimPid,
-        cgroup,
-        initPid,
-        initStartTicks: readStat(initPid)?.startTicks,
-      };
-      state.services[service.name] = rec;
-      states.write(state);
-      stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
-      emit(service.name, 'restored', { ms: r.ms, pid: initPid });
-    }
+          shimPid,
+          cgroup,
+          initPid,
+          initStartTicks: readStat(initPid)?.startTicks,
+        };
+        stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
+        emit(service.name, 'restored', { ms: r.ms, pid: initPid });
+      }),
+    );
+    const [verified, restored] = await Promise.allSettled([verifying, restoring]);
+    // A failed verification is the error to report (the restores fail because of it).
+    if (verified.status === 'rejected') throw verified.reason;
+    const failed = restored.status === 'fulfilled' ? restored.value.find((r) => r.status === 'rejected') : undefined;
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    states.write(state);
     if (state.network) await unlockNetwork(state.network);
   } catch (e) {
+    states.write(state);
     lock.release();
     // Leave nothing half-restored behind: what came back is stopped again.
     if (Object.keys(state.services).length) await down(ctx, projectName, { timeoutMs: 1000 });
@@ -166,9 +192,12 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       states.remove(projectName);
     }
     throw e;
+  } finally {
+    rmSync(gateDir, { recursive: true, force: true });
   }
   lock.release();
   const restoreMs = performance.now() - r0;
+  stats.sort((a, b) => a.service.localeCompare(b.service));
   emit(undefined, 'done', { ms: restoreMs });
   return { set, project: projectName, verifyMs, restoreMs, totalMs: performance.now() - started, services: stats, state };
 }

@@ -39,6 +39,8 @@ export interface RestoreOptions {
   pidFile: string;
   /** fds ckpt hands to CRIU in place of files of the image, by CRIU's key (e.g. pipe:[inode]) */
   inheritFds?: { fd: number; key: string }[];
+  /** a CRIU action script (ckpt's restore gate holds the tree before it resumes) */
+  actionScript?: string;
   verbosity?: number;
 }
 
@@ -51,6 +53,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   args.push('--root', '/');
   args.push('--tcp-established', '--manage-cgroups=ignore');
   for (const { fd, key } of o.inheritFds ?? []) args.push('--inherit-fd', `fd[${fd}]:${key}`);
+  if (o.actionScript) args.push('--action-script', o.actionScript);
   return args;
 }
 

@@ -61,6 +61,8 @@ export interface RestoreLaunch {
   logKey?: string;
   /** the stack's network namespace (a /proc/PID/ns/net path), handed to CRIU as fd 4 for netnsKey */
   netns?: { path: string; key: string };
+  /** extra environment for CRIU and its action scripts */
+  env?: Record<string, string>;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function criuRestoreDetached(o: RestoreOptions, launch: RestoreLaun
   if (launch.netns) shimArgs.push('--netns', launch.netns.path);
   shimArgs.push('--', criuPath(), ...args);
   const started = performance.now();
-  const child = spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: CRIU_ENV });
+  const child = spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: { ...CRIU_ENV, ...launch.env } });
   child.unref();
   const outcome = await new Promise<'adopted' | 'failed'>((resolve) => {
     const poll = setInterval(() => {

@@ -132,7 +132,7 @@ export function storeIoError(e: unknown, root: string, path?: string, outcome = 
     case 'EDQUOT':
       return new CkptError('STORE_UNWRITABLE', `no space left on device writing ${where}`, {
         cause: e,
-        hint: `Free space on the filesystem of ${root} (remove old sets with \`ckpt sets rm NAME\`, then \`ckpt gc\`), ${other}.${tail}`,
+        hint: `Free space on the filesystem of ${root} (remove old sets with \`ckpt rm NAME\`, then \`ckpt gc\`), ${other}.${tail}`,
       });
     case 'EROFS':
       return new CkptError('STORE_UNWRITABLE', `the store is on a read-only filesystem (writing ${where})`, {

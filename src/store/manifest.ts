@@ -73,7 +73,7 @@ export const isFileName = (n: string): boolean => n !== '' && n !== '.' && n !==
 export function parseManifest(text: string, path: string): SetManifest {
   const corrupt = (what: string): CkptError =>
     new CkptError('STORE_CORRUPT', `${path}: ${what}`, {
-      hint: 'The set manifest is damaged, so the set cannot be trusted. Remove the set (`ckpt sets rm NAME`) and checkpoint again.',
+      hint: 'The set manifest is damaged, so the set cannot be trusted. Remove the set (`ckpt rm NAME`) and checkpoint again.',
     });
   let raw: unknown;
   try {

@@ -593,7 +593,7 @@ export class Store {
     const m = LINK_TARGET.exec(t);
     if (!m) {
       throw new CkptError('STORE_CORRUPT', `${path} points at ${t}, not at a snapshot of the store`, {
-        hint: `Something other than ckpt changed ${path}; remove it with \`ckpt sets rm ${name}\`.`,
+        hint: `Something other than ckpt changed ${path}; remove it with \`ckpt rm ${name}\`.`,
       });
     }
     return m[1];
@@ -641,7 +641,7 @@ export class Store {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         if (attempt < 3 && this.target(name) !== id) continue;
         throw new CkptError('STORE_CORRUPT', `set "${name}": ${existsSync(dir) ? `${manifestPath} is missing` : `its directory ${dir} is missing`}`, {
-          hint: `Remove the set (\`ckpt sets rm ${name}\`) and checkpoint again.`,
+          hint: `Remove the set (\`ckpt rm ${name}\`) and checkpoint again.`,
         });
       }
       return { id, dir, manifest: parseManifest(text, manifestPath) };
@@ -823,7 +823,7 @@ export class Store {
         details: problems,
         hint:
           `Do not restore it. Identical files are stored once and shared between sets, so verify the other sets too; ` +
-          `then remove the damaged ones (\`ckpt sets rm ${name}\`) and checkpoint again. The set's files are in ${l.dir}.`,
+          `then remove the damaged ones (\`ckpt rm ${name}\`) and checkpoint again. The set's files are in ${l.dir}.`,
       });
     }
   }

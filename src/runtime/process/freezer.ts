@@ -72,3 +72,21 @@ export function removeCgroup(dir: string): void {
     }
   }
 }
+
+/** SIGKILL every process in the cgroup (a restore that must not go on: CRIU and its tree). */
+export function killCgroup(dir: string): void {
+  thaw(dir);
+  let pids: string[];
+  try {
+    pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
