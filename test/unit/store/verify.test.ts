@@ -117,7 +117,7 @@ t.test('a damaged name is reported, and can be removed', async (t) => {
   const link = join(store.root, 'sets', 'set1');
   rmSync(link);
   symlinkSync('/etc', link);
-  t.throws(() => store.getSet('set1'), { code: 'STORE_CORRUPT', message: /points at \/etc/, hint: /ckpt sets rm set1/ });
+  t.throws(() => store.getSet('set1'), { code: 'STORE_CORRUPT', message: /points at \/etc/, hint: /ckpt rm set1/ });
   const broken: string[] = [];
   t.same(store.listSets({ onBroken: (n) => broken.push(n) }), []);
   t.same(broken, ['set1']);
