@@ -72,6 +72,8 @@ export function readdirOrEmpty(path: string): string[] {
 export async function hashFile(path: string, opts: { fsync?: boolean } = {}): Promise<{ sha256: string; size: number }> {
   const fh = await open(path, 'r');
   try {
+    // The flush to disk runs beside the hashing (both are I/O on libuv's pool), not after it.
+    const syncing = opts.fsync ? fh.sync() : undefined;
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(CHUNK);
     let size = 0;
@@ -81,7 +83,7 @@ export async function hashFile(path: string, opts: { fsync?: boolean } = {}): Pr
       hash.update(buf.subarray(0, bytesRead));
       size += bytesRead;
     }
-    if (opts.fsync) await fh.sync();
+    await syncing;
     return { sha256: hash.digest('hex'), size };
   } finally {
     await fh.close();
