@@ -1,14 +1,15 @@
 // `ckpt checkpoint <set>`: one consistent cut of a running stack. Every selected service's
 // freezer cgroup is frozen before the first dump starts; then each frozen tree is dumped by its
 // own CRIU (concurrently), into a set the store publishes only once it is complete.
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criuDump } from '../criu/run.js';
+import { DUMP_LOG } from '../criu/args.js';
 import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
 import { freeze, thaw } from '../runtime/process/freezer.js';
-import { ThawGuard } from '../runtime/process/guard.js';
+import { ThawGuard, waitForGuard } from '../runtime/process/guard.js';
 import { STACK_NETNS_KEY, netnsInode, stopStackNetwork } from '../runtime/process/stack-network.js';
 import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
@@ -82,6 +83,13 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   }
   const selected = selectServices(state, opts.services);
   const stackLock = await states.lock(projectName);
+  const guardFile = join(states.dir(projectName), 'checkpoint-guard.pid');
+  if (!(await waitForGuard(guardFile))) {
+    stackLock.release();
+    throw new CkptError('STACK_LOCKED', `an interrupted checkpoint of ${projectName} is still being dumped by CRIU`, {
+      hint: 'Wait for it to finish (it thaws the stack when done), then try again.',
+    });
+  }
   const store = new Store(opts.storeRoot);
   store.init();
   const started = performance.now();
@@ -103,6 +111,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   );
   const stackServices = new Set(state.spec.services.filter((s) => s.xCkpt.network === 'stack').map((s) => s.name));
   const guard = new ThawGuard();
+  writeFileSync(guardFile, `${guard.pid}\n`);
   const cgroups = selected.map((r) => r.cgroup!);
   cgroups.forEach((cg) => guard.watchCgroup(cg));
   const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
@@ -149,14 +158,17 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   } catch (e) {
     cgroups.forEach(thaw);
     guard.release();
+    rmSync(guardFile, { force: true });
+    const err = keepDumpLogs(e, writer.dir, states.dir(projectName), selected);
     await writer.abort();
     stackLock.release();
-    throw e;
+    throw err;
   }
   // CRIU puts a cgroup it found frozen back to FROZEN: the stack runs again only now.
   if (!opts.stop) cgroups.forEach(thaw);
   frozenMs = performance.now() - frozenAt;
   guard.release();
+  rmSync(guardFile, { force: true });
   emit(undefined, opts.stop ? 'stopped' : 'thawed', { frozenMs });
 
   try {
@@ -169,6 +181,44 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   } finally {
     stackLock.release();
     if (opts.stop) await finishStopped(ctx, state, selected);
+  }
+}
+
+/**
+ * The set's temporary directory goes away with a failed checkpoint; its CRIU logs are copied
+ * to the stack's state first, so the error can point at a log that still exists. A dump that
+ * failed for want of space is a store error (the store's filesystem is full), not CRIU's.
+ */
+function keepDumpLogs(e: unknown, setDir: string, projectDir: string, services: ServiceRecord[]): unknown {
+  if (!(e instanceof CkptError)) return e;
+  let logFile = e.logFile;
+  for (const rec of services) {
+    const from = join(setDir, rec.service, DUMP_LOG);
+    if (!existsSync(from)) continue;
+    const to = join(projectDir, 'services', rec.service, 'last-dump.log');
+    mkdirSync(join(to, '..'), { recursive: true, mode: 0o700 });
+    copyFileSync(from, to);
+    if (e.logFile === from) logFile = to;
+  }
+  // CRIU's own log may be cut short by the full disk, so look at the filesystem as well.
+  const full = /No space/.test([e.message, ...e.details].join('\n')) || freeBytes(setDir) < 1024 * 1024;
+  if (full) {
+    return new CkptError('STORE_UNWRITABLE', `no space left on device in the store while dumping: ${e.message}`, {
+      cause: e,
+      details: e.details,
+      ...(logFile ? { logFile } : {}),
+      hint: 'Free space on the store\'s filesystem (ckpt rm old sets, then ckpt gc), or use a store elsewhere (--store DIR).',
+    });
+  }
+  return new CkptError(e.code, e.message, { cause: e.cause, details: e.details, ...(logFile ? { logFile } : {}), ...(e.hint ? { hint: logFile ? `Read the CRIU log for the whole story: ${logFile}` : e.hint } : {}) });
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const st = statfsSync(dir);
+    return st.bavail * st.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 
