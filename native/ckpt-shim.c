@@ -569,6 +569,22 @@ static void thaw(const char *dir)
 	close(fd);
 }
 
+/* Alive and not a zombie: a CRIU that has ended but is not reaped yet (this machine's PID 1
+ * reaps slowly) must not hold the thaw back. */
+static int running(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *close = strrchr(buf, ')');
+	return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+}
+
 static int cmd_guard(void)
 {
 	char line[4200];
@@ -593,7 +609,7 @@ static int cmd_guard(void)
 	for (int i = 0; i < ncg; i++)
 		thaw(cgroups[i]);
 	for (int i = 0; i < npid; i++) {
-		for (int tries = 0; tries < 6000 && kill(pids[i], 0) == 0; tries++)
+		for (int tries = 0; tries < 6000 && running(pids[i]); tries++)
 			usleep(10000);
 	}
 	for (int i = 0; i < ncg; i++)

@@ -8,7 +8,8 @@ import { DUMP_LOG } from '../criu/args.js';
 import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
-import { freeze, thaw } from '../runtime/process/freezer.js';
+import { freeze, thaw, vforkInProgress } from '../runtime/process/freezer.js';
+import { sleep } from '../util/time.js';
 import { ThawGuard, waitForGuard } from '../runtime/process/guard.js';
 import { STACK_NETNS_KEY, netnsInode, stopStackNetwork } from '../runtime/process/stack-network.js';
 import type { ServiceRecord } from '../runtime/types.js';
@@ -124,9 +125,17 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   try {
     emit(undefined, 'freezing');
     frozenAt = performance.now();
-    for (const cg of cgroups) {
-      await freeze(cg);
-      faultPoint('freeze');
+    for (let attempt = 1; ; attempt++) {
+      for (const cg of cgroups) {
+        await freeze(cg);
+        faultPoint('freeze');
+      }
+      // Nothing is dumped yet, so letting the stack run a moment and freezing it again keeps
+      // the cut consistent; a task caught inside vfork() would make CRIU fail after 10 s.
+      if (!cgroups.some(vforkInProgress) || attempt === 50) break;
+      cgroups.forEach(thaw);
+      await sleep(2);
+      frozenAt = performance.now();
     }
     freezeMs = performance.now() - frozenAt;
     emit(undefined, 'frozen', { ms: freezeMs });

@@ -2,7 +2,7 @@
 // stop every service of a stack at one moment (the consistent cut) before any dump starts.
 // CRIU then seizes each frozen tree with --freeze-cgroup.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import { sleep } from '../../util/time.js';
@@ -89,4 +89,34 @@ export function killCgroup(dir: string): void {
       /* already gone */
     }
   }
+}
+
+/**
+ * A task frozen in the middle of vfork() cannot be seized by CRIU: its parent sleeps in the
+ * kernel until the child execs, and the child is stopped ('Unseizable non-zombie … state D').
+ * Seen with dash, which vforks for every command. Such a parent waits in kernel_clone.
+ */
+export function vforkInProgress(dir: string): boolean {
+  let pids: string[];
+  try {
+    pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8').trim() === 'kernel_clone') return true;
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return false;
 }
