@@ -437,6 +437,31 @@ static void install_relay(void)
 		sigaction(fwd[i], &sa, NULL);
 }
 
+/*
+ * Reaps our children (and the orphans re-parented to us, a subreaper), recording how the
+ * service ended: until `main` ends, or with main 0 (an adopted tree) until none is left.
+ */
+static int reap(pid_t main)
+{
+	for (;;) {
+		int status;
+		pid_t w = waitpid(-1, &status, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				return 0;
+			die("waitpid");
+		}
+		if (main == 0 || w == main) {
+			record_exit(status);
+			logmsg("%d ended (status 0x%x)", w, status);
+			if (main)
+				return 0;
+		}
+	}
+}
+
 static int cmd_run(struct run_opts *o)
 {
 	int out[2];
@@ -467,22 +492,7 @@ static int cmd_run(struct run_opts *o)
 
 	/* Until every writer is gone, i.e. the whole namespace has ended. */
 	pump(out[0], log);
-	for (;;) {
-		int status;
-		pid_t w = waitpid(-1, &status, 0);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return 0;
-			die("waitpid in shim");
-		}
-		if (w == child_pid) {
-			record_exit(status);
-			logmsg("init %d ended (status 0x%x)", w, status);
-			return 0;
-		}
-	}
+	return reap(pid);
 }
 
 /*
@@ -537,18 +547,7 @@ static int cmd_adopt(struct run_opts *o)
 	write_state("adopted", "ok");
 	if (o->log)
 		pump(out[0], log);
-	for (;;) {
-		pid_t w = waitpid(-1, &status, 0);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return 0;
-			die("waitpid");
-		}
-		record_exit(status);
-		logmsg("adopted %d ended (status 0x%x)", w, status);
-	}
+	return reap(0);
 }
 
 /*

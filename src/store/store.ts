@@ -275,12 +275,17 @@ export class Store {
     }
   }
 
-  private lock(): Promise<Lock> {
-    return acquireLock(join(this.root, 'lock'), {
-      what: `the checkpoint store ${this.root}`,
-      waitMs: this.lockWaitMs,
-      code: 'STORE_LOCKED',
-    });
+  /** The writer lock; an I/O failure taking it (read-only store, …) is a store error. */
+  private async lock(): Promise<Lock> {
+    try {
+      return await acquireLock(join(this.root, 'lock'), {
+        what: `the checkpoint store ${this.root}`,
+        waitMs: this.lockWaitMs,
+        code: 'STORE_LOCKED',
+      });
+    } catch (e) {
+      throw storeIoError(e, this.root);
+    }
   }
 
   /**
@@ -291,12 +296,7 @@ export class Store {
     checkSetName(name);
     checkMeta(meta);
     this.init();
-    let lock: Lock;
-    try {
-      lock = await this.lock();
-    } catch (e) {
-      throw storeIoError(e, this.root);
-    }
+    const lock = await this.lock();
     let w: WriterState;
     try {
       if (!opts.replace && this.target(name) !== undefined) throw this.exists(name);
@@ -832,12 +832,7 @@ export class Store {
   async removeSet(name: string): Promise<{ freedBytes: number }> {
     checkSetName(name);
     if (!existsSync(this.setsDir)) throw this.notFound(name);
-    let lock: Lock;
-    try {
-      lock = await this.lock();
-    } catch (e) {
-      throw storeIoError(e, this.root);
-    }
+    const lock = await this.lock();
     try {
       const path = join(this.setsDir, name);
       let id: string | undefined;
@@ -869,12 +864,7 @@ export class Store {
    */
   async gc(): Promise<GcReport> {
     this.init();
-    let lock: Lock;
-    try {
-      lock = await this.lock();
-    } catch (e) {
-      throw storeIoError(e, this.root);
-    }
+    const lock = await this.lock();
     const report: GcReport = { removedObjects: 0, freedBytes: 0, removedTmp: 0, removedSnapshots: 0 };
     try {
       // We hold the lock, so no writer is running: everything in tmp/ is left over.
