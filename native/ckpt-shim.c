@@ -462,6 +462,24 @@ static int reap(pid_t main)
 	}
 }
 
+static void thaw(const char *dir);
+
+static void kill_cgroup(const char *dir)
+{
+	char path[4096];
+	if (!dir)
+		return;
+	thaw(dir);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	int pid;
+	while (fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	fclose(f);
+}
+
 static int cmd_run(struct run_opts *o)
 {
 	int out[2];
@@ -539,6 +557,9 @@ static int cmd_adopt(struct run_opts *o)
 			die("waitpid");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		logmsg("%s failed (status 0x%x)", o->argv[0], status);
+		/* What a failed restore left (re-parented to us) is gone and reaped before we say so. */
+		kill_cgroup(o->cgroup);
+		reap(0);
 		write_state("adopt-failed", "%d", status);
 		return 1;
 	}
