@@ -1,0 +1,29 @@
+# test/criu/lib.sh — shared by the check-*.sh scripts, sourced after they set CRIU, tmp, pid,
+# say() and fail(): cleanup on exit, waiting for a pid to be free, the root/CRIU checks.
+cleanup() {
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  if [[ ${KEEP:-0} == 1 ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+# The restored task must get its old pid back, and the kernel refuses it
+# (clone3 set_tid: EEXIST, "Can't fork for PID: File exists") while any task,
+# zombies included, still uses that number as pid, process group or session.
+# Children of the dumped task are orphaned zombies after the dump and this
+# machine's PID 1 reaps them only every now and then, so wait for that.
+wait_pid_free() {
+  local p=$1 i t0=$SECONDS
+  for ((i = 0; i < 600; i++)); do
+    if [[ ! -e /proc/$p ]] && ! ps -e -o pid=,pgid=,sid= | awk -v p="$p" '$1==p||$2==p||$3==p {f=1} END {exit !f}'; then
+      say "pid $p free after $((SECONDS - t0)) s"
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+[[ $(id -u) == 0 ]] || fail "must run as root"
+[[ -x $CRIU ]] || fail "$CRIU not found (run criu-patches/build.sh)"
