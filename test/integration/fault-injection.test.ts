@@ -9,7 +9,7 @@ import * as core from '../../src/core/index.js';
 import { freezerState } from '../../src/runtime/process/freezer.js';
 import { isAlive } from '../../src/util/proc.js';
 import { requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
-import { alive, cgroupPids, cgroupsOf, ckptCli, poll, sleep, stackPids } from '../fixtures/stack-util.js';
+import { alive, cgroupPids, cgroupsOf, ckptCli, poll, sleep, stackTracker } from '../fixtures/stack-util.js';
 
 // A counter that prints 1, 2, 3, … (20 a second) into its log; `$$` is a literal `$` in a manifest.
 // One perl process, no children: a shell loop running `sleep` would be caught mid-vfork now and
@@ -82,14 +82,8 @@ t.test('ckpt SIGKILLed at freeze, dump and commit: no partial set, stack thawed,
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
   const storeRoot = join(dir, 'store');
   const cliEnv = { CKPT_STATE_DIR: ctx.stateRoot };
-  const seen = new Set<number>();
-  const cgroupsSeen = new Set<string>();
+  const { seen, cgroups: cgroupsSeen, track } = stackTracker(ctx, project);
   const projects = new Set<string>([project]);
-  const track = (p: string): void => {
-    const st = core.readStack(ctx, p);
-    stackPids(st).forEach((x) => seen.add(x));
-    cgroupsOf(st).forEach((c) => cgroupsSeen.add(c));
-  };
   t.teardown(async () => {
     for (const p of projects) if (core.readStack(ctx, p)) await core.down(ctx, p, { timeoutMs: 1000 }).catch(() => {});
     for (const p of alive([...seen, ...criusIn(storeRoot)])) process.kill(p, 'SIGKILL');
@@ -240,13 +234,7 @@ t.test('a checkpoint right after a killed one, while its CRIU still dumps', { ti
   const project = 'overlap';
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
   const storeRoot = join(dir, 'store');
-  const seen = new Set<number>();
-  const cgroupsSeen = new Set<string>();
-  const track = (): void => {
-    const st = core.readStack(ctx, project);
-    stackPids(st).forEach((x) => seen.add(x));
-    cgroupsOf(st).forEach((c) => cgroupsSeen.add(c));
-  };
+  const { seen, cgroups: cgroupsSeen, track } = stackTracker(ctx, project);
   t.teardown(async () => {
     if (core.readStack(ctx, project)) await core.down(ctx, project, { timeoutMs: 1000 }).catch(() => {});
     for (const p of alive([...seen, ...criusIn(storeRoot)])) process.kill(p, 'SIGKILL');
@@ -305,13 +293,7 @@ t.test('a full store: STORE_UNWRITABLE, the set that fits is intact, space back 
   mkdirSync(storeRoot);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', storeRoot]);
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
-  const seen = new Set<number>();
-  const cgroupsSeen = new Set<string>();
-  const track = (): void => {
-    const st = core.readStack(ctx, project);
-    stackPids(st).forEach((x) => seen.add(x));
-    cgroupsOf(st).forEach((c) => cgroupsSeen.add(c));
-  };
+  const { seen, cgroups: cgroupsSeen, track } = stackTracker(ctx, project);
   // teardowns run in reverse order: down, then umount, then (tempDir's) rm -r
   t.teardown(() => {
     try {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import * as core from '../../src/core/index.js';
 import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
-import { alive, cgroupPids, cgroupsOf, stackPids } from '../fixtures/stack-util.js';
+import { alive, cgroupPids, stackTracker } from '../fixtures/stack-util.js';
 
 const KEYS = 100_000;
 const BATCH = 1000;
@@ -36,13 +36,7 @@ services:
   );
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
   const storeRoot = join(dir, 'store');
-  const seen = new Set<number>();
-  const cgroups = new Set<string>();
-  const track = (): void => {
-    const st = core.readStack(ctx, 'redisck');
-    stackPids(st).forEach((p) => seen.add(p));
-    cgroupsOf(st).forEach((c) => cgroups.add(c));
-  };
+  const { seen, cgroups, track } = stackTracker(ctx, 'redisck');
   t.teardown(async () => {
     if (core.readStack(ctx, 'redisck')) await core.down(ctx, 'redisck', { timeoutMs: 1000 });
     for (const p of alive(seen)) process.kill(p, 'SIGKILL');

@@ -8,7 +8,7 @@ import * as core from '../../src/core/index.js';
 import { serviceCgroup } from '../../src/runtime/process/freezer.js';
 import { isAlive } from '../../src/util/proc.js';
 import { requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
-import { alive, cgroupPids, cgroupsOf, ckptCli, sleep, stackPids } from '../fixtures/stack-util.js';
+import { alive, cgroupPids, ckptCli, sleep, stackTracker } from '../fixtures/stack-util.js';
 
 const SERVICES = ['app', 'ticker'];
 
@@ -59,13 +59,7 @@ services:
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
   const storeRoot = join(dir, 'store');
   const cliEnv = { CKPT_STATE_DIR: ctx.stateRoot };
-  const seen = new Set<number>();
-  const cgroups = new Set<string>();
-  const track = (): void => {
-    const st = core.readStack(ctx, project);
-    stackPids(st).forEach((p) => seen.add(p));
-    cgroupsOf(st).forEach((c) => cgroups.add(c));
-  };
+  const { seen, cgroups, track } = stackTracker(ctx, project);
   t.teardown(async () => {
     if (core.readStack(ctx, project)) await core.down(ctx, project, { timeoutMs: 1000 }).catch(() => {});
     for (const p of alive(seen)) process.kill(p, 'SIGKILL');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
-import { alive, cgroupPids, cgroupsOf, poll, sleep, stackPids } from '../fixtures/stack-util.js';
+import { alive, cgroupPids, poll, sleep, stackTracker } from '../fixtures/stack-util.js';
 
 interface ServerState {
   pid: number;
@@ -76,13 +76,7 @@ services:
   const project = 'tcpstream';
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
   const storeRoot = join(dir, 'store');
-  const seen = new Set<number>();
-  const cgroups = new Set<string>();
-  const track = (): void => {
-    const st = core.readStack(ctx, project);
-    stackPids(st).forEach((p) => seen.add(p));
-    cgroupsOf(st).forEach((c) => cgroups.add(c));
-  };
+  const { seen, cgroups, track } = stackTracker(ctx, project);
   let setDir: string | undefined;
   t.teardown(async () => {
     if (core.readStack(ctx, project)) await core.down(ctx, project, { timeoutMs: 1000 });
