@@ -222,6 +222,8 @@ struct run_opts {
 	const char *hostname;
 	const char *workdir;
 	const char *user;
+	/* init: the fd on which to tell the shim that the service has been forked */
+	int ready_fd;
 	int private_net;
 	char **argv;
 };
@@ -280,6 +282,10 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 	args[n++] = "init";
 	args[n++] = "--state";
 	args[n++] = (char *)state_dir;
+	static char ready[16];
+	snprintf(ready, sizeof(ready), "%d", o->ready_fd);
+	args[n++] = "--ready-fd";
+	args[n++] = ready;
 	if (o->workdir) {
 		args[n++] = "--workdir";
 		args[n++] = (char *)o->workdir;
@@ -302,6 +308,10 @@ static int cmd_init(struct run_opts *o)
 {
 	sigset_t all, old;
 
+	/* the service must not inherit it */
+	if (o->ready_fd > 0 && fcntl(o->ready_fd, F_SETFD, FD_CLOEXEC) < 0)
+		die("ready fd");
+
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
@@ -320,6 +330,12 @@ static int cmd_init(struct run_opts *o)
 		_exit(127);
 	}
 	service_pid = pid;
+	/* Only now is the service pid 2 of the namespace: let the shim report the start. */
+	if (o->ready_fd > 0) {
+		if (write(o->ready_fd, "1", 1) < 0)
+			logmsg("ready: %s", strerror(errno));
+		close(o->ready_fd);
+	}
 
 	struct sigaction sa = { .sa_handler = forward_signal };
 	sigemptyset(&sa.sa_mask);
@@ -482,11 +498,11 @@ static void kill_cgroup(const char *dir)
 
 static int cmd_run(struct run_opts *o)
 {
-	int out[2];
+	int out[2], ready[2];
 
 	become_shim();
 	int log = open_log(o->log);
-	if (pipe2(out, O_CLOEXEC))
+	if (pipe2(out, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
 		die("pipe");
 	if (unshare(CLONE_NEWPID))
 		die("unshare pid namespace");
@@ -496,6 +512,11 @@ static int cmd_run(struct run_opts *o)
 	if (pid == 0) {
 		join_cgroup(o->cgroup);
 		join_netns(o->netns);
+		/* kept across the re-exec of the init: cmd_init writes to it once the service exists */
+		close(ready[0]);
+		o->ready_fd = fcntl(ready[1], F_DUPFD, 3);
+		if (o->ready_fd < 0)
+			die("dup ready fd");
 		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
 			die("dup2 output pipe");
 		fclose(shim_log);
@@ -503,8 +524,15 @@ static int cmd_run(struct run_opts *o)
 		_exit(enter_namespaces(o, o->argv));
 	}
 	close(out[1]);
+	close(ready[1]);
 	child_pid = pid;
 	install_relay();
+	/* Wait until the service is forked (or the init failed: EOF), so that anything ckpt then
+	 * runs in the namespace (a healthcheck) never takes the service's pid 2. */
+	char byte;
+	while (read(ready[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
 	write_state("init.pid", "%d", pid);
 	logmsg("started init %d for %s", pid, o->argv[0]);
 
@@ -815,6 +843,8 @@ int main(int argc, char **argv)
 			o.cgroup = v;
 		else if (!strcmp(a, "--netns"))
 			o.netns = v;
+		else if (!strcmp(a, "--ready-fd"))
+			o.ready_fd = atoi(v);
 		else if (!strcmp(a, "--publish") && o.npublish < 64)
 			o.publish[o.npublish++] = v;
 		else
