@@ -1,7 +1,7 @@
 // What CRIU this machine has: where, which version, whether it is our patched build, and what
 // `criu check` says of the kernel. The only other module that runs criu is criu/run.ts.
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { run } from '../util/exec.js';
 import { CkptError } from '../errors.js';
 import { STAMP_FILE, expectedStamp } from './stamp.js';
 
@@ -37,10 +37,10 @@ export async function probeCriu(path = criuPath()): Promise<CriuInfo> {
       hint: 'Build and install ckpt\'s CRIU with: sudo bash criu-patches/build.sh',
     });
   }
-  const r = await execa(path, ['--version'], { reject: false });
-  const { version, gitId } = parseVersion(String(r.stdout));
+  const r = await run(path, ['--version']);
+  const { version, gitId } = parseVersion(r.stdout);
   if (r.exitCode !== 0 || !version) {
-    throw new CkptError('CRIU_MISSING', `${path} --version failed: ${String(r.stderr || r.stdout).trim()}`, {
+    throw new CkptError('CRIU_MISSING', `${path} --version failed: ${(r.stderr || r.stdout).trim()}`, {
       hint: 'Rebuild it with: sudo bash criu-patches/build.sh --force',
     });
   }
@@ -68,7 +68,7 @@ export interface CriuCheck {
 
 /** `criu check` (the features ckpt relies on) and, separately, `criu check --all`. */
 export async function criuCheck(path = criuPath(), all = false): Promise<CriuCheck> {
-  const r = await execa(path, all ? ['check', '--all'] : ['check'], { reject: false, all: true });
-  const output = String(r.all ?? '').trim();
+  const r = await run(path, all ? ['check', '--all'] : ['check']);
+  const output = r.all.trim();
   return { ok: r.exitCode === 0, output };
 }

@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { CkptError, type ErrorCode } from '../errors.js';
 import { DUMP_LOG, RESTORE_LOG, dumpArgs, restoreArgs, shellQuote, type DumpOptions, type RestoreOptions } from './args.js';
 import { criuPath } from './probe.js';
@@ -38,15 +37,32 @@ export interface DumpResult {
   ms: number;
 }
 
-/** Runs `criu dump`; returns the pid of the running CRIU through onStart (for the thaw guard). */
+/**
+ * Runs `criu dump`; returns the pid of the running CRIU through onStart (for the thaw guard).
+ * Spawned directly, not through execa: the dump runs while the stack is frozen, and loading
+ * execa there would add its load time to the frozen time.
+ */
 export async function criuDump(o: DumpOptions, what: string, onStart?: (pid: number) => void): Promise<DumpResult> {
   const args = dumpArgs(o);
   const logFile = join(o.workDir ?? o.imagesDir, DUMP_LOG);
   const started = performance.now();
-  const child = execa(criuPath(), args, { reject: false, env: CRIU_ENV, extendEnv: false, stdin: 'ignore', all: true });
+  const child = spawn(criuPath(), args, { env: CRIU_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid !== undefined) onStart?.(child.pid);
-  const r = await child;
-  if (r.exitCode !== 0) throw failure('CHECKPOINT_FAILED', `checkpoint of ${what} failed`, logFile, args, String(r.all ?? r.shortMessage));
+  // CRIU writes to its log file; what it prints is kept (bounded) for when the log is missing.
+  let output = '';
+  const keep = (d: Buffer): void => {
+    if (output.length < 64 * 1024) output += d.toString();
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, error }));
+    child.once('close', (code) => resolve({ code }));
+  });
+  if (exit.code !== 0) {
+    const extra = exit.error ? `cannot run ${criuPath()}: ${exit.error.message}` : output.trim() || `criu exited with status ${exit.code}`;
+    throw failure('CHECKPOINT_FAILED', `checkpoint of ${what} failed`, logFile, args, extra);
+  }
   return { logFile, command: [criuPath(), ...args], ms: performance.now() - started };
 }
 

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { run } from '../../util/exec.js';
 import { CkptError } from '../../errors.js';
 import type { Project, Service } from '../../manifest/types.js';
 import { shimPath } from '../../paths.js';
@@ -167,19 +167,11 @@ export class ProcessRuntime implements ServiceRuntime {
       return { exitCode: -1, stdout: '', stderr: 'service is not running', timedOut: false };
     }
     // nsenter forks after joining the pid namespace, so argv runs as a process of the service.
-    const r = await execa('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '--', ...argv], {
-      reject: false,
-      timeout: timeoutMs,
-      stdin: 'ignore',
+    const r = await run('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '--', ...argv], {
+      timeoutMs,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      extendEnv: false,
     });
-    return {
-      exitCode: r.exitCode ?? -1,
-      stdout: String(r.stdout ?? ''),
-      stderr: String(r.stderr ?? ''),
-      timedOut: Boolean(r.timedOut),
-    };
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
   }
 }
 

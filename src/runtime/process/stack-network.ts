@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { run } from '../../util/exec.js';
 import { CkptError } from '../../errors.js';
 import type { Project } from '../../manifest/types.js';
 import { shimPath } from '../../paths.js';
@@ -111,7 +111,7 @@ export function netnsInode(pid: number): string {
  */
 export async function lockNetwork(net: StackNetwork): Promise<void> {
   const rules = 'table inet ckpt_restore_lock {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n';
-  const r = await execa('nsenter', [`--net=${netnsPath(net)}`, 'nft', '-f', '-'], { input: rules, reject: false });
+  const r = await run('nsenter', [`--net=${netnsPath(net)}`, 'nft', '-f', '-'], { input: rules });
   if (r.exitCode !== 0) {
     throw new CkptError('RESTORE_FAILED', `cannot lock the stack's network during restore: ${r.stderr}`, {
       hint: 'ckpt needs nftables (apt-get install nftables).',
@@ -120,5 +120,5 @@ export async function lockNetwork(net: StackNetwork): Promise<void> {
 }
 
 export async function unlockNetwork(net: StackNetwork): Promise<void> {
-  await execa('nsenter', [`--net=${netnsPath(net)}`, 'nft', 'delete', 'table', 'inet', 'ckpt_restore_lock'], { reject: false });
+  await run('nsenter', [`--net=${netnsPath(net)}`, 'nft', 'delete', 'table', 'inet', 'ckpt_restore_lock']);
 }
