@@ -122,6 +122,8 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   let freezeMs = 0;
   let frozenMs = 0;
   const stats: ServiceCheckpointStats[] = [];
+  // Hashing that CRIU's writing left to do finishes after the thaw: it is no reason to keep the stack frozen.
+  const followings: { done(): Promise<void> }[] = [];
   try {
     emit(undefined, 'freezing');
     frozenAt = performance.now();
@@ -144,6 +146,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       selected.map(async (rec) => {
         const dir = writer.serviceDir(rec.service);
         emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
+        followings.push(writer.follow(rec.service));
         const r = await criuDump(
           {
             pid: rec.initPid!,
@@ -183,6 +186,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   try {
     faultPoint('commit');
     emit(undefined, 'committing');
+    await Promise.all(followings.map((f) => f.done()));
     stats.sort((a, b) => a.service.localeCompare(b.service));
     const set = await writer.commit({ stats: { freezeMs, frozenMs, services: stats } });
     emit(undefined, 'committed', { sizeBytes: set.sizeBytes });

@@ -68,6 +68,16 @@ export function readdirOrEmpty(path: string): string[] {
   }
 }
 
+/** fsync a file without blocking the event loop (other files are being hashed meanwhile). */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** SHA-256 and size of a file, read in 1 MiB chunks (image files can be gigabytes); optionally fsync it. */
 export async function hashFile(path: string, opts: { fsync?: boolean } = {}): Promise<{ sha256: string; size: number }> {
   const fh = await open(path, 'r');

@@ -70,6 +70,7 @@ import {
   DIR_MODE,
   FILE_MODE,
   eachLimit,
+  fsyncFile,
   fsyncPath,
   hashFile,
   lstatOrUndefined,
@@ -79,6 +80,7 @@ import {
   readdirOrEmpty,
   storeIoError,
 } from './io.js';
+import { ImageFollower, type FollowedHash } from './follow.js';
 import { parseManifest, serializeManifest, type FileEntry, type SetManifest } from './manifest.js';
 import { MANIFEST_FILE, checkServiceName, checkSetName, isSetName, similarNames } from './names.js';
 
@@ -122,6 +124,12 @@ export interface SetWriter {
   readonly dir: string;
   /** <dir>/<service>, created 0700 on first use: dump the service's images here */
   serviceDir(service: string): string;
+  /**
+   * Start hashing the service's large images while they are written (call before the dump);
+   * `done()` once the writer has exited hands the hashes to commit, which then only flushes those
+   * files. Optional: commit hashes whatever was not followed.
+   */
+  follow(service: string): { done(): Promise<void> };
   /** store every file, write the manifest, make the set visible; releases the lock */
   commit(extra?: { stats?: unknown }): Promise<SetInfo>;
   /** remove the temporary directory and release the lock; a no-op after commit */
@@ -175,6 +183,9 @@ interface Loaded {
 }
 
 interface WriterState {
+  /** hashes taken while the files were written, by path */
+  followed: Map<string, FollowedHash>;
+  followers: Set<ImageFollower>;
   name: string;
   meta: SetMeta;
   replace: boolean;
@@ -302,7 +313,7 @@ export class Store {
       if (!opts.replace && this.target(name) !== undefined) throw this.exists(name);
       const at = new Date();
       const id = newId(at);
-      w = { name, meta: { ...meta, services: [...meta.services] }, replace: Boolean(opts.replace), id, dir: join(this.tmpDir, id), createdAt: at.toISOString() };
+      w = { followed: new Map(), followers: new Set(), name, meta: { ...meta, services: [...meta.services] }, replace: Boolean(opts.replace), id, dir: join(this.tmpDir, id), createdAt: at.toISOString() };
       mkdirPrivate(w.dir);
     } catch (e) {
       lock.release();
@@ -330,9 +341,21 @@ export class Store {
         }
         return dir;
       },
+      follow: (service: string): { done(): Promise<void> } => {
+        const dir = join(w.dir, service);
+        const follower = new ImageFollower(dir);
+        w.followers.add(follower);
+        return {
+          done: async (): Promise<void> => {
+            w.followers.delete(follower);
+            for (const [name, h] of await follower.finish()) w.followed.set(join(dir, name), h);
+          },
+        };
+      },
       commit: async (extra: { stats?: unknown } = {}): Promise<SetInfo> => {
         if (!open) closed();
         open = false;
+        await Promise.all([...w.followers].map((f) => f.abandon()));
         try {
           return await this.commit(w, extra);
         } finally {
@@ -342,6 +365,7 @@ export class Store {
       abort: async (): Promise<void> => {
         if (!open) return;
         open = false;
+        await Promise.all([...w.followers].map((f) => f.abandon()));
         try {
           rmSync(w.dir, { recursive: true, force: true });
         } finally {
@@ -469,7 +493,7 @@ export class Store {
   /** Make the file read-only, hash and fsync it, and make it one inode with its object. */
   private async storeFile(w: WriterState, path: string, st: CommitState): Promise<FileEntry> {
     chmodSync(path, FILE_MODE);
-    const { sha256, size } = await hashFile(path, { fsync: true });
+    const { sha256, size } = await this.hashOrTakeFollowed(w, path);
     // One placement per content at a time: two files of a set can be identical.
     for (let p = st.placing.get(sha256); p; p = st.placing.get(sha256)) await p;
     const placing = this.place(w, path, sha256, size, st);
@@ -486,6 +510,19 @@ export class Store {
       st.placing.delete(sha256);
     }
     return { sha256, size };
+  }
+
+  /** The hash taken while the file was written if it still is that file, else a fresh one; fsync'd either way. */
+  private async hashOrTakeFollowed(w: WriterState, path: string): Promise<{ sha256: string; size: number }> {
+    const f = w.followed.get(path);
+    if (f) {
+      const st = lstatSync(path, { bigint: true });
+      if (st.ino === BigInt(f.ino) && st.dev === BigInt(f.dev) && st.size === BigInt(f.size) && st.mtimeNs === f.mtimeNs) {
+        await fsyncFile(path);
+        return { sha256: f.sha256, size: f.size };
+      }
+    }
+    return hashFile(path, { fsync: true });
   }
 
   private async place(w: WriterState, path: string, sha256: string, size: number, st: CommitState): Promise<void> {
