@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { release } from 'node:os';
 import { criuCheck, probeCriu } from '../criu/probe.js';
+import { RESTORE_FEATURES, criuFeatures, type RestoreFeature } from '../criu/features.js';
 import { isCkptError } from '../errors.js';
 import { packageRoot, shimPath } from '../paths.js';
 
@@ -63,6 +64,14 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
       detail: info.patched
         ? `ckpt build ${info.expectedStamp}`
         : `installed ${info.gitId ?? info.stamp ?? 'stock CRIU'}, this checkout's patches are ${info.expectedStamp}`,
+      fix: build,
+    });
+    const features = await criuFeatures(info.path);
+    const missing = Object.entries(RESTORE_FEATURES).filter(([k]) => !features[k as RestoreFeature]);
+    checks.push({
+      name: 'criu options',
+      ok: missing.length === 0,
+      detail: missing.length === 0 ? Object.values(RESTORE_FEATURES).join(' ') : `missing ${missing.map(([, f]) => f).join(' ')}`,
       fix: build,
     });
     const check = await criuCheck(info.path);

@@ -158,7 +158,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
       ...opt('hostname', s.hostname),
       stopGracePeriodMs: s.stop_grace_period === undefined ? DEFAULTS.stopGracePeriodMs : parseDuration(s.stop_grace_period),
       checkpoint: x.checkpoint ?? {},
-      restore: x.restore ?? {},
+      restore: { stdio: x.restore?.stdio ?? 'image', creds: x.restore?.creds ?? 'image', pid: x.restore?.pid ?? 'image' },
     },
   };
   return svc;

@@ -42,7 +42,7 @@ export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
   network?: 'host' | 'private' | 'stack';
   checkpoint?: Record<string, unknown>;
-  restore?: Record<string, unknown>;
+  restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh' };
 }
 
 export interface RawService {

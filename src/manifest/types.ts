@@ -38,9 +38,16 @@ export interface ServiceCkptOptions {
   hostname?: string;
   /** seconds between SIGTERM and SIGKILL on stop */
   stopGracePeriodMs: number;
-  /** free-form options for checkpoint and restore, read by later issues */
+  /** free-form options for checkpoint, read by later issues */
   checkpoint: Record<string, unknown>;
-  restore: Record<string, unknown>;
+  restore: ServiceRestoreOptions;
+}
+
+/** x-ckpt.restore: what the restored program takes from its image and what from its restorer. */
+export interface ServiceRestoreOptions {
+  stdio: 'image' | 'inherit';
+  creds: 'image' | 'inherit';
+  pid: 'image' | 'fresh';
 }
 
 export interface Service {

@@ -74,7 +74,10 @@ services:
       checkpoint:
         a: 2
         b: 1
-      restore: {}
+      restore:
+        creds: image
+        pid: image
+        stdio: image
   web:
     image: nginx
     depends_on:
@@ -91,7 +94,10 @@ services:
       runtime: docker
       network: host
       checkpoint: {}
-      restore: {}
+      restore:
+        creds: image
+        pid: image
+        stdio: image
 volumes:
   cache: {}
 x-ckpt:
