@@ -225,6 +225,12 @@ struct run_opts {
 	/* init: the fd on which to tell the shim that the service has been forked */
 	int ready_fd;
 	int private_net;
+	/* run: the program runs in the host's pid and mount namespaces, as the root of its own tree */
+	int host_pid;
+	/* adopt: CRIU's stdout and stderr are the new output pipe (for criu --inherit-stdio) */
+	int stdio_pipe;
+	/* adopt: stay in the caller's session and keep its stdio (ckpt restore --here) */
+	int here;
 	char **argv;
 };
 
@@ -372,7 +378,7 @@ static void relay_signal(int sig)
 		kill(child_pid, sig);
 }
 
-static void become_shim(void)
+static void become_shim(int here)
 {
 	char path[4096];
 
@@ -385,17 +391,20 @@ static void become_shim(void)
 		die("open shim.log");
 	setvbuf(shim_log, NULL, _IOLBF, 0);
 
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		die("PR_SET_CHILD_SUBREAPER");
+	write_state("shim.pid", "%d", getpid());
+	/* --here: the caller's terminal is the restored program's, and so are its Ctrl-C and hangup. */
+	if (here)
+		return;
 	/* Out of the caller's session, so its terminal's Ctrl-C or hangup never reaches us. */
 	if (getsid(0) != getpid() && setsid() < 0)
 		die("setsid");
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
-		die("PR_SET_CHILD_SUBREAPER");
 
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
 		die("stdio");
 	close(nul);
-	write_state("shim.pid", "%d", getpid());
 }
 
 /*
@@ -459,6 +468,7 @@ static void install_relay(void)
  */
 static int reap(pid_t main)
 {
+	int last = 0;
 	for (;;) {
 		int status;
 		pid_t w = waitpid(-1, &status, 0);
@@ -466,14 +476,15 @@ static int reap(pid_t main)
 			if (errno == EINTR)
 				continue;
 			if (errno == ECHILD)
-				return 0;
+				return last;
 			die("waitpid");
 		}
 		if (main == 0 || w == main) {
 			record_exit(status);
+			last = status;
 			logmsg("%d ended (status 0x%x)", w, status);
 			if (main)
-				return 0;
+				return last;
 		}
 	}
 }
@@ -500,11 +511,11 @@ static int cmd_run(struct run_opts *o)
 {
 	int out[2], ready[2];
 
-	become_shim();
+	become_shim(0);
 	int log = open_log(o->log);
 	if (pipe2(out, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
 		die("pipe");
-	if (unshare(CLONE_NEWPID))
+	if (!o->host_pid && unshare(CLONE_NEWPID))
 		die("unshare pid namespace");
 	pid_t pid = fork();
 	if (pid < 0)
@@ -512,6 +523,24 @@ static int cmd_run(struct run_opts *o)
 	if (pid == 0) {
 		join_cgroup(o->cgroup);
 		join_netns(o->netns);
+		if (o->host_pid) {
+			/* No init and no namespaces: the program is the root of the tree ckpt dumps, and
+			 * leads its own session (CRIU refuses a session leader outside the tree). The
+			 * ready pipe is close-on-exec: its EOF tells the shim the program is running. */
+			if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
+				die("dup2 output pipe");
+			fclose(shim_log);
+			shim_log = NULL;
+			if (setsid() < 0)
+				die("setsid");
+			if (o->workdir && chdir(o->workdir))
+				die("chdir");
+			if (o->user)
+				drop_to_user(o->user);
+			execvp(o->argv[0], o->argv);
+			fprintf(stderr, "ckpt: cannot run %s: %s\n", o->argv[0], strerror(errno));
+			_exit(127);
+		}
 		/* kept across the re-exec of the init: cmd_init writes to it once the service exists */
 		close(ready[0]);
 		o->ready_fd = fcntl(ready[1], F_DUPFD, 3);
@@ -541,6 +570,24 @@ static int cmd_run(struct run_opts *o)
 	return reap(pid);
 }
 
+/* The restored root's pid, from the --pidfile CRIU wrote (0 if none): signals are relayed to it. */
+static pid_t restored_root(char **argv)
+{
+	for (int i = 0; argv[i] && argv[i + 1]; i++) {
+		if (strcmp(argv[i], "--pidfile"))
+			continue;
+		FILE *f = fopen(argv[i + 1], "re");
+		int pid = 0;
+		if (f) {
+			if (fscanf(f, "%d", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		return pid;
+	}
+	return 0;
+}
+
 /*
  * adopt: ARGV (criu restore --restore-detached --pidfile F) leaves a tree behind whose root the
  * kernel re-parents to us, the nearest subreaper.  We wait for ARGV, then for whatever it left.
@@ -550,7 +597,7 @@ static int cmd_adopt(struct run_opts *o)
 	int out[2] = { -1, -1 };
 	int log = -1;
 
-	become_shim();
+	become_shim(o->here);
 	if (o->log) {
 		log = open_log(o->log);
 		if (pipe2(out, O_CLOEXEC))
@@ -564,6 +611,9 @@ static int cmd_adopt(struct run_opts *o)
 		/* The service's new output pipe, for `criu restore --inherit-fd fd[3]:pipe:[...]` */
 		if (o->log && dup2(out[1], 3) < 0)
 			die("dup2 output pipe");
+		/* ... or as CRIU's own stdout and stderr, for `criu restore --inherit-stdio` */
+		if (o->log && o->stdio_pipe && (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0))
+			die("dup2 output pipe to stdio");
 		/* The stack's network namespace, for `--inherit-fd fd[4]:<key of the external netns>` */
 		if (o->netns) {
 			int ns = open(o->netns, O_RDONLY);
@@ -592,11 +642,15 @@ static int cmd_adopt(struct run_opts *o)
 		return 1;
 	}
 	/* Whatever CRIU left behind was re-parented to us, the subreaper. */
-	child_pid = 0;
+	child_pid = o->here ? restored_root(o->argv) : 0;
 	write_state("adopted", "ok");
 	if (o->log)
 		pump(out[0], log);
-	return reap(0);
+	int last = reap(0);
+	/* --here: the caller waits for us as for the program itself, so end as it ended. */
+	if (o->here)
+		return WIFEXITED(last) ? WEXITSTATUS(last) : 128 + WTERMSIG(last);
+	return 0;
 }
 
 /*
@@ -716,7 +770,7 @@ static int cmd_netns(struct run_opts *o)
 	int target[64];
 	char ports[8192] = "";
 
-	become_shim();
+	become_shim(0);
 	for (int i = 0; i < o->npublish; i++) {
 		char spec[256], *ip = spec, *hp, *tp;
 		struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -799,8 +853,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
-		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] -- ARGV...\n"
-		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...\n"
+		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] [--pid host] -- ARGV...\n"
+		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] [--stdio pipe|here] -- ARGV...\n"
 		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:TARGET]...\n"
 		"       ckpt-shim guard   (reads cgroup/pid/done lines on stdin)\n");
 	exit(64);
@@ -843,7 +897,12 @@ int main(int argc, char **argv)
 			o.cgroup = v;
 		else if (!strcmp(a, "--netns"))
 			o.netns = v;
-		else if (!strcmp(a, "--ready-fd"))
+		else if (!strcmp(a, "--pid"))
+			o.host_pid = !strcmp(v, "host");
+		else if (!strcmp(a, "--stdio")) {
+			o.stdio_pipe = !strcmp(v, "pipe");
+			o.here = !strcmp(v, "here");
+		} else if (!strcmp(a, "--ready-fd"))
 			o.ready_fd = atoi(v);
 		else if (!strcmp(a, "--publish") && o.npublish < 64)
 			o.publish[o.npublish++] = v;

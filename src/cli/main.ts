@@ -63,6 +63,31 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('run')
+    .description('Run one program under ckpt, as a stack of its own (checkpoint it; restore it with --here)')
+    .requiredOption('--name <name>', 'name of the program\'s stack and service')
+    .option('-d, --detach', 'run in the background and return')
+    .option('-e, --env <KEY=VALUE...>', 'environment of the program (nothing else is passed on but PATH)')
+    .option('--json', 'print events as JSON lines')
+    .argument('<command...>', 'the program and its arguments (after --)')
+    .passThroughOptions()
+    .action(async (argv: string[], opts: { name: string; detach?: boolean; env?: string[]; json?: boolean }) => {
+      const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      for (const kv of opts.env ?? []) {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new CkptError('USAGE', `--env ${kv}: expected KEY=VALUE`);
+        env[kv.slice(0, i)] = kv.slice(i + 1);
+      }
+      const project = core.programProject(opts.name, argv, process.cwd(), env);
+      const ctx = makeCtx(Boolean(opts.json), opts.name.length);
+      if (opts.detach) {
+        await core.up(ctx, project);
+        return;
+      }
+      process.exitCode = await runUpForeground(ctx, project);
+    });
+
+  program
     .command('down')
     .description('Stop the services of a stack and remove its state')
     .addOption(fileOpt())

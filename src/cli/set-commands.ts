@@ -1,5 +1,5 @@
 // The checkpoint-set commands: checkpoint (save), restore, clone, sets, rm, gc, inspect.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import * as core from '../core/index.js';
 import { renderInspectTree } from '../criu/images/index.js';
 import { renderTable } from '../ui/plain/table.js';
@@ -56,6 +56,43 @@ function restoreJson(r: core.RestoreResult): unknown {
   return { set: r.set.name, project: r.project, verifyMs: r.verifyMs, restoreMs: r.restoreMs, totalMs: r.totalMs, services: r.services };
 }
 
+/** --stdio / --creds / --pid of restore and clone: override each service's x-ckpt.restore. */
+function addRestoreModeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--stdio <from>', 'fds 0-2 of the restored programs: from the image, or inherited from ckpt').choices(['image', 'inherit']))
+    .addOption(new Option('--creds <from>', 'uid, gid, groups, capabilities: from the image, or the restorer\'s (never more)').choices(['image', 'inherit']))
+    .addOption(new Option('--pid <pids>', 'the dumped pids, or a fresh pid namespace (saved pids inside, new ones outside)').choices(['image', 'fresh']));
+}
+
+function restoreModes(o: { stdio?: string; creds?: string; pid?: string }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid'> {
+  return {
+    ...(o.stdio ? { stdio: o.stdio as 'image' | 'inherit' } : {}),
+    ...(o.creds ? { creds: o.creds as 'image' | 'inherit' } : {}),
+    ...(o.pid ? { pid: o.pid as 'image' | 'fresh' } : {}),
+  };
+}
+
+/**
+ * `restore --here`: the program comes back in this terminal and ckpt waits for it like a shell
+ * for a job, ending with its exit code. Ctrl-C reaches the shim (same process group), which
+ * passes it on to the program; ckpt itself only waits.
+ */
+async function restoreHere(makeCtx: MakeCtx, set: string, opts: core.RestoreOptions): Promise<number> {
+  const ignore = (): void => undefined;
+  process.on('SIGINT', ignore);
+  process.on('SIGQUIT', ignore);
+  try {
+    const ctx = { ...makeCtx(false), events: core.nullSink };
+    const r = await core.restore(ctx, set, { ...opts, here: true });
+    const code = await r.exited!;
+    await core.down(ctx, r.project, { timeoutMs: 1000 }).catch(() => undefined);
+    return code;
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGQUIT', ignore);
+  }
+}
+
 export function addSetCommands(program: Command, globals: Globals, makeCtx: MakeCtx): void {
   const storeOf = (o: Common): string => core.storeRoot(o.store);
 
@@ -89,38 +126,47 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       if (o.printStats) printCheckpointStats(r);
     });
 
-  program
-    .command('restore')
-    .description('Bring a stack back from a checkpoint set')
-    .argument('<set>', 'name of the checkpoint set')
-    .option('-p, --project-name <name>', 'restore as this project (default: the set\'s)')
-    .option('--store <dir>', 'checkpoint store')
-    .option('--replace', 'stop the running stack of that name first')
-    .option('--print-stats', 'print CRIU timing statistics')
-    .option('--json', 'print the result as JSON')
-    .action(async (set: string, _o: unknown, cmd: Command) => {
+  addRestoreModeOptions(
+    program
+      .command('restore')
+      .description('Bring a stack back from a checkpoint set')
+      .argument('<set>', 'name of the checkpoint set')
+      .option('-p, --project-name <name>', 'restore as this project (default: the set\'s)')
+      .option('--store <dir>', 'checkpoint store')
+      .option('--replace', 'stop the running stack of that name first')
+      .option('--here', 'bring a one-program set back in this terminal (fds 0-2 inherited) and wait for it')
+      .option('--print-stats', 'print CRIU timing statistics')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (set: string, _o: unknown, cmd: Command) => {
       const o = globals(cmd);
-      const r = await core.restore(makeCtx(Boolean(o.json)), set, {
+      const opts: core.RestoreOptions = {
         storeRoot: storeOf(o),
         ...(cmd.opts().projectName ? { as: cmd.opts().projectName as string } : {}),
         replace: Boolean(cmd.opts().replace),
-      });
+        ...restoreModes(cmd.opts()),
+      };
+      if (cmd.opts().here) {
+        process.exitCode = await restoreHere(makeCtx, set, opts);
+        return;
+      }
+      const r = await core.restore(makeCtx(Boolean(o.json)), set, opts);
       if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
       out(`restored ${r.project} from ${r.set.name} in ${formatDuration(r.totalMs)}\n`);
       if (o.printStats) printRestoreStats(r);
     });
 
-  program
-    .command('clone')
-    .description('Start another, independent copy of a stack from a checkpoint set')
-    .argument('<set>', 'name of the checkpoint set')
-    .requiredOption('--as <name>', 'project name of the copy')
-    .option('--store <dir>', 'checkpoint store')
-    .option('--print-stats', 'print CRIU timing statistics')
-    .option('--json', 'print the result as JSON')
-    .action(async (set: string, opts: { as: string }, cmd: Command) => {
+  addRestoreModeOptions(
+    program
+      .command('clone')
+      .description('Start another, independent copy of a stack from a checkpoint set')
+      .argument('<set>', 'name of the checkpoint set')
+      .requiredOption('--as <name>', 'project name of the copy')
+      .option('--store <dir>', 'checkpoint store')
+      .option('--print-stats', 'print CRIU timing statistics')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (set: string, opts: { as: string }, cmd: Command) => {
       const o = globals(cmd);
-      const r = await core.restore(makeCtx(Boolean(o.json)), set, { storeRoot: storeOf(o), as: opts.as });
+      const r = await core.restore(makeCtx(Boolean(o.json)), set, { storeRoot: storeOf(o), as: opts.as, ...restoreModes(cmd.opts()) });
       if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
       out(`cloned ${r.set.name} as ${r.project} in ${formatDuration(r.totalMs)}\n`);
       if (o.printStats) printRestoreStats(r);

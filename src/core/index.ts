@@ -17,3 +17,4 @@ export { restore } from './restore.js';
 export type { RestoreOptions, RestoreResult, ServiceRestoreStats } from './restore.js';
 export { listSets, getSet, removeSet, gc, verifySet, inspectSet } from './sets.js';
 export type { SetInspection } from './sets.js';
+export { programProject } from './run-program.js';

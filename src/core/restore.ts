@@ -5,7 +5,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criuRestoreDetached } from '../criu/run.js';
 import { CkptError } from '../errors.js';
-import type { Project } from '../manifest/types.js';
+import type { Project, Service, ServiceRestoreOptions } from '../manifest/types.js';
+import { requireFeatures, type RestoreFeature } from '../criu/features.js';
 import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { createCgroup, killCgroup, serviceCgroup } from '../runtime/process/freezer.js';
@@ -33,6 +34,15 @@ export interface RestoreOptions {
   as?: string;
   /** stop the running stack of that name first */
   replace?: boolean;
+  /** override every service's x-ckpt.restore (flags of restore and clone) */
+  stdio?: ServiceRestoreOptions['stdio'];
+  creds?: ServiceRestoreOptions['creds'];
+  pid?: ServiceRestoreOptions['pid'];
+  /**
+   * Restore a one-service set into this process's own stdio (its terminal), DragonFly's
+   * `checkpoint -r`: fds 0-2 inherited; `exited` then resolves with the program's exit code.
+   */
+  here?: boolean;
 }
 
 export interface ServiceRestoreStats extends RestoreStatsSummary {
@@ -50,6 +60,24 @@ export interface RestoreResult {
   totalMs: number;
   services: ServiceRestoreStats[];
   state: StackState;
+  /** with `here`: the program's exit code once it ends */
+  exited?: Promise<number>;
+}
+
+/** What a service takes from its image and what from whoever restores it. */
+function restoreModes(service: Service, opts: RestoreOptions): ServiceRestoreOptions {
+  const r = service.xCkpt.restore;
+  return { stdio: opts.here ? 'inherit' : (opts.stdio ?? r.stdio), creds: opts.creds ?? r.creds, pid: opts.pid ?? r.pid };
+}
+
+function neededFeatures(modes: ServiceRestoreOptions[]): RestoreFeature[] {
+  const f = new Set<RestoreFeature>();
+  for (const m of modes) {
+    if (m.stdio === 'inherit') f.add('inheritStdio');
+    if (m.creds === 'inherit') f.add('inheritCreds');
+    if (m.pid === 'fresh') f.add('restorePidns');
+  }
+  return [...f];
 }
 
 interface SetExtra {
@@ -76,6 +104,14 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
     ctx.events(ev({ type: 'restore', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
 
+  const candidates = spec.services.filter((s) => set.services.includes(s.name));
+  if (opts.here && candidates.length !== 1) {
+    throw new CkptError('USAGE', `--here restores one program into this terminal; set ${setName} holds ${candidates.length} services`, {
+      hint: `Restore the whole stack without --here (ckpt restore ${setName}), or take a set of one service: ckpt checkpoint <set> <service>`,
+    });
+  }
+  await requireFeatures(neededFeatures(candidates.map((s) => restoreModes(s, opts))), `restoring set ${setName}`);
+
   const states = new StackStateStore(ctx.stateRoot);
   if (states.read(projectName)) {
     if (!opts.replace) {
@@ -97,6 +133,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   };
   const lock = await states.lock(projectName);
   const stats: ServiceRestoreStats[] = [];
+  let exited: Promise<number> | undefined;
   const r0 = performance.now();
   const services = project.services.filter((s) => set.services.includes(s.name));
   // The set's hashes are checked while CRIU restores (each on its own core); every restored
@@ -145,9 +182,18 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
         const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
         createCgroup(cgroup);
         emit(service.name, 'restoring');
+        const modes = restoreModes(service, opts);
         const r = await criuRestoreDetached(
-          { imagesDir: join(set.dir, service.name), workDir, pidFile: join(serviceDir, 'init.pid'), actionScript: restoreGatePath() },
           {
+            imagesDir: join(set.dir, service.name),
+            workDir,
+            pidFile: join(serviceDir, 'init.pid'),
+            actionScript: restoreGatePath(),
+            inheritCreds: modes.creds === 'inherit',
+            restorePidns: modes.pid === 'fresh',
+          },
+          {
+            ...(opts.here ? { stdio: 'here' as const } : modes.stdio === 'inherit' ? { stdio: 'pipe' as const } : {}),
             shim: shimPath(),
             serviceDir,
             cgroup,
@@ -158,6 +204,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
           },
           `service ${service.name} from set ${setName}`,
         );
+        if (r.exited) exited = r.exited;
         const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
         const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
         state.services[service.name] = {
@@ -199,5 +246,5 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const restoreMs = performance.now() - r0;
   stats.sort((a, b) => a.service.localeCompare(b.service));
   emit(undefined, 'done', { ms: restoreMs });
-  return { set, project: projectName, verifyMs, restoreMs, totalMs: performance.now() - started, services: stats, state };
+  return { set, project: projectName, verifyMs, restoreMs, totalMs: performance.now() - started, services: stats, state, ...(exited ? { exited } : {}) };
 }

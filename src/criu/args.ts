@@ -41,6 +41,12 @@ export interface RestoreOptions {
   inheritFds?: { fd: number; key: string }[];
   /** a CRIU action script (ckpt's restore gate holds the tree before it resumes) */
   actionScript?: string;
+  /** patched CRIU: the root task takes fds 0-2 from CRIU (see features.ts) */
+  inheritStdio?: boolean;
+  /** patched CRIU: uid, gid, groups and capabilities from the restorer */
+  inheritCreds?: boolean;
+  /** patched CRIU: restore inside a fresh pid namespace */
+  restorePidns?: boolean;
   verbosity?: number;
 }
 
@@ -54,6 +60,9 @@ export function restoreArgs(o: RestoreOptions): string[] {
   args.push('--tcp-established', '--manage-cgroups=ignore');
   for (const { fd, key } of o.inheritFds ?? []) args.push('--inherit-fd', `fd[${fd}]:${key}`);
   if (o.actionScript) args.push('--action-script', o.actionScript);
+  if (o.inheritStdio) args.push('--inherit-stdio');
+  if (o.inheritCreds) args.push('--inherit-creds');
+  if (o.restorePidns) args.push('--restore-pidns');
   return args;
 }
 

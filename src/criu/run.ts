@@ -2,12 +2,17 @@
 // point at it; the environment is minimal; the full command line is kept for the log.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CkptError, type ErrorCode } from '../errors.js';
 import { DUMP_LOG, RESTORE_LOG, dumpArgs, restoreArgs, shellQuote, type DumpOptions, type RestoreOptions } from './args.js';
 import { criuPath } from './probe.js';
 
 const CRIU_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+
+function osSignal(name: NodeJS.Signals): number {
+  return osConstants.signals[name] ?? 0;
+}
 
 /** The last Error lines of a CRIU log: what the user needs to see first. */
 export function logErrors(logFile: string, max = 5): string[] {
@@ -79,25 +84,44 @@ export interface RestoreLaunch {
   netns?: { path: string; key: string };
   /** extra environment for CRIU and its action scripts */
   env?: Record<string, string>;
+  /**
+   * Where the restored root's fds 0-2 come from with --inherit-stdio: 'pipe' = the new output
+   * pipe (stdout, stderr; stdin /dev/null), 'here' = this process's own stdio (the terminal of
+   * `ckpt restore --here`; the shim then stays in the foreground and ends as the program ends).
+   */
+  stdio?: 'pipe' | 'here';
 }
 
 /**
  * Starts `criu restore --restore-detached` under a ckpt-shim in adopt mode, which becomes the
  * restored tree's parent (subreaper) and stays with it, as the shim of a fresh start does.
  */
-export async function criuRestoreDetached(o: RestoreOptions, launch: RestoreLaunch, what: string): Promise<{ logFile: string; ms: number }> {
+export async function criuRestoreDetached(
+  o: RestoreOptions,
+  launch: RestoreLaunch,
+  what: string,
+): Promise<{ logFile: string; ms: number; exited?: Promise<number> }> {
+  const here = launch.stdio === 'here';
   const inheritFds = [...(o.inheritFds ?? [])];
-  if (launch.logKey) inheritFds.push({ fd: 3, key: launch.logKey });
+  // With the terminal as its stdio the program has no output pipe to be given back.
+  if (launch.logKey && !here) inheritFds.push({ fd: 3, key: launch.logKey });
   if (launch.netns) inheritFds.push({ fd: 4, key: launch.netns.key });
-  const args = restoreArgs({ ...o, inheritFds });
+  const args = restoreArgs({ ...o, inheritFds, inheritStdio: o.inheritStdio || Boolean(launch.stdio) });
   const logFile = join(o.workDir, RESTORE_LOG);
-  const shimArgs = ['adopt', '--state', launch.serviceDir, '--log', launch.logFile];
+  const shimArgs = ['adopt', '--state', launch.serviceDir];
+  if (!here) shimArgs.push('--log', launch.logFile);
+  if (launch.stdio) shimArgs.push('--stdio', launch.stdio);
   if (launch.cgroup) shimArgs.push('--cgroup', launch.cgroup);
   if (launch.netns) shimArgs.push('--netns', launch.netns.path);
   shimArgs.push('--', criuPath(), ...args);
   const started = performance.now();
-  const child = spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: { ...CRIU_ENV, ...launch.env } });
-  child.unref();
+  const child = here
+    ? spawn(launch.shim, shimArgs, { stdio: 'inherit', env: { ...CRIU_ENV, ...launch.env } })
+    : spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: { ...CRIU_ENV, ...launch.env } });
+  const exited = here
+    ? new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))))
+    : undefined;
+  if (!here) child.unref();
   const outcome = await new Promise<'adopted' | 'failed'>((resolve) => {
     const poll = setInterval(() => {
       if (existsSync(join(launch.serviceDir, 'adopted'))) done('adopted');
@@ -117,5 +141,5 @@ export async function criuRestoreDetached(o: RestoreOptions, launch: RestoreLaun
   if (outcome === 'failed') {
     throw failure('RESTORE_FAILED', `restore of ${what} failed`, logFile, args, 'criu restore failed');
   }
-  return { logFile, ms: performance.now() - started };
+  return { logFile, ms: performance.now() - started, ...(exited ? { exited } : {}) };
 }

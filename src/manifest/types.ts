@@ -34,6 +34,11 @@ export interface ServiceCkptOptions {
   runtime: Runtime;
   /** process runtime: the host's network, one of its own, or the stack's shared one */
   network: NetworkMode;
+  /**
+   * process runtime: 'host' runs the program in the host's pid and mount namespaces as the root
+   * of its own tree (`ckpt run`); restoring it beside the original then needs restore.pid: fresh
+   */
+  pidNamespace?: 'host';
   /** process runtime: give the service its own hostname (uts namespace) */
   hostname?: string;
   /** seconds between SIGTERM and SIGKILL on stop */

@@ -33,7 +33,8 @@ export function shimArgs(service: Service, serviceDir: string, logFile: string, 
     if (!stackNetns) throw new Error(`service ${service.name} wants the stack network, but none was created`);
     args.push('--netns', stackNetns);
   }
-  args.push('--hostname', service.xCkpt.hostname ?? service.name);
+  if (service.xCkpt.pidNamespace === 'host') args.push('--pid', 'host');
+  else args.push('--hostname', service.xCkpt.hostname ?? service.name);
   if (service.workingDir) args.push('--workdir', service.workingDir);
   if (service.user) args.push('--user', service.user);
   args.push('--', ...service.command);
