@@ -1,0 +1,69 @@
+// DragonFly's checkpoint(2) flow through bin/ckpt.js: `ckpt run` a program, checkpoint it, bring
+// it back in "this terminal" (`restore --here`: fds 0-2 of the restoring process) while the
+// original still runs (fresh pids), and as eight copies at once.
+import t from 'tap';
+import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { requireIntegration, tempDir, userEnv } from '../helpers/env.js';
+import { waitFor } from '../../src/util/time.js';
+
+const bin = join(packageRoot, 'bin/ckpt.js');
+// Counts in memory; the count can only continue from where it was if memory came back.
+const COUNTER = 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.1; done';
+
+t.test('ckpt run → checkpoint → restore --here beside the original → 8 clones', { timeout: 300_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const env = userEnv({ CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') });
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, env, extendEnv: false, cwd: dir, timeout: 120_000 });
+  const clones = Array.from({ length: 8 }, (_, k) => `ticker-${k}`);
+  t.teardown(async () => {
+    for (const p of ['ticker', ...clones]) await ckpt(['down', '-p', p, '-t', '1']);
+  });
+
+  const run = await ckpt(['run', '--name', 'ticker', '-d', '--', 'bash', '-c', COUNTER]);
+  t.equal(run.exitCode, 0, run.stderr);
+  const lastTick = async (project: string): Promise<number> => {
+    const out = (await ckpt(['logs', '-p', project])).stdout;
+    return Math.max(0, ...[...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
+  };
+  await waitFor(async () => ((await lastTick('ticker')) >= 5 ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+
+  const cp = await ckpt(['checkpoint', 'warm', '-p', 'ticker', '--json']);
+  t.equal(cp.exitCode, 0, cp.stderr);
+  const atDump = await lastTick('ticker');
+
+  // --here: the restored program writes to our pipe (its fd 1 is ours), continuing its count,
+  // while the original keeps running under the same pid (the copy has a fresh pid namespace).
+  const here = spawn(bin, ['restore', 'warm', '--here'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  let err = '';
+  here.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  here.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const ended = new Promise<number | null>((resolve) => here.once('exit', (code) => resolve(code)));
+  await waitFor(() => ((out.match(/tick \d+/g) ?? []).length >= 5 ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 }).catch(() => undefined);
+  const ticks = [...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+  t.ok(ticks.length >= 5, `the restored program writes to the restorer's stdout (${ticks.length} ticks; stderr: ${err.trim()})`);
+  t.ok(ticks[0]! > 1 && ticks[0]! <= atDump + 2, `its count continues from the dump (first ${ticks[0]}, ${atDump} logged at the dump)`);
+  t.ok(ticks.every((n, i) => i === 0 || n === ticks[i - 1]! + 1), 'one tick after another');
+  t.equal((await ckpt(['ps', '-p', 'ticker', '--json'])).exitCode, 0, 'the original still runs');
+
+  // Ctrl-C in that terminal: the process group gets SIGINT, the program ends by it, and
+  // ckpt ends with the program's status.
+  process.kill(-here.pid!, 'SIGINT');
+  t.equal(await ended, 130, 'restore --here ends with the program (killed by SIGINT: 130)');
+
+  const made = await Promise.all(clones.map((c) => ckpt(['clone', 'warm', '--as', c])));
+  made.forEach((r, k) => t.equal(r.exitCode, 0, `clone ${clones[k]}: ${r.stderr}`));
+  const pids = new Set<number>();
+  for (const c of clones) {
+    const ps = JSON.parse((await ckpt(['ps', '-p', c, '--json'])).stdout) as { state: string; pid: number }[];
+    t.equal(ps[0]?.state, 'running', `${c} runs`);
+    pids.add(ps[0]!.pid);
+  }
+  t.equal(pids.size, 8, 'eight copies, eight different pids outside');
+  await waitFor(async () => ((await lastTick(clones[7]!)) > atDump ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+  t.ok((await lastTick(clones[7]!)) > atDump, 'a copy counts on from the dump into its own log');
+});
