@@ -24,6 +24,9 @@
 #   R2  --inherit-creds, image with  -> runs as root with root's caps minus
 #       no_new_privs=1 and           CAP_SYS_MODULE (bounding = root's ∩
 #       CAP_SYS_MODULE out of bnd     saved), no_new_privs kept
+#   R3  RPC (criu swrk) with         -> runs as root with root's caps
+#       criu_opts.inherit_creds,
+#       image as dumped
 #
 # Each restored task must also go on counting from the dumped count.
 #
@@ -94,6 +97,7 @@ restore() {
   shift 2
   mkdir -p "$w" && chown $NOBODY:$NOBODY "$w"
   wait_pid_free "$pid" || fail "pid $pid still in use"
+  : >"$tmp/out" # only the restored task's lines (it appends)
   "$@" restore -D "$img" -W "$w" --restore-detached -v4 -o restore.log
 }
 
@@ -170,5 +174,30 @@ expect_task "R1 root, stock, img-asis" $NOBODY $NOBODY "" $zero $zero "$root_bnd
 restore R2 nnp "$CRIU" --inherit-creds || fail "R2: root restore --inherit-creds failed"
 r2_caps=$(printf '%016x' "$saved_bnd")
 expect_task "R2 root, --inherit-creds, img-nnp" 0 0 "" "$r2_caps" "$r2_caps" "$r2_caps" 1
+
+# The same through RPC: criu swrk, criu_opts.inherit_creds (field 1002).
+mkdir -p "$tmp/w-R3"
+wait_pid_free "$pid" || fail "pid $pid still in use"
+: >"$tmp/out"
+PYTHONPATH=$CRIU_PYLIB "$PY" - "$CRIU" "$tmp/img-asis" "$tmp/w-R3" <<'PY' || fail "R3: RPC restore with inherit_creds failed"
+import os, socket, subprocess, sys
+from pycriu import rpc_pb2 as rpc
+criu, img, work = sys.argv[1:]
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+dfd, wfd = os.open(img, os.O_DIRECTORY), os.open(work, os.O_DIRECTORY)
+p = subprocess.Popen([criu, 'swrk', str(b.fileno())], pass_fds=[b.fileno(), dfd, wfd])
+b.close()
+req = rpc.criu_req(type=rpc.RESTORE)
+req.opts.images_dir_fd, req.opts.work_dir_fd = dfd, wfd
+req.opts.log_file, req.opts.log_level = 'restore.log', 4
+req.opts.rst_sibling = True
+req.opts.inherit_creds = True
+a.send(req.SerializeToString())
+resp = rpc.criu_resp()
+resp.ParseFromString(a.recv(4096))
+p.wait()
+sys.exit(0 if resp.success else 1)
+PY
+expect_task "R3 root, RPC inherit_creds, img-asis" 0 0 "" "$root_bnd" "$root_bnd" "$root_bnd" 0
 
 say "PASS"
