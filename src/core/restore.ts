@@ -100,7 +100,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const store = new Store(opts.storeRoot);
   const set = store.getSet(setName);
   const { spec, services: meta } = setExtra(set);
-  const projectName = opts.as ?? set.project;
+  // --here is a copy for this terminal, gone when the program ends: it never takes the set's name.
+  const projectName = opts.as ?? (opts.here ? `${set.project}-here-${process.pid}` : set.project);
   const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
     ctx.events(ev({ type: 'restore', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
 
