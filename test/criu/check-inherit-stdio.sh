@@ -13,7 +13,11 @@
 #       (fd 1 and 2 are replaced one by one although they shared a file), and
 #       nothing more goes to the old log;
 #   (2) the log is deleted: stock restore fails (can't open it); with
-#       --inherit-stdio the same image restores again, into new files.
+#       --inherit-stdio the same image restores again, into new files;
+#   (3) a second run has stdout and stderr on ONE pipe to a reader outside
+#       the tree (| cat), which is gone after the dump: stock restore
+#       recreates the pipe without a reader and the task dies of SIGPIPE at
+#       its next write; with --inherit-stdio it continues into new files.
 # Restores use --restore-detached and --pidfile.
 #
 # Env: CRIU (default /usr/local/sbin/criu), KEEP=1 keeps the temp dir.
@@ -109,6 +113,36 @@ rm "$tmp/app.log"
 restore_stock deleted
 say "deleted: stock restore fails: $(grep -E 'Error' "$tmp/img/restore-stock-deleted.log" | head -n1 | sed 's/^.*Error/Error/')"
 restore_inherit deleted
+
+# (3) stdout and stderr on one pipe whose reader is outside the tree.
+say "starting stdio-writer again, stdout+stderr on one pipe to cat"
+rm -rf "$tmp/img" && mkdir -p "$tmp/img"
+# No job control: the pipeline's processes stay in this shell's process
+# group, so setsid(1) does not fork and the writer is found by its path.
+{ setsid "$tmp/stdio-writer" </dev/null 2>&1 | cat >"$tmp/pipe.out"; } 2>/dev/null &
+disown $!
+for _ in $(seq 50); do pid=$(pgrep -x -f "$tmp/stdio-writer" || true); [[ -n $pid ]] && break; sleep 0.1; done
+[[ -n $pid ]] || fail "stdio-writer on a pipe did not start"
+sleep 1
+"$CRIU" dump -t "$pid" -D "$tmp/img" -v4 -o dump.log || fail "criu dump (pipe) failed"
+wait_pid_free "$pid" || fail "pid $pid still in use 60 s after dump"
+sleep 0.2 # cat drains the pipe and exits
+dump_out=$(last "$tmp/pipe.out" out) dump_err=$(last "$tmp/pipe.out" err)
+((dump_out > 0)) || fail "no output through the pipe before dump"
+say "dumped pid $pid at 'out $dump_out' / 'err $dump_err'"
+"$CRIU" restore -D "$tmp/img" -d --pidfile "$tmp/stock.pid" -v4 -o restore-stock-pipe.log ||
+  fail "stock restore with the pipe failed"
+for _ in $(seq 50); do
+  [[ ! -e /proc/$pid || $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
+  sleep 0.1
+done
+[[ ! -e /proc/$pid || $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] ||
+  { kill_restored; fail "stock-restored task still runs with a pipe nobody reads"; }
+say "pipe: stock restore succeeds, but the task dies at once (SIGPIPE: the pipe's reader is gone)"
+wait_pid_free "$pid" || fail "pid $pid still in use 60 s after it died"
+restore_inherit pipe
+grep -q 'is restored on fake fd' "$tmp/img/restore-inherit-pipe.log" ||
+  fail "pipe: no fake fd for the dumped pipe in the restore log"
 
 pid=""
 say "PASS"
