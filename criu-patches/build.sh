@@ -9,6 +9,10 @@
 #   build.sh --print-stamp-path  print the path of the installed stamp file
 #   build.sh --source-only       set up apt + deps, fetch + unpack pristine
 #                                source, print its directory (for patch work)
+#   build.sh --stock [--force]   build an unpatched CRIU 4.1.1 (criu + lib) in
+#                                /var/cache/ckpt/criu/stock-4.1.1, print that
+#                                directory; never installed (the baseline of
+#                                test/criu/zdtm); no-op when already built
 #
 # STAMP FORMULA (ckpt doctor recomputes this in TypeScript):
 #   h     = sha256( bytes(series) ++ bytes(patch_1) ++ ... ++ bytes(patch_n)
@@ -29,6 +33,12 @@
 # --print-uris and check its sha256, (4) unpack into a fresh build dir and
 # apply the patches of `series`, (5) make criu (+ lib, for zdtm), (6) install
 # + write stamp.  The build tree stays as /var/cache/ckpt/criu/current.
+#
+# --stock runs steps (1)-(3), unpacks the same verified tarball into
+# /var/cache/ckpt/criu/stock-4.1.1 without any patch and builds criu + lib
+# there (GitID "4.1.1-stock").  Nothing is installed and the stamp is not
+# involved: the tree is rebuilt only when its marker file (.ckpt-stock) is
+# missing or names another tarball/build recipe, or with --force.
 set -euo pipefail
 
 CRIU_UPSTREAM=4.1.1
@@ -78,19 +88,53 @@ compute_stamp() {
 }
 
 FORCE=0
-case "${1:-}" in
-  --print-stamp) compute_stamp; exit 0 ;;
-  --print-stamp-path) echo "$STAMP_FILE"; exit 0 ;;
-  --force) FORCE=1 ;;
-  --source-only) FORCE=2 ;;
-  "") ;;
-  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-  *) die "unknown argument: $1" ;;
-esac
+STOCK=0
+for arg in "$@"; do
+  case "$arg" in
+    --print-stamp) compute_stamp; exit 0 ;;
+    --print-stamp-path) echo "$STAMP_FILE"; exit 0 ;;
+    --force) [[ $FORCE == 2 ]] || FORCE=1 ;;
+    --source-only) FORCE=2 ;;
+    --stock) STOCK=1 ;;
+    "") ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) die "unknown argument: $arg" ;;
+  esac
+done
+[[ $STOCK == 1 && $FORCE == 2 ]] && die "--stock and --source-only do not go together"
 
-STAMP=$(compute_stamp)
+# The unpatched baseline: its own directory and marker, checked before
+# anything else so that a second run costs milliseconds.
+STOCK_DIR="$CACHE_DIR/stock-$CRIU_UPSTREAM"
+STOCK_MARKER="$STOCK_DIR/.ckpt-stock"
+STOCK_GITID="$CRIU_UPSTREAM-stock"
+STOCK_ID="$ORIG_NAME sha256:$ORIG_SHA256 make criu lib GITID=$STOCK_GITID"
+stock_ok() {
+  [[ -f $STOCK_MARKER && -x $STOCK_DIR/criu/criu ]] &&
+    [[ "$(cat "$STOCK_MARKER")" == "$STOCK_ID" ]]
+}
+if [[ $STOCK == 1 ]]; then
+  if [[ $FORCE == 0 ]] && stock_ok; then
+    log "stock CRIU $CRIU_UPSTREAM already built in $STOCK_DIR; nothing to do"
+    echo "$STOCK_DIR"
+    exit 0
+  fi
+  [[ $(id -u) == 0 ]] || die "must run as root (installs build deps)"
+  # Two runs at once (two test runs) must not build into the same tree.
+  mkdir -p "$CACHE_DIR"
+  exec 9>"$CACHE_DIR/.stock.lock"
+  flock 9
+  if [[ $FORCE == 0 ]] && stock_ok; then
+    log "stock CRIU $CRIU_UPSTREAM was built meanwhile in $STOCK_DIR"
+    echo "$STOCK_DIR"
+    exit 0
+  fi
+fi
 
-if [[ $FORCE == 0 && -x $PREFIX_BIN && -f $STAMP_FILE ]] &&
+# (The stock build has no patches, hence no stamp.)
+if [[ $STOCK == 1 ]]; then STAMP=stock; else STAMP=$(compute_stamp); fi
+
+if [[ $STOCK == 0 && $FORCE == 0 && -x $PREFIX_BIN && -f $STAMP_FILE ]] &&
    [[ "$(cat "$STAMP_FILE")" == "$STAMP" ]] &&
    "$PREFIX_BIN" --version >/dev/null 2>&1; then
   log "$PREFIX_BIN is already $STAMP (stamp $STAMP_FILE matches); nothing to do"
@@ -98,7 +142,11 @@ if [[ $FORCE == 0 && -x $PREFIX_BIN && -f $STAMP_FILE ]] &&
 fi
 
 [[ $(id -u) == 0 ]] || die "must run as root (installs packages and $PREFIX_BIN)"
-log "building CRIU $STAMP"
+if [[ $STOCK == 1 ]]; then
+  log "building stock (unpatched) CRIU $CRIU_UPSTREAM in $STOCK_DIR"
+else
+  log "building CRIU $STAMP"
+fi
 
 # ---------------------------------------------------------------- (1) apt
 # Print "URI<TAB>SIGNED_BY" for the first configured deb source that serves
@@ -239,6 +287,21 @@ if [[ $FORCE == 2 ]]; then
   src_dir="$CACHE_DIR/pristine-$CRIU_UPSTREAM"
   [[ -f $src_dir/Makefile ]] || unpack "$src_dir"
   echo "$src_dir"
+  exit 0
+fi
+
+if [[ $STOCK == 1 ]]; then
+  rm -f "$STOCK_MARKER"
+  log "unpacking into fresh $STOCK_DIR (no patches)"
+  unpack "$STOCK_DIR"
+  log "make -j$(nproc) criu lib GITID=$STOCK_GITID (log: $STOCK_DIR/.build.log)"
+  if ! make -C "$STOCK_DIR" -j"$(nproc)" criu lib GITID="$STOCK_GITID" >"$STOCK_DIR/.build.log" 2>&1; then
+    tail -n 40 "$STOCK_DIR/.build.log" >&2
+    die "make criu (stock) failed (full log: $STOCK_DIR/.build.log)"
+  fi
+  printf '%s\n' "$STOCK_ID" >"$STOCK_MARKER"
+  log "built stock $("$STOCK_DIR/criu/criu" --version | tr '\n' ' ')in $STOCK_DIR (not installed)"
+  echo "$STOCK_DIR"
   exit 0
 fi
 
