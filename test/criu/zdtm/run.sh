@@ -18,8 +18,9 @@
 #   --list     print the subset (one test a line) and exit
 #
 # Output, per tree T: DIR/T.log (zdtm.py's output), DIR/T.results (lines "PASS name",
-# "FAIL name flavor", "SKIP name reason", "NOTRUN name"), and a line
-#   zdtm T: P/N passed, F failed, S skipped (M s)
+# "FAIL name flavor", "SKIP name reason", "NOTRUN name"), DIR/T.build.log (zdtm's programs;
+# DIR/stock.criu-build.log: build.sh --stock), and a line
+#   zdtm T: P/N passed, F failed, S skipped (M s: test programs + zdtm.py, not the CRIU build)
 # then, with both trees,
 #   zdtm subset: stock S/N passed, patched P/N passed
 # A test passes when every flavor it ran in passed.  Exit status: 0 when the patched tree passes
@@ -75,8 +76,8 @@ fi
 tree_dir() { # name -> tree directory (builds the stock tree when needed)
   case "$1" in
     stock)
-      bash "$repo/criu-patches/build.sh" --stock 2>>"$out/stock.build.log" | tail -n1 ||
-        { tail -n 20 "$out/stock.build.log" >&2; return 1; }
+      bash "$repo/criu-patches/build.sh" --stock 2>>"$out/stock.criu-build.log" | tail -n1 ||
+        { tail -n 20 "$out/stock.criu-build.log" >&2; return 1; }
       ;;
     patched)
       local d stamp gitid
