@@ -371,10 +371,16 @@ static int cmd_init(struct run_opts *o)
 /* ---- the shim ------------------------------------------------------------------------------ */
 
 static volatile pid_t child_pid;
+/* --here: the restored program's process group, which gets the signals a terminal would send it */
+static volatile pid_t child_pgid;
 
 static void relay_signal(int sig)
 {
-	if (child_pid > 0)
+	/* Ctrl-C in a terminal reaches the whole foreground group: a shell waiting for its child
+	 * (bash) ignores a SIGINT its child did not get too. */
+	if (child_pgid > 0)
+		kill(-child_pgid, sig);
+	else if (child_pid > 0)
 		kill(child_pid, sig);
 }
 
@@ -643,6 +649,10 @@ static int cmd_adopt(struct run_opts *o)
 	}
 	/* Whatever CRIU left behind was re-parented to us, the subreaper. */
 	child_pid = o->here ? restored_root(o->argv) : 0;
+	if (child_pid > 0) {
+		pid_t g = getpgid(child_pid);
+		child_pgid = g > 0 ? g : 0;
+	}
 	write_state("adopted", "ok");
 	if (o->log)
 		pump(out[0], log);
