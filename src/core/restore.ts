@@ -64,10 +64,20 @@ export interface RestoreResult {
   exited?: Promise<number>;
 }
 
-/** What a service takes from its image and what from whoever restores it. */
+/**
+ * What a service takes from its image and what from whoever restores it. A process service
+ * normally runs as pid 1 of a pid namespace of its own, which CRIU recreates on restore: its
+ * pids are fresh outside already, so `pid: fresh` asks CRIU for a new namespace only for a
+ * program that ran in the host's (ckpt run).
+ */
 function restoreModes(service: Service, opts: RestoreOptions): ServiceRestoreOptions {
   const r = service.xCkpt.restore;
-  return { stdio: opts.here ? 'inherit' : (opts.stdio ?? r.stdio), creds: opts.creds ?? r.creds, pid: opts.pid ?? r.pid };
+  const pid = opts.pid ?? r.pid;
+  return {
+    stdio: opts.here ? 'inherit' : (opts.stdio ?? r.stdio),
+    creds: opts.creds ?? r.creds,
+    pid: pid === 'fresh' && service.xCkpt.pidNamespace !== 'host' ? 'image' : pid,
+  };
 }
 
 function neededFeatures(modes: ServiceRestoreOptions[]): RestoreFeature[] {

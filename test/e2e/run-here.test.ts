@@ -4,6 +4,7 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, userEnv } from '../helpers/env.js';
@@ -66,4 +67,41 @@ t.test('ckpt run → checkpoint → restore --here beside the original → 8 clo
   t.equal(pids.size, 8, 'eight copies, eight different pids outside');
   await waitFor(async () => ((await lastTick(clones[7]!)) > atDump ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
   t.ok((await lastTick(clones[7]!)) > atDump, 'a copy counts on from the dump into its own log');
+});
+
+t.test('x-ckpt.restore creds: inherit — a service dumped as nobody comes back with the restorer\'s creds', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  writeFileSync(
+    join(dir, 'ckpt.yaml'),
+    `name: who
+services:
+  who:
+    user: nobody
+    command: ["bash", "-c", "i=0; while :; do i=$$((i+1)); echo \\"uid $$(id -u) tick $$i\\"; sleep 0.2; done"]
+    x-ckpt:
+      restore:
+        pid: fresh   # a no-op for a service: it is pid 1 of its own namespace already
+`,
+  );
+  const env = userEnv({ CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') });
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, env, extendEnv: false, cwd: dir, timeout: 120_000 });
+  t.teardown(async () => {
+    for (const p of ['who', 'who-root', 'who-image']) await ckpt(['down', '-p', p, '-t', '1']);
+  });
+  const uids = async (project: string): Promise<string[]> =>
+    [...(await ckpt(['logs', '-p', project])).stdout.matchAll(/uid (\d+) tick/g)].map((m) => m[1]!);
+  t.equal((await ckpt(['up', '-d'])).exitCode, 0);
+  await waitFor(async () => ((await uids('who')).length >= 3 ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+  t.same([...new Set(await uids('who'))], ['65534'], 'runs as nobody');
+  const cp = await ckpt(['checkpoint', 'nobody', '-p', 'who']);
+  t.equal(cp.exitCode, 0, cp.stderr);
+
+  const root = await ckpt(['clone', 'nobody', '--as', 'who-root', '--creds', 'inherit']);
+  t.equal(root.exitCode, 0, root.stderr);
+  const image = await ckpt(['clone', 'nobody', '--as', 'who-image']);
+  t.equal(image.exitCode, 0, image.stderr);
+  await waitFor(async () => ((await uids('who-root')).length >= 3 && (await uids('who-image')).length >= 3 ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+  t.same([...new Set(await uids('who-root'))], ['0'], '--creds inherit: the restorer\'s uid (root)');
+  t.same([...new Set(await uids('who-image'))], ['65534'], 'default: the dumped uid');
 });
