@@ -74,22 +74,32 @@ function restoreModes(o: { stdio?: string; creds?: string; pid?: string }): Pick
 
 /**
  * `restore --here`: the program comes back in this terminal and ckpt waits for it like a shell
- * for a job, ending with its exit code. Ctrl-C reaches the shim (same process group), which
- * passes it on to the program; ckpt itself only waits.
+ * for a job, ending with its exit code. Ctrl-C and Ctrl-\\ reach the shim too (same process
+ * group), which passes them on to the program; a hangup or a SIGTERM sent to ckpt alone is
+ * passed to the shim. ckpt itself only waits, and removes the copy's state once it has ended.
  */
 async function restoreHere(makeCtx: MakeCtx, set: string, opts: core.RestoreOptions): Promise<number> {
+  let shimPid: number | undefined;
   const ignore = (): void => undefined;
-  process.on('SIGINT', ignore);
-  process.on('SIGQUIT', ignore);
+  const forward = (sig: NodeJS.Signals): void => {
+    if (shimPid) process.kill(shimPid, sig);
+  };
+  const signals: [NodeJS.Signals, (sig: NodeJS.Signals) => void][] = [
+    ['SIGINT', ignore],
+    ['SIGQUIT', ignore],
+    ['SIGHUP', forward],
+    ['SIGTERM', forward],
+  ];
+  for (const [sig, fn] of signals) process.on(sig, fn);
   try {
     const ctx = { ...makeCtx(false), events: core.nullSink };
     const r = await core.restore(ctx, set, { ...opts, here: true });
+    shimPid = Object.values(r.state.services)[0]?.shimPid;
     const code = await r.exited!;
     await core.down(ctx, r.project, { timeoutMs: 1000 }).catch(() => undefined);
     return code;
   } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGQUIT', ignore);
+    for (const [sig, fn] of signals) process.off(sig, fn);
   }
 }
 
