@@ -81,7 +81,7 @@ t.test('doctor is green on this machine', async (t) => {
   t.equal(r.exitCode, 0);
   t.same(
     report.checks.map((c: { name: string }) => c.name),
-    ['root', 'kernel', 'criu', 'criu build', 'criu check', 'shim', 'state dir', 'store', 'dockerd'],
+    ['root', 'kernel', 'criu', 'criu build', 'criu options', 'criu check', 'shim', 'state dir', 'store', 'dockerd'],
   );
 });
 
