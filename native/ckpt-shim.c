@@ -309,6 +309,23 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 	return 127;
 }
 
+/*
+ * The service itself. It leads its own session and group, as after a fresh login (and CRIU
+ * refuses a tree whose session leader is outside it).
+ */
+static void exec_program(struct run_opts *o)
+{
+	if (setsid() < 0)
+		die("setsid");
+	if (o->workdir && chdir(o->workdir))
+		die("chdir");
+	if (o->user)
+		drop_to_user(o->user);
+	execvp(o->argv[0], o->argv);
+	fprintf(stderr, "ckpt: cannot run %s: %s\n", o->argv[0], strerror(errno));
+	_exit(127);
+}
+
 /* Second half: pid 1 of the namespace, running the service below it. */
 static int cmd_init(struct run_opts *o)
 {
@@ -325,15 +342,7 @@ static int cmd_init(struct run_opts *o)
 		die("fork service");
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		/* The service leads its own session and group, as after a fresh login. */
-		setsid();
-		if (o->workdir && chdir(o->workdir))
-			die("chdir");
-		if (o->user)
-			drop_to_user(o->user);
-		execvp(o->argv[0], o->argv);
-		fprintf(stderr, "ckpt: cannot run %s: %s\n", o->argv[0], strerror(errno));
-		_exit(127);
+		exec_program(o);
 	}
 	service_pid = pid;
 	/* Only now is the service pid 2 of the namespace: let the shim report the start. */
@@ -537,15 +546,7 @@ static int cmd_run(struct run_opts *o)
 				die("dup2 output pipe");
 			fclose(shim_log);
 			shim_log = NULL;
-			if (setsid() < 0)
-				die("setsid");
-			if (o->workdir && chdir(o->workdir))
-				die("chdir");
-			if (o->user)
-				drop_to_user(o->user);
-			execvp(o->argv[0], o->argv);
-			fprintf(stderr, "ckpt: cannot run %s: %s\n", o->argv[0], strerror(errno));
-			_exit(127);
+			exec_program(o);
 		}
 		/* kept across the re-exec of the init: cmd_init writes to it once the service exists */
 		close(ready[0]);
