@@ -382,12 +382,17 @@ static int cmd_init(struct run_opts *o)
 static volatile pid_t child_pid;
 /* --here: the restored program's process group, which gets the signals a terminal would send it */
 static volatile pid_t child_pgid;
+/* --here: a signal that came while CRIU was still restoring, for the program once it runs */
+static volatile sig_atomic_t held_sig;
+static int holding;
 
 static void relay_signal(int sig)
 {
 	/* Ctrl-C in a terminal reaches the whole foreground group: a shell waiting for its child
 	 * (bash) ignores a SIGINT its child did not get too. */
-	if (child_pgid > 0)
+	if (holding)
+		held_sig = sig;
+	else if (child_pgid > 0)
 		kill(-child_pgid, sig);
 	else if (child_pid > 0)
 		kill(child_pid, sig);
@@ -605,6 +610,8 @@ static int cmd_adopt(struct run_opts *o)
 	int log = -1;
 
 	become_shim(o->here);
+	/* A Ctrl-C during the restore is for the program, not for CRIU (it would be lost). */
+	holding = o->here;
 	if (o->log) {
 		log = open_log(o->log);
 		if (pipe2(out, O_CLOEXEC))
@@ -618,6 +625,9 @@ static int cmd_adopt(struct run_opts *o)
 		/* The service's new output pipe, for `criu restore --inherit-fd fd[3]:pipe:[...]` */
 		if (o->log && dup2(out[1], 3) < 0)
 			die("dup2 output pipe");
+		/* --here: the terminal's Ctrl-C must not reach CRIU mid-restore; the shim holds it */
+		if (o->here && setpgid(0, 0) < 0)
+			die("setpgid");
 		/* ... or as CRIU's own stdout and stderr, for `criu restore --inherit-stdio` */
 		if (o->log && o->stdio_pipe && (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0))
 			die("dup2 output pipe to stdio");
@@ -654,6 +664,9 @@ static int cmd_adopt(struct run_opts *o)
 		pid_t g = getpgid(child_pid);
 		child_pgid = g > 0 ? g : 0;
 	}
+	holding = 0;
+	if (held_sig)
+		relay_signal(held_sig);
 	write_state("adopted", "ok");
 	if (o->log)
 		pump(out[0], log);
