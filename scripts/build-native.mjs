@@ -6,7 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const programs = [{ src: 'native/ckpt-shim.c', out: 'native/bin/ckpt-shim' }];
+const programs = [
+  { src: 'native/ckpt-shim.c', out: 'native/bin/ckpt-shim' },
+  { src: 'native/ckpt-fhandle.c', out: 'native/bin/ckpt-fhandle' },
+];
 
 mkdirSync(join(root, 'native/bin'), { recursive: true });
 for (const { src, out } of programs) {
