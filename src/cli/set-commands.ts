@@ -61,11 +61,13 @@ function addRestoreModeOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--stdio <from>', 'fds 0-2 of the restored programs: from the image, or inherited from ckpt').choices(['image', 'inherit']))
     .addOption(new Option('--creds <from>', 'uid, gid, groups, capabilities: from the image, or the restorer\'s (never more)').choices(['image', 'inherit']))
-    .addOption(new Option('--pid <pids>', 'the dumped pids, or a fresh pid namespace (saved pids inside, new ones outside)').choices(['image', 'fresh']));
+    .addOption(new Option('--pid <pids>', 'the dumped pids, or a fresh pid namespace (saved pids inside, new ones outside)').choices(['image', 'fresh']))
+    .option('--allow-changed-files', 'restore even if files the set references were replaced or modified since the checkpoint');
 }
 
-function restoreModes(o: { stdio?: string; creds?: string; pid?: string }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid'> {
+function restoreModes(o: { stdio?: string; creds?: string; pid?: string; allowChangedFiles?: boolean }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'allowChangedFiles'> {
   return {
+    ...(o.allowChangedFiles ? { allowChangedFiles: true } : {}),
     ...(o.stdio ? { stdio: o.stdio as 'image' | 'inherit' } : {}),
     ...(o.creds ? { creds: o.creds as 'image' | 'inherit' } : {}),
     ...(o.pid ? { pid: o.pid as 'image' | 'fresh' } : {}),

@@ -38,6 +38,8 @@ export interface RestoreOptions {
   stdio?: ServiceRestoreOptions['stdio'];
   creds?: ServiceRestoreOptions['creds'];
   pid?: ServiceRestoreOptions['pid'];
+  /** restore even if files the set references were replaced or modified since (CRIU refuses by default) */
+  allowChangedFiles?: boolean;
   /**
    * Restore a one-service set into this process's own stdio (its terminal), DragonFly's
    * `checkpoint -r`: fds 0-2 inherited; `exited` then resolves with the program's exit code.
@@ -121,7 +123,10 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       hint: `Restore the whole stack without --here (ckpt restore ${setName}), or take a set of one service: ckpt checkpoint <set> <service>`,
     });
   }
-  await requireFeatures(neededFeatures(candidates.map((s) => restoreModes(s, opts))), `restoring set ${setName}`);
+  await requireFeatures(
+    [...neededFeatures(candidates.map((s) => restoreModes(s, opts))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
+    `restoring set ${setName}`,
+  );
 
   const states = new StackStateStore(ctx.stateRoot);
   if (states.read(projectName)) {
@@ -202,6 +207,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             actionScript: restoreGatePath(),
             inheritCreds: modes.creds === 'inherit',
             restorePidns: modes.pid === 'fresh',
+            allowChangedFiles: Boolean(opts.allowChangedFiles),
           },
           {
             ...(opts.here ? { stdio: 'here' as const } : modes.stdio === 'inherit' ? { stdio: 'pipe' as const } : {}),

@@ -47,6 +47,8 @@ export interface RestoreOptions {
   inheritCreds?: boolean;
   /** patched CRIU: restore inside a fresh pid namespace */
   restorePidns?: boolean;
+  /** patched CRIU: restore files that were replaced or modified since the dump */
+  allowChangedFiles?: boolean;
   verbosity?: number;
 }
 
@@ -63,6 +65,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   if (o.inheritStdio) args.push('--inherit-stdio');
   if (o.inheritCreds) args.push('--inherit-creds');
   if (o.restorePidns) args.push('--restore-pidns');
+  if (o.allowChangedFiles) args.push('--allow-changed-files');
   return args;
 }
 

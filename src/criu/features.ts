@@ -12,6 +12,8 @@ export const RESTORE_FEATURES = {
   inheritCreds: '--inherit-creds',
   /** a fresh pid namespace: saved pids inside, a new pid outside */
   restorePidns: '--restore-pidns',
+  /** restore files replaced or modified since the dump (refused otherwise, by patch 0010) */
+  allowChangedFiles: '--allow-changed-files',
 } as const;
 
 export type RestoreFeature = keyof typeof RESTORE_FEATURES;

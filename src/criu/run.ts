@@ -14,25 +14,42 @@ function osSignal(name: NodeJS.Signals): number {
   return osConstants.signals[name] ?? 0;
 }
 
-/** The last Error lines of a CRIU log: what the user needs to see first. */
+/**
+ * Error lines CRIU writes on every failed restore, after the one that says what went wrong:
+ * the cgroup daemon losing its peer and the final verdict.
+ */
+const AFTERMATH = [/cgroupd: recv req error/, /Restoring FAILED/, /Dumping FAILED/, /\d+ exited, status=\d+/];
+
+/** The last Error lines of a CRIU log, the one that says what went wrong last. */
 export function logErrors(logFile: string, max = 5): string[] {
   try {
-    return readFileSync(logFile, 'utf8')
+    const lines = readFileSync(logFile, 'utf8')
       .split('\n')
       .filter((l) => /\bError\b/.test(l))
-      .slice(-max)
       .map((l) => l.replace(/^\(\d+\.\d+\)\s*/, '').trim());
+    const cause = lines.filter((l) => !AFTERMATH.some((re) => re.test(l)));
+    const aftermath = lines.filter((l) => AFTERMATH.some((re) => re.test(l)));
+    // The first cause is what failed first; what follows from it comes after.
+    return [...cause.slice(0, max), ...aftermath.slice(-1)].slice(0, max).reverse();
   } catch {
     return [];
   }
 }
 
+/** What the user can do about a CRIU error line ckpt recognises. */
+function hintFor(line: string | undefined, logFile: string): string {
+  if (line && /refusing to restore it \(--allow-changed-files overrides\)/.test(line)) {
+    return 'A file the checkpoint uses was replaced or modified since (see above). Restore anyway with --allow-changed-files, or put the file back as it was.';
+  }
+  return `Read the CRIU log for the whole story: ${logFile}`;
+}
+
 function failure(code: ErrorCode, what: string, logFile: string, cmd: string[], extra: string): CkptError {
   const errors = logErrors(logFile);
   return new CkptError(code, `${what}: ${errors.at(-1) ?? extra}`, {
-    details: [...errors.slice(0, -1), `command: ${shellQuote([criuPath(), ...cmd])}`],
+    details: [...errors.slice(0, -1).reverse(), `command: ${shellQuote([criuPath(), ...cmd])}`],
     logFile,
-    hint: `Read the CRIU log for the whole story: ${logFile}`,
+    hint: hintFor(errors.at(-1), logFile),
   });
 }
 

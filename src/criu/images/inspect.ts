@@ -2,6 +2,8 @@
 // memory, open files, mappings, sockets and the files the checkpoint depends on (optionally
 // compared with the filesystem now) — built from readImageDir's model. renderInspectTree (in
 // render.ts) prints it as a tree.
+import { locateByHandle } from './fhandle.js';
+import type { KeptByHandle } from './read.js';
 import { stat } from 'node:fs/promises';
 import { PROT, VMA } from './constants.js';
 import { readImageDir, type CheckpointImage, type FileImage, type FileKind, type MemfdInode, type ProcessImage, type VmaKind } from './read.js';
@@ -116,8 +118,11 @@ export interface ReferencedFile {
   remap?: string;
   /** an external file (--external): `path` is its key, not a path */
   external?: boolean;
-  /** with checkFiles: compared with the filesystem now */
-  status?: 'same' | 'changed' | 'missing';
+  /** kept by file handle (patched CRIU): a restore finds the file again after a rename */
+  kept?: KeptByHandle;
+  /** with checkFiles: compared with the filesystem now ('renamed': found through its handle at `renamedTo`) */
+  status?: 'same' | 'renamed' | 'changed' | 'missing';
+  renamedTo?: string;
   /** with status 'changed': what differs, e.g. "size 6B → 13B", "mode 0640 → 0600" */
   changes?: string[];
   now?: { size: number; mode: number };
@@ -342,7 +347,44 @@ const NS_KEYS = [
   ['mnt', 'mntNsId'], ['user', 'userNsId'], ['cgroup', 'cgroupNsId'], ['time', 'timeNsId'],
 ] as const;
 
+/** mtime in nanoseconds, as a readable UTC time */
+function fmtNs(ns: string): string {
+  return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+}
+
+/**
+ * With a handle, a file is followed the way the patched CRIU's restore follows it: renamed
+ * (the handle opens it elsewhere), replaced (the path names another inode and the handle is
+ * stale), changed (its mtime moved). Returns false when the handle cannot tell (then stat does).
+ */
+async function checkByHandle(f: ReferencedFile, kept: KeptByHandle): Promise<boolean> {
+  const where = await locateByHandle(f.path, kept);
+  if (where.kind === 'unknown') return false;
+  const changes: string[] = [];
+  if (where.kind === 'stale') {
+    const st = await stat(f.path).catch(() => undefined);
+    if (st) {
+      f.status = 'changed';
+      f.changes = [`replaced by another file (inode ${st.ino}${kept.ino !== undefined ? `, was ${kept.ino}` : ''})`];
+      f.now = { size: st.size, mode: st.mode };
+    } else f.status = 'missing';
+    return true;
+  }
+  if (where.deleted) {
+    f.status = 'missing';
+    f.changes = ['deleted, but still open somewhere (a restore can still reach it through its handle)'];
+    return true;
+  }
+  if (f.size !== undefined && where.size !== f.size) changes.push(`size ${f.size}B → ${where.size}B`);
+  if (kept.mtimeNs !== undefined && where.mtimeNs !== kept.mtimeNs) changes.push(`mtime ${fmtNs(kept.mtimeNs)} → ${fmtNs(where.mtimeNs)}`);
+  if (where.path !== f.path) f.renamedTo = where.path;
+  f.status = changes.length ? 'changed' : where.path !== f.path ? 'renamed' : 'same';
+  if (changes.length) f.changes = where.path !== f.path ? [`renamed to ${where.path}`, ...changes] : changes;
+  return true;
+}
+
 async function checkFile(f: ReferencedFile): Promise<void> {
+  if (f.kept && (await checkByHandle(f, f.kept))) return;
   try {
     const st = await stat(f.path);
     const changes: string[] = [];
@@ -385,6 +427,7 @@ export async function buildReport(img: CheckpointImage, opts: InspectOptions = {
       const remap = d.remap(f.id);
       if (remap) rf.remap = remap;
       if (f.external) rf.external = true;
+      if (f.kept) rf.kept = f.kept;
       files.set(f.path, rf);
     }
     if (!rf.fileIds.includes(f.id)) rf.fileIds.push(f.id);

@@ -160,8 +160,37 @@ interface FileBase {
   id: number;
   type: FdTypeName;
 }
+
+/**
+ * How ckpt's patched CRIU (0010) keeps a regular file: a file handle, so a renamed file is found
+ * again and a replaced one is told apart, and inode, generation and mtime to tell a changed one.
+ */
+export interface KeptByHandle {
+  handleType: number;
+  /** the handle's bytes, hex */
+  handle: string;
+  ino?: number;
+  generation?: number;
+  /** decimal: a bigint would not survive JSON */
+  mtimeNs?: string;
+}
+
+function keptByHandle(r: { handle?: { bytes: number; type: number; handle: bigint[] }; ino?: bigint; generation?: number; mtime_ns?: bigint }): KeptByHandle | undefined {
+  if (!r.handle) return undefined;
+  // fh_entry carries the handle as little-endian 64-bit words, `bytes` of them meaningful.
+  const buf = Buffer.alloc(r.handle.handle.length * 8);
+  r.handle.handle.forEach((w, i) => buf.writeBigUInt64LE(BigInt.asUintN(64, w), i * 8));
+  return {
+    handleType: r.handle.type,
+    handle: buf.subarray(0, r.handle.bytes).toString('hex'),
+    ...(r.ino !== undefined ? { ino: Number(r.ino) } : {}),
+    ...(r.generation !== undefined ? { generation: r.generation } : {}),
+    ...(r.mtime_ns !== undefined ? { mtimeNs: r.mtime_ns.toString() } : {}),
+  };
+}
+
 export type FileImage =
-  | (FileBase & { kind: 'reg'; path: string; flags: number; pos: number; size?: number; mode?: number; mntId?: number; external: boolean })
+  | (FileBase & { kind: 'reg'; path: string; flags: number; pos: number; size?: number; mode?: number; mntId?: number; external: boolean; kept?: KeptByHandle })
   | (FileBase & {
       kind: 'inet'; ino: number; family: string; sockType: string; proto: string; state: string;
       src: string; srcPort: number; dst: string; dstPort: number; backlog: number; v6only?: boolean;
@@ -341,6 +370,7 @@ function file(m: S.FileMsg, at: RawImage, i: number): FileImage {
       return compact({
         ...base, kind: 'reg' as const, path: r.name, flags: r.flags, pos: num(r.pos),
         size: r.size === undefined ? undefined : num(r.size), mode: r.mode, mntId: r.mnt_id, external: r.ext ?? false,
+        kept: keptByHandle(r),
       });
     }
     case 'INETSK': {

@@ -104,7 +104,8 @@ function fileNode(f: ReferencedFile, p: Paint): TreeNode {
   if (f.external) label += '  external';
   if (f.remap) label += `  ${p.yellow(`deleted at dump (${f.remap})`)}`;
   if (f.status === 'same') label += `  ${p.green('same')}`;
-  else if (f.status === 'missing') label += `  ${p.red('missing')}`;
+  else if (f.status === 'renamed') label += `  ${p.green(`renamed to ${f.renamedTo}`)}`;
+  else if (f.status === 'missing') label += `  ${p.red(f.changes?.length ? `missing: ${f.changes.join(', ')}` : 'missing')}`;
   else if (f.status === 'changed') label += `  ${p.yellow(`changed: ${(f.changes ?? []).join(', ')}`)}`;
   return { label };
 }
@@ -158,7 +159,7 @@ export function renderInspectTree(report: InspectReport, opts: { color?: boolean
 
   if (report.files.length) {
     const counts = report.filesChecked
-      ? `, checked now: ${['same', 'changed', 'missing'].map((st) => `${report.files.filter((f) => f.status === st).length} ${st}`).join(', ')}`
+      ? `, checked now: ${['same', 'renamed', 'changed', 'missing'].map((st) => `${report.files.filter((f) => f.status === st).length} ${st}`).join(', ')}`
       : '';
     top.push({ label: `referenced files (${report.files.length}${counts})`, children: report.files.map((f) => fileNode(f, p)) });
   }

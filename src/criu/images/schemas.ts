@@ -131,7 +131,16 @@ export const FdinfoEntry = {
   fd: required.uint32(4),
 };
 
-// regfile.proto
+// fh.proto
+export const FhEntry = {
+  bytes: required.uint32(1),
+  type: required.uint32(2),
+  handle: repeated.uint64(3),
+  path: optional.string(4),
+  mnt_id: optional.uint32(5),
+};
+
+// regfile.proto (fields from 1000: ckpt's patch 0010, the file kept by handle)
 export const RegFileEntry = {
   id: required.uint32(1),
   flags: required.uint32(2),
@@ -141,6 +150,11 @@ export const RegFileEntry = {
   size: optional.uint64(8),
   ext: optional.bool(9),
   mode: optional.uint32(10),
+  handle: optional.message(1000, FhEntry),
+  ino: optional.uint64(1001),
+  generation: optional.uint32(1002),
+  mtime_ns: optional.uint64(1003),
+  fsid: optional.uint64(1004),
 };
 
 // sk-inet.proto

@@ -1,0 +1,55 @@
+// Files a checkpoint references, kept by handle (patched CRIU 0010), through bin/ckpt.js: a
+// renamed file is found again by inspect and by restore; a modified one is refused with the
+// file named and the override in the hint; --allow-changed-files restores it anyway.
+import t from 'tap';
+import { execa } from 'execa';
+import { readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { requireIntegration, tempDir, userEnv } from '../helpers/env.js';
+
+const bin = join(packageRoot, 'bin/ckpt.js');
+
+t.test('renamed → found by handle; modified → refused, unless --allow-changed-files', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const data = join(dir, 'data.txt');
+  writeFileSync(data, 'warm state\n');
+  const env = userEnv({ CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') });
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, env, extendEnv: false, cwd: dir, timeout: 120_000 });
+  const projects = ['reader', 'moved', 'refused', 'forced'];
+  t.teardown(async () => {
+    for (const p of projects) await ckpt(['down', '-p', p, '-t', '1']);
+  });
+  const fileOf = async (set: string) => {
+    const r = JSON.parse((await ckpt(['inspect', set, '--json'])).stdout) as { services: { report: { files: { path: string; status?: string; renamedTo?: string; changes?: string[] }[] } }[] };
+    return r.services[0]!.report.files.find((f) => f.path === data)!;
+  };
+  const pidOf = async (p: string) => (JSON.parse((await ckpt(['ps', '-p', p, '--json'])).stdout) as { pid: number }[])[0]!.pid;
+
+  t.equal((await ckpt(['run', '--name', 'reader', '-d', '--', 'bash', '-c', `exec 3<${data}; while :; do sleep 0.1; done`])).exitCode, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  const cp = await ckpt(['checkpoint', 'held', '-p', 'reader']);
+  t.equal(cp.exitCode, 0, cp.stderr);
+  t.match(await fileOf('held'), { status: 'same' });
+
+  const moved = join(dir, 'moved.txt');
+  renameSync(data, moved);
+  t.match(await fileOf('held'), { status: 'renamed', renamedTo: moved }, 'inspect follows the handle');
+  const m = await ckpt(['clone', 'held', '--as', 'moved']);
+  t.equal(m.exitCode, 0, m.stderr);
+  t.equal(readlinkSync(`/proc/${await pidOf('moved')}/fd/3`), moved, 'the restored fd is the renamed file');
+
+  writeFileSync(moved, 'warm stat3\n'); // same size, other bytes
+  utimesSync(moved, new Date(), new Date(Date.now() + 5000));
+  const changed = await fileOf('held');
+  t.equal(changed.status, 'changed');
+  t.match(changed.changes?.join(' '), /mtime/);
+  const r = await ckpt(['clone', 'held', '--as', 'refused']);
+  t.equal(r.exitCode, 73, 'RESTORE_FAILED');
+  t.match(r.stderr, new RegExp(`File ${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was modified since the dump`), 'names the file');
+  t.match(r.stderr, /--allow-changed-files/, 'and the override');
+  t.equal((await ckpt(['ls', '--json'])).stdout.includes('"refused"'), false, 'nothing half-restored is left');
+  const f = await ckpt(['clone', 'held', '--as', 'forced', '--allow-changed-files']);
+  t.equal(f.exitCode, 0, f.stderr);
+});
