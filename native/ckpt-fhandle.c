@@ -8,7 +8,8 @@
  * DIR is any directory on the file's filesystem (the kernel only needs the superblock: the
  * dump-time mount id names a mount of the service's own namespace, long gone).  TYPE and HEX
  * are the handle's type and bytes.  Prints one line:
- *   ok INO MTIME_NS SIZE PATH     the file, as it is now (PATH ends in " (deleted)" if unlinked)
+ *   ok INO MTIME_NS SIZE MODE PATH  the file as it is now (MODE octal st_mode; PATH ends
+ *                                   in " (deleted)" if unlinked)
  *   stale                         no such file any more: deleted and gone, or replaced
  *   error MESSAGE                 could not tell (exit 1)
  */
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
 	}
 	path[n] = '\0';
 	/* the path last: it may hold spaces */
-	printf("ok %llu %lld %lld %s\n", (unsigned long long)st.st_ino,
-	       (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, (long long)st.st_size, path);
+	printf("ok %llu %lld %lld %o %s\n", (unsigned long long)st.st_ino,
+	       (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, (long long)st.st_size, st.st_mode, path);
 	return 0;
 }

@@ -7,7 +7,7 @@ import { packageRoot } from '../../paths.js';
 import type { KeptByHandle } from './read.js';
 
 export type HandleLocation =
-  | { kind: 'found'; path: string; deleted: boolean; ino: number; mtimeNs: string; size: number }
+  | { kind: 'found'; path: string; deleted: boolean; ino: number; mtimeNs: string; size: number; mode: number }
   | { kind: 'stale' }
   | { kind: 'unknown'; why: string };
 
@@ -24,10 +24,11 @@ export function locateByHandle(path: string, kept: KeptByHandle): Promise<Handle
     execFile(fhandleBin(), [nearestDir(path), String(kept.handleType), kept.handle], { timeout: 5000 }, (err, stdout) => {
       const line = String(stdout).trim();
       if (line === 'stale') return resolve({ kind: 'stale' });
-      const m = /^ok (\d+) (\d+) (\d+) (.*)$/.exec(line);
+      const m = /^ok (\d+) (\d+) (\d+) ([0-7]+) (.*)$/.exec(line);
       if (!m) return resolve({ kind: 'unknown', why: line || String(err?.message ?? 'no answer') });
-      const deleted = m[4]!.endsWith(' (deleted)');
-      resolve({ kind: 'found', ino: Number(m[1]), mtimeNs: m[2]!, size: Number(m[3]), path: deleted ? m[4]!.slice(0, -' (deleted)'.length) : m[4]!, deleted });
+      const p = m[5]!;
+      const deleted = p.endsWith(' (deleted)');
+      resolve({ kind: 'found', ino: Number(m[1]), mtimeNs: m[2]!, size: Number(m[3]), mode: parseInt(m[4]!, 8), path: deleted ? p.slice(0, -' (deleted)'.length) : p, deleted });
     });
   });
 }

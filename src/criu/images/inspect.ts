@@ -347,6 +347,14 @@ const NS_KEYS = [
   ['mnt', 'mntNsId'], ['user', 'userNsId'], ['cgroup', 'cgroupNsId'], ['time', 'timeNsId'],
 ] as const;
 
+function modeChanges(f: ReferencedFile, mode: number): string[] {
+  if (f.mode === undefined || mode === f.mode) return [];
+  const out: string[] = [];
+  if ((mode & 0o170000) !== (f.mode & 0o170000)) out.push(`type ${f.type} → ${fileTypeOf(mode)}`);
+  if ((mode & 0o7777) !== (f.mode & 0o7777)) out.push(`mode ${perms(f.mode)} → ${perms(mode)}`);
+  return out;
+}
+
 /** mtime in nanoseconds, as a readable UTC time */
 function fmtNs(ns: string): string {
   return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
@@ -376,6 +384,8 @@ async function checkByHandle(f: ReferencedFile, kept: KeptByHandle): Promise<boo
     return true;
   }
   if (f.size !== undefined && where.size !== f.size) changes.push(`size ${f.size}B → ${where.size}B`);
+  changes.push(...modeChanges(f, where.mode));
+  f.now = { size: where.size, mode: where.mode };
   if (kept.mtimeNs !== undefined && where.mtimeNs !== kept.mtimeNs) changes.push(`mtime ${fmtNs(kept.mtimeNs)} → ${fmtNs(where.mtimeNs)}`);
   if (where.path !== f.path) f.renamedTo = where.path;
   f.status = changes.length ? 'changed' : where.path !== f.path ? 'renamed' : 'same';
@@ -389,10 +399,7 @@ async function checkFile(f: ReferencedFile): Promise<void> {
     const st = await stat(f.path);
     const changes: string[] = [];
     if (f.size !== undefined && st.size !== f.size) changes.push(`size ${f.size}B → ${st.size}B`);
-    if (f.mode !== undefined && st.mode !== f.mode) {
-      if ((st.mode & 0o170000) !== (f.mode & 0o170000)) changes.push(`type ${f.type} → ${fileTypeOf(st.mode)}`);
-      if ((st.mode & 0o7777) !== (f.mode & 0o7777)) changes.push(`mode ${perms(f.mode)} → ${perms(st.mode)}`);
-    }
+    changes.push(...modeChanges(f, st.mode));
     f.now = { size: st.size, mode: st.mode };
     f.status = changes.length ? 'changed' : 'same';
     if (changes.length) f.changes = changes;

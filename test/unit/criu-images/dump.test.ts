@@ -230,7 +230,7 @@ t.test('images of a real CRIU dump', { timeout: 180_000 }, async (t) => {
     t.match(f('held.txt'), { status: 'changed', changes: ['size 6B → 11B'], now: { size: 11 } });
     t.match(f('shared.dat'), { status: 'missing' });
     t.match(f('private.dat'), { status: 'changed', changes: ['mode 0644 → 0600'] });
-    t.equal(f('held.txt').changes!.length, 1);
+    t.match(f('held.txt').changes, ['size 6B → 11B', /^mtime /], 'an append moves the mtime too (the dump recorded it: patched CRIU)');
     t.match(r.files.find((x) => x.path === exe), { status: 'same' });
     const tree = renderInspectTree(r);
     t.match(tree, /held\.txt  file 6B 0640 · fd  changed: size 6B → 11B/);

@@ -259,7 +259,7 @@ t.test('renderInspectTree', async (t) => {
   t.match(out, /│       └── 102 child \(zombie, exit code 3\)/);
   t.match(out, /5 → TCP6 ESTABLISHED \[::1\]:40000 → \[2001:db8::1\]:443/);
   t.match(out, new RegExp(`${join(files, 'data.bin')}  shared rw- 64KiB  0x7f0000000000-0x7f0000010000`));
-  t.match(out, /referenced files \(8, checked now: 4 same, 2 changed, 1 missing\)/);
+  t.match(out, /referenced files \(8, checked now: 4 same, 0 renamed, 2 changed, 1 missing\)/);
   t.match(out, /held\.txt  file 6B 0640 · fd  changed: size 6B → 13B/);
   t.match(out, /missing\.txt  file 1B 0644 · fd  missing/);
   t.match(out, /gone\.txt  file 5B 0644 · fd  deleted at dump \(ghost\)/);
