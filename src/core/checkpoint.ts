@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync,
 import { join } from 'node:path';
 import { criuDump } from '../criu/run.js';
 import { DUMP_LOG } from '../criu/args.js';
+import { requireFeatures } from '../criu/features.js';
 import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
@@ -91,6 +92,15 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       hint: 'Wait for it to finish (it thaws the stack when done), then try again.',
     });
   }
+  const copyFiles = new Map(state.spec.services.map((s) => [s.name, s.xCkpt.checkpoint.copy_files ?? []]));
+  if (selected.some((r) => copyFiles.get(r.service)!.length > 0)) {
+    try {
+      await requireFeatures(['ghostFile'], 'x-ckpt.checkpoint.copy_files');
+    } catch (e) {
+      stackLock.release();
+      throw e;
+    }
+  }
   const store = new Store(opts.storeRoot);
   store.init();
   const started = performance.now();
@@ -153,6 +163,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
             imagesDir: dir,
             freezeCgroup: rec.cgroup!,
             leaveRunning: !opts.stop,
+            ghostFiles: copyFiles.get(rec.service)!,
             ...(stackServices.has(rec.service) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
           },
           `service ${rec.service}`,

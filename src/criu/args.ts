@@ -16,6 +16,8 @@ export interface DumpOptions {
   leaveRunning: boolean;
   /** the tree lives in a network namespace it does not own (the stack's): its inode and key */
   externalNetns?: { inode: string; key: string };
+  /** patched CRIU: these files' contents go into the images (x-ckpt.checkpoint.copy_files) */
+  ghostFiles?: string[];
   verbosity?: number;
 }
 
@@ -30,6 +32,7 @@ export function dumpArgs(o: DumpOptions): string[] {
   if (o.freezeCgroup) args.push('--freeze-cgroup', o.freezeCgroup);
   if (o.leaveRunning) args.push('--leave-running');
   if (o.externalNetns) args.push('--external', `net[${o.externalNetns.inode}]:${o.externalNetns.key}`);
+  for (const f of o.ghostFiles ?? []) args.push('--ghost-file', f);
   return args;
 }
 

@@ -14,6 +14,8 @@ export const RESTORE_FEATURES = {
   restorePidns: '--restore-pidns',
   /** restore files replaced or modified since the dump (refused otherwise, by patch 0010) */
   allowChangedFiles: '--allow-changed-files',
+  /** dump: store a file's contents in the images instead of referencing it (patch 0011) */
+  ghostFile: '--ghost-file',
 } as const;
 
 export type RestoreFeature = keyof typeof RESTORE_FEATURES;

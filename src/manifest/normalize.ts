@@ -157,7 +157,9 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
       network: x.network ?? o.defaultNetwork ?? DEFAULTS.network,
       ...opt('hostname', s.hostname),
       stopGracePeriodMs: s.stop_grace_period === undefined ? DEFAULTS.stopGracePeriodMs : parseDuration(s.stop_grace_period),
-      checkpoint: x.checkpoint ?? {},
+      checkpoint: x.checkpoint?.copy_files
+        ? { ...x.checkpoint, copy_files: x.checkpoint.copy_files.map((f) => resolvePath(f, o.dir, o.home)) }
+        : (x.checkpoint ?? {}),
       restore: { stdio: x.restore?.stdio ?? 'image', creds: x.restore?.creds ?? 'image', pid: x.restore?.pid ?? 'image' },
     },
   };

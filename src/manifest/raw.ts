@@ -41,7 +41,7 @@ export interface RawEnvFile {
 export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
   network?: 'host' | 'private' | 'stack';
-  checkpoint?: Record<string, unknown>;
+  checkpoint?: Record<string, unknown> & { copy_files?: string[] };
   restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh' };
 }
 

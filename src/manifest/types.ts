@@ -43,8 +43,8 @@ export interface ServiceCkptOptions {
   hostname?: string;
   /** seconds between SIGTERM and SIGKILL on stop */
   stopGracePeriodMs: number;
-  /** free-form options for checkpoint, read by later issues */
-  checkpoint: Record<string, unknown>;
+  /** options for checkpoint: copy_files (absolute paths) are stored in the set, not referenced */
+  checkpoint: Record<string, unknown> & { copy_files?: string[] };
   restore: ServiceRestoreOptions;
 }
 

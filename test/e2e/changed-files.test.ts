@@ -3,7 +3,7 @@
 // file named and the override in the hint; --allow-changed-files restores it anyway.
 import t from 'tap';
 import { execa } from 'execa';
-import { readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, userEnv } from '../helpers/env.js';
@@ -52,4 +52,39 @@ t.test('renamed → found by handle; modified → refused, unless --allow-change
   t.equal((await ckpt(['ls', '--json'])).stdout.includes('"refused"'), false, 'nothing half-restored is left');
   const f = await ckpt(['clone', 'held', '--as', 'forced', '--allow-changed-files']);
   t.equal(f.exitCode, 0, f.stderr);
+});
+
+t.test('x-ckpt.checkpoint.copy_files: the set carries the file, and restores without it', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'model.bin'), 'weights v1\n');
+  writeFileSync(
+    join(dir, 'ckpt.yaml'),
+    `name: model
+services:
+  serve:
+    command: ["bash", "-c", "exec 3<model.bin; while :; do sleep 0.1; done"]
+    working_dir: .
+    x-ckpt:
+      checkpoint:
+        copy_files: [model.bin]
+`,
+  );
+  const env = userEnv({ CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') });
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, env, extendEnv: false, cwd: dir, timeout: 120_000 });
+  t.teardown(async () => {
+    for (const p of ['model', 'model-2']) await ckpt(['down', '-p', p, '-t', '1']);
+  });
+  const pidOf = async (p: string) => (JSON.parse((await ckpt(['ps', '-p', p, '--json'])).stdout) as { pid: number }[])[0]!.pid;
+  t.equal((await ckpt(['up', '-d'])).exitCode, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  const cp = await ckpt(['checkpoint', 'self-contained', '-p', 'model']);
+  t.equal(cp.exitCode, 0, cp.stderr);
+  rmSync(join(dir, 'model.bin'));
+  const c = await ckpt(['clone', 'self-contained', '--as', 'model-2']);
+  t.equal(c.exitCode, 0, `restores with the file gone: ${c.stderr}`);
+  // the service is pid 2 under ckpt's init: its fd 3 is the copy from the set
+  const init = await pidOf('model-2');
+  const svc = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').trim().split(/\s+/)[0]!;
+  t.equal(readFileSync(`/proc/${svc}/fd/3`, 'utf8'), 'weights v1\n', 'the restored fd reads the copy');
 });

@@ -250,7 +250,8 @@ class Describer {
     switch (f.kind) {
       case 'reg': {
         const remap = this.remapped.get(f.id);
-        return remap ? `${f.path} (deleted; ${remap})` : f.path;
+        // A ghost's contents are in the images: deleted at dump, or named by copy_files (--ghost-file).
+        return remap ? `${f.path} (${remap === 'ghost' ? 'copy in the set' : `deleted; ${remap}`})` : f.path;
       }
       case 'inet': {
         const local = hostPort(f.src, f.srcPort);

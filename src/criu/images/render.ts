@@ -102,7 +102,8 @@ function fileNode(f: ReferencedFile, p: Paint): TreeNode {
   const uses = [...new Set(f.uses.map((u) => (u.as === 'fd' ? 'fd' : u.as)))].join(',');
   let label = `${f.path}  ${p.dim(`${rec.join(' ')} · ${uses}`)}`;
   if (f.external) label += '  external';
-  if (f.remap) label += `  ${p.yellow(`deleted at dump (${f.remap})`)}`;
+  if (f.remap === 'ghost') label += `  ${p.green('copy in the set (ghost: copy_files, or deleted at dump)')}`;
+  else if (f.remap) label += `  ${p.yellow(`deleted at dump (${f.remap})`)}`;
   if (f.status === 'same') label += `  ${p.green('same')}`;
   else if (f.status === 'renamed') label += `  ${p.green(`renamed to ${f.renamedTo}`)}`;
   else if (f.status === 'missing') label += `  ${p.red(f.changes?.length ? `missing: ${f.changes.join(', ')}` : 'missing')}`;

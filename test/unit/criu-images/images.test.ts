@@ -206,7 +206,7 @@ t.test('inspectImages: the report', async (t) => {
     [7, 'pipe', 'pipe:[7003]'],
     [8, 'eventfd', 'eventfd (counter 42)'],
     [9, 'missing', 'REG file #40 (not in files.img)'],
-    [10, 'reg', `${join(files, 'gone.txt')} (deleted; ghost)`],
+    [10, 'reg', `${join(files, 'gone.txt')} (copy in the set)`],
     [11, 'reg', join(files, 'missing.txt')],
   ]);
   t.equal(server.openFiles[1]!.access, 'rw');
@@ -262,7 +262,7 @@ t.test('renderInspectTree', async (t) => {
   t.match(out, /referenced files \(8, checked now: 4 same, 0 renamed, 2 changed, 1 missing\)/);
   t.match(out, /held\.txt  file 6B 0640 · fd  changed: size 6B → 13B/);
   t.match(out, /missing\.txt  file 1B 0644 · fd  missing/);
-  t.match(out, /gone\.txt  file 5B 0644 · fd  deleted at dump \(ghost\)/);
+  t.match(out, /gone\.txt  file 5B 0644 · fd  copy in the set \(ghost: copy_files, or deleted at dump\)/);
   t.match(lines.at(-1), /^    └── 7 pages are in the parent checkpoint/);
   if (process.env.CKPT_SHOW_TREE) console.log(out);
   const colored = renderInspectTree(r, { color: true });

@@ -11,11 +11,12 @@ const PATCHED_HELP = `
   --inherit-creds       restore with the restorer's ids, groups and caps
      --restore-pidns    restore into a new pid namespace (saved pids inside)
      --allow-changed-files  restore files replaced or modified since the dump
+  --ghost-file PATH     store PATH's contents in the image
 `;
 
 t.test('parseFeatures reads the options from criu --help, not look-alikes', async (t) => {
-  t.same(parseFeatures(PATCHED_HELP), { inheritStdio: true, inheritCreds: true, restorePidns: true, allowChangedFiles: true });
-  t.same(parseFeatures('  --inherit-fd fd[NUM]:RES\n  --inherit-stdio-foo x\n'), { inheritStdio: false, inheritCreds: false, restorePidns: false, allowChangedFiles: false });
+  t.same(parseFeatures(PATCHED_HELP), { inheritStdio: true, inheritCreds: true, restorePidns: true, allowChangedFiles: true, ghostFile: true });
+  t.same(parseFeatures('  --inherit-fd fd[NUM]:RES\n  --inherit-stdio-foo x\n'), { inheritStdio: false, inheritCreds: false, restorePidns: false, allowChangedFiles: false, ghostFile: false });
 });
 
 t.test('a CRIU without the options is refused up front with CRIU_UNPATCHED and the build command', async (t) => {
@@ -23,7 +24,7 @@ t.test('a CRIU without the options is refused up front with CRIU_UNPATCHED and t
   const stock = join(dir, 'criu');
   writeFileSync(stock, '#!/bin/sh\necho "  --inherit-fd fd[NUM]:RES"\n');
   chmodSync(stock, 0o755);
-  t.same(await criuFeatures(stock), { inheritStdio: false, inheritCreds: false, restorePidns: false, allowChangedFiles: false });
+  t.same(await criuFeatures(stock), { inheritStdio: false, inheritCreds: false, restorePidns: false, allowChangedFiles: false, ghostFile: false });
   const err = await requireFeatures(['restorePidns', 'inheritStdio'], 'restoring set warm', stock).catch((e: unknown) => e);
   t.ok(err instanceof CkptError);
   t.match(err, { code: 'CRIU_UNPATCHED', exitCode: 69, message: /lacks --restore-pidns, --inherit-stdio, needed for restoring set warm/, hint: /criu-patches\/build\.sh/ });
