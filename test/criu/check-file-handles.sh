@@ -40,9 +40,7 @@ ovl=""
 say() { printf 'check-file-handles: %s\n' "$*" >&2; }
 fail() {
   say "FAIL: $*"
-  for f in "$tmp"/img-*/*.log; do
-    [[ -f $f ]] && { say "--- errors in $f"; grep -E 'Error|fhandle' "$f" | tail -n 10 >&2 || true; }
-  done
+  log_errors 'Error|fhandle' 10 "$tmp"/img-*/*.log
   exit 1
 }
 # shellcheck source=test/criu/lib.sh

@@ -37,9 +37,7 @@ copy=""
 say() { printf 'check-ghost-file: %s\n' "$*" >&2; }
 fail() {
   say "FAIL: $*"
-  for f in "$tmp"/img-*/*.log; do
-    [[ -f $f ]] && { say "--- errors in $f"; grep -E 'Error|Warn' "$f" | tail -n 10 >&2 || true; }
-  done
+  log_errors 'Error|Warn' 10 "$tmp"/img-*/*.log
   exit 1
 }
 # shellcheck source=test/criu/lib.sh

@@ -47,9 +47,7 @@ NOBODY=65534
 say() { printf 'check-inherit-creds: %s\n' "$*" >&2; }
 fail() {
   say "FAIL: $*"
-  for f in "$tmp"/img/dump.log "$tmp"/w-*/restore.log; do
-    [[ -f $f ]] && { say "--- errors in $f"; grep -E 'Error|Warn' "$f" | tail -n 20 >&2 || true; }
-  done
+  log_errors 'Error|Warn' 20 "$tmp"/img/dump.log "$tmp"/w-*/restore.log
   [[ -f $tmp/out ]] && { say "--- task output"; tail -n 3 "$tmp/out" >&2; }
   exit 1
 }

@@ -32,9 +32,7 @@ pid=""
 say() { printf 'check-inherit-stdio: %s\n' "$*" >&2; }
 fail() {
   say "FAIL: $*"
-  for f in "$tmp"/img/*.log; do
-    [[ -f $f ]] && { say "--- errors in $f"; grep -E 'Error|Warn' "$f" | tail -n 20 >&2 || true; }
-  done
+  log_errors 'Error|Warn' 20 "$tmp"/img/*.log
   exit 1
 }
 # shellcheck source=test/criu/lib.sh

@@ -33,9 +33,7 @@ copies=()
 say() { printf 'check-restore-pidns: %s\n' "$*" >&2; }
 fail() {
   say "FAIL: $*"
-  for f in "$tmp"/img/*.log; do
-    [[ -f $f ]] && { say "--- errors in $f"; grep -E 'Error' "$f" | tail -n 10 >&2 || true; }
-  done
+  log_errors 'Error' 10 "$tmp"/img/*.log
   exit 1
 }
 # shellcheck source=test/criu/lib.sh

@@ -23,9 +23,7 @@ pid=""
 say() { printf 'check-tcp: %s\n' "$*" >&2; }
 fail() {
   say "FAIL: $*"
-  for f in "$tmp"/img/dump.log "$tmp"/img/restore.log; do
-    [[ -f $f ]] && { say "--- errors in $f"; grep -E 'Error|Warn' "$f" | tail -n 20 >&2 || true; }
-  done
+  log_errors 'Error|Warn' 20 "$tmp"/img/dump.log "$tmp"/img/restore.log
   [[ -f $tmp/server.out ]] && { say "--- server output"; tail -n 20 "$tmp/server.out" >&2; }
   exit 1
 }

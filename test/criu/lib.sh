@@ -8,6 +8,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# For fail(): the matching lines of each CRIU log that exists (the tail, where the cause is).
+# Usage: log_errors PATTERN LINES FILE...   (defined here, called later, so fail() can be
+# defined before this file is sourced)
+log_errors() {
+  local pattern=$1 lines=$2 f
+  shift 2
+  for f in "$@"; do
+    [[ -f $f ]] && { say "--- errors in $f"; grep -E "$pattern" "$f" | tail -n "$lines" >&2 || true; }
+  done
+  return 0
+}
+
 # The restored task must get its old pid back, and the kernel refuses it
 # (clone3 set_tid: EEXIST, "Can't fork for PID: File exists") while any task,
 # zombies included, still uses that number as pid, process group or session.
