@@ -9,7 +9,7 @@ import type { Project, Service, ServiceRestoreOptions } from '../manifest/types.
 import { requireFeatures, type RestoreFeature } from '../criu/features.js';
 import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
-import { createCgroup, killCgroup, serviceCgroup } from '../runtime/process/freezer.js';
+import { createCgroup, killCgroup, removeCgroup, serviceCgroup } from '../runtime/process/freezer.js';
 import {
   STACK_NETNS_KEY,
   lockNetwork,
@@ -249,7 +249,9 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   } catch (e) {
     states.write(state);
     lock.release();
-    // Leave nothing half-restored behind: what came back is stopped again.
+    // Leave nothing half-restored behind: what came back is stopped again, and the cgroups of
+    // services that never came back (their shims killed and reaped what CRIU had made) go too.
+    for (const s of services) if (!state.services[s.name]) removeCgroup(serviceCgroup(ctx.stateRoot, projectName, s.name));
     if (Object.keys(state.services).length) await down(ctx, projectName, { timeoutMs: 1000 });
     else {
       if (state.network) await stopStackNetwork(state.network);

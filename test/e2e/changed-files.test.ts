@@ -3,8 +3,9 @@
 // file named and the override in the hint; --allow-changed-files restores it anyway.
 import t from 'tap';
 import { execa } from 'execa';
-import { readFileSync, readlinkSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { serviceCgroup } from '../../src/runtime/process/freezer.js';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, userEnv } from '../helpers/env.js';
 
@@ -50,6 +51,7 @@ t.test('renamed → found by handle; modified → refused, unless --allow-change
   t.match(r.stderr, new RegExp(`File ${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was modified since the dump`), 'names the file');
   t.match(r.stderr, /--allow-changed-files/, 'and the override');
   t.equal((await ckpt(['ls', '--json'])).stdout.includes('"refused"'), false, 'nothing half-restored is left');
+  t.notOk(existsSync(dirname(serviceCgroup(join(dir, 'state'), 'refused', 'reader'))), 'not even its freezer cgroup');
   const f = await ckpt(['clone', 'held', '--as', 'forced', '--allow-changed-files']);
   t.equal(f.exitCode, 0, f.stderr);
 });
