@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { release } from 'node:os';
 import { criuCheck, probeCriu } from '../criu/probe.js';
-import { RESTORE_FEATURES, criuFeatures, type RestoreFeature } from '../criu/features.js';
+import { PATCHED_OPTIONS, criuFeatures, type PatchedOption } from '../criu/features.js';
 import { isCkptError } from '../errors.js';
 import { packageRoot, shimPath } from '../paths.js';
 
@@ -67,11 +67,11 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
       fix: build,
     });
     const features = await criuFeatures(info.path);
-    const missing = Object.entries(RESTORE_FEATURES).filter(([k]) => !features[k as RestoreFeature]);
+    const missing = Object.entries(PATCHED_OPTIONS).filter(([k]) => !features[k as PatchedOption]);
     checks.push({
       name: 'criu options',
       ok: missing.length === 0,
-      detail: missing.length === 0 ? Object.values(RESTORE_FEATURES).join(' ') : `missing ${missing.map(([, f]) => f).join(' ')}`,
+      detail: missing.length === 0 ? Object.values(PATCHED_OPTIONS).join(' ') : `missing ${missing.map(([, f]) => f).join(' ')}`,
       fix: build,
     });
     const check = await criuCheck(info.path);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { criuRestoreDetached } from '../criu/run.js';
 import { CkptError } from '../errors.js';
 import type { Project, Service, ServiceRestoreOptions } from '../manifest/types.js';
-import { requireFeatures, type RestoreFeature } from '../criu/features.js';
+import { requireFeatures, type PatchedOption } from '../criu/features.js';
 import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { createCgroup, killCgroup, removeCgroup, serviceCgroup } from '../runtime/process/freezer.js';
@@ -82,8 +82,8 @@ function restoreModes(service: Service, opts: RestoreOptions): ServiceRestoreOpt
   };
 }
 
-function neededFeatures(modes: ServiceRestoreOptions[]): RestoreFeature[] {
-  const f = new Set<RestoreFeature>();
+function neededFeatures(modes: ServiceRestoreOptions[]): PatchedOption[] {
+  const f = new Set<PatchedOption>();
   for (const m of modes) {
     if (m.stdio === 'inherit') f.add('inheritStdio');
     if (m.creds === 'inherit') f.add('inheritCreds');

@@ -1,11 +1,12 @@
-// The DragonFly-style restore options exist only in ckpt's patched CRIU. A stock CRIU rejects an
-// unknown option only after it has started restoring (and logged half a restore), so each
-// feature is looked up in `criu --help` first and a missing one is refused up front.
+// Options that exist only in ckpt's patched CRIU (the DragonFly-style restore options, changed-file
+// and ghost-file handling). A stock CRIU would fail on them only once it has started (and logged
+// half a dump or restore), so each is looked up in `criu --help` first and a missing one is
+// refused up front.
 import { CkptError } from '../errors.js';
 import { run } from '../util/exec.js';
 import { criuPath } from './probe.js';
 
-export const RESTORE_FEATURES = {
+export const PATCHED_OPTIONS = {
   /** the restored root task takes fds 0-2 from the process running CRIU */
   inheritStdio: '--inherit-stdio',
   /** uid, gid, groups and capabilities come from the restorer, never from the image */
@@ -18,14 +19,14 @@ export const RESTORE_FEATURES = {
   ghostFile: '--ghost-file',
 } as const;
 
-export type RestoreFeature = keyof typeof RESTORE_FEATURES;
-export type FeatureSet = Record<RestoreFeature, boolean>;
+export type PatchedOption = keyof typeof PATCHED_OPTIONS;
+export type FeatureSet = Record<PatchedOption, boolean>;
 
 const cache = new Map<string, Promise<FeatureSet>>();
 
 export function parseFeatures(help: string): FeatureSet {
   const has = (flag: string): boolean => new RegExp(`(^|[\\s,])${flag}(?![\\w-])`, 'm').test(help);
-  return Object.fromEntries(Object.entries(RESTORE_FEATURES).map(([k, flag]) => [k, has(flag)])) as FeatureSet;
+  return Object.fromEntries(Object.entries(PATCHED_OPTIONS).map(([k, flag]) => [k, has(flag)])) as FeatureSet;
 }
 
 /** Which patched restore options the CRIU at `path` has (asked once per process). */
@@ -39,12 +40,12 @@ export function criuFeatures(path = criuPath()): Promise<FeatureSet> {
 }
 
 /** Throws CRIU_UNPATCHED naming every wanted feature the installed CRIU lacks. */
-export async function requireFeatures(wanted: RestoreFeature[], why: string, path = criuPath()): Promise<void> {
+export async function requireFeatures(wanted: PatchedOption[], why: string, path = criuPath()): Promise<void> {
   if (wanted.length === 0) return;
   const have = await criuFeatures(path);
   const missing = wanted.filter((f) => !have[f]);
   if (missing.length === 0) return;
-  throw new CkptError('CRIU_UNPATCHED', `${path} lacks ${missing.map((f) => RESTORE_FEATURES[f]).join(', ')}, needed for ${why}`, {
+  throw new CkptError('CRIU_UNPATCHED', `${path} lacks ${missing.map((f) => PATCHED_OPTIONS[f]).join(', ')}, needed for ${why}`, {
     hint: 'Install ckpt\'s patched CRIU: sudo bash criu-patches/build.sh (then check with: ckpt doctor)',
   });
 }
