@@ -117,14 +117,14 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>
     ctx.events(ev({ type: 'restore', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
 
-  const candidates = spec.services.filter((s) => set.services.includes(s.name));
-  if (opts.here && candidates.length !== 1) {
-    throw new CkptError('USAGE', `--here restores one program into this terminal; set ${setName} holds ${candidates.length} services`, {
+  const services = spec.services.filter((s) => set.services.includes(s.name));
+  if (opts.here && services.length !== 1) {
+    throw new CkptError('USAGE', `--here restores one program into this terminal; set ${setName} holds ${services.length} services`, {
       hint: `Restore the whole stack without --here (ckpt restore ${setName}), or take a set of one service: ckpt checkpoint <set> <service>`,
     });
   }
   await requireFeatures(
-    [...neededFeatures(candidates.map((s) => restoreModes(s, opts))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
+    [...neededFeatures(services.map((s) => restoreModes(s, opts))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
     `restoring set ${setName}`,
   );
 
@@ -151,7 +151,6 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const stats: ServiceRestoreStats[] = [];
   let exited: Promise<number> | undefined;
   const r0 = performance.now();
-  const services = project.services.filter((s) => set.services.includes(s.name));
   // The set's hashes are checked while CRIU restores (each on its own core); every restored
   // tree waits at CRIU's pre-resume point (native/restore-gate.sh) for the verdict.
   const gateDir = join(states.dir(projectName), 'gate');

@@ -41,6 +41,8 @@ export class ImageFollower {
   private timer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> = Promise.resolve();
   private failed: unknown;
+  /** one read buffer: passes run one at a time (every 10 ms; a new 4 MiB buffer each would churn) */
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
 
   constructor(private readonly dir: string) {
     this.timer = setInterval(() => this.tick(), POLL_MS);
@@ -74,11 +76,10 @@ export class ImageFollower {
   }
 
   private async readOn(f: Followed): Promise<void> {
-    const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const { bytesRead } = await f.fh.read(buf, 0, CHUNK, f.size);
+      const { bytesRead } = await f.fh.read(this.buf, 0, CHUNK, f.size);
       if (bytesRead === 0) return;
-      f.hash.update(buf.subarray(0, bytesRead));
+      f.hash.update(this.buf.subarray(0, bytesRead));
       f.size += bytesRead;
       if (f.size - f.flushedAt >= FLUSH_EVERY && !f.flushing) {
         f.flushedAt = f.size;
