@@ -84,6 +84,8 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     });
   }
   const selected = selectServices(state, opts.services);
+  const copyFiles = new Map(state.spec.services.map((s) => [s.name, s.xCkpt.checkpoint.copy_files ?? []]));
+  if (selected.some((r) => copyFiles.get(r.service)!.length > 0)) await requireFeatures(['ghostFile'], 'x-ckpt.checkpoint.copy_files');
   const stackLock = await states.lock(projectName);
   const guardFile = join(states.dir(projectName), 'checkpoint-guard.pid');
   if (!(await waitForGuard(guardFile))) {
@@ -91,15 +93,6 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     throw new CkptError('STACK_LOCKED', `an interrupted checkpoint of ${projectName} is still being dumped by CRIU`, {
       hint: 'Wait for it to finish (it thaws the stack when done), then try again.',
     });
-  }
-  const copyFiles = new Map(state.spec.services.map((s) => [s.name, s.xCkpt.checkpoint.copy_files ?? []]));
-  if (selected.some((r) => copyFiles.get(r.service)!.length > 0)) {
-    try {
-      await requireFeatures(['ghostFile'], 'x-ckpt.checkpoint.copy_files');
-    } catch (e) {
-      stackLock.release();
-      throw e;
-    }
   }
   const store = new Store(opts.storeRoot);
   store.init();
