@@ -74,6 +74,12 @@ function criusIn(storeRoot: string): number[] {
   return out;
 }
 
+/** Teardown: stop what is still up and kill any process of the stack or CRIU left behind. */
+async function cleanUp(ctx: core.CoreContext, projects: Iterable<string>, seen: Iterable<number>, storeRoot: string): Promise<void> {
+  for (const p of projects) if (core.readStack(ctx, p)) await core.down(ctx, p, { timeoutMs: 1000 }).catch(() => {});
+  for (const p of alive([...seen, ...criusIn(storeRoot)])) process.kill(p, 'SIGKILL');
+}
+
 t.test('ckpt SIGKILLed at freeze, dump and commit: no partial set, stack thawed, old set intact', { timeout: 180_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true })) return;
   const dir = tempDir(t);
@@ -84,10 +90,7 @@ t.test('ckpt SIGKILLed at freeze, dump and commit: no partial set, stack thawed,
   const cliEnv = { CKPT_STATE_DIR: ctx.stateRoot };
   const { seen, cgroups: cgroupsSeen, track } = stackTracker(ctx, project);
   const projects = new Set<string>([project]);
-  t.teardown(async () => {
-    for (const p of projects) if (core.readStack(ctx, p)) await core.down(ctx, p, { timeoutMs: 1000 }).catch(() => {});
-    for (const p of alive([...seen, ...criusIn(storeRoot)])) process.kill(p, 'SIGKILL');
-  });
+  t.teardown(() => cleanUp(ctx, projects, seen, storeRoot));
 
   await core.up(ctx, await core.loadProject({ file }));
   track(project);
@@ -235,10 +238,7 @@ t.test('a checkpoint right after a killed one, while its CRIU still dumps', { ti
   const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
   const storeRoot = join(dir, 'store');
   const { seen, cgroups: cgroupsSeen, track } = stackTracker(ctx, project);
-  t.teardown(async () => {
-    if (core.readStack(ctx, project)) await core.down(ctx, project, { timeoutMs: 1000 }).catch(() => {});
-    for (const p of alive([...seen, ...criusIn(storeRoot)])) process.kill(p, 'SIGKILL');
-  });
+  t.teardown(() => cleanUp(ctx, [project], seen, storeRoot));
   // `a` holds 64 MiB, so the CRIU the killed ckpt leaves behind dumps for a second or so
   const file = writeManifest(
     dir,
@@ -302,10 +302,7 @@ t.test('a full store: STORE_UNWRITABLE, the set that fits is intact, space back 
       execFileSync('umount', ['-l', storeRoot]);
     }
   });
-  t.teardown(async () => {
-    if (core.readStack(ctx, project)) await core.down(ctx, project, { timeoutMs: 1000 }).catch(() => {});
-    for (const p of alive([...seen, ...criusIn(storeRoot)])) process.kill(p, 'SIGKILL');
-  });
+  t.teardown(() => cleanUp(ctx, [project], seen, storeRoot));
 
   const file = writeManifest(
     dir,
