@@ -62,15 +62,17 @@ function addRestoreModeOptions(cmd: Command): Command {
     .addOption(new Option('--stdio <from>', 'fds 0-2 of the restored programs: from the image, or inherited from ckpt').choices(['image', 'inherit']))
     .addOption(new Option('--creds <from>', 'uid, gid, groups, capabilities: from the image, or the restorer\'s (never more)').choices(['image', 'inherit']))
     .addOption(new Option('--pid <pids>', 'the dumped pids, or a fresh pid namespace (saved pids inside, new ones outside)').choices(['image', 'fresh']))
+    .addOption(new Option('--pages <how>', 'memory: copied into the restored programs, or mapped from the set (read on first touch; see README)').choices(['copy', 'map']))
     .option('--allow-changed-files', 'restore even if files the set references were replaced or modified since the checkpoint');
 }
 
-function restoreModes(o: { stdio?: string; creds?: string; pid?: string; allowChangedFiles?: boolean }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'allowChangedFiles'> {
+function restoreModes(o: { stdio?: string; creds?: string; pid?: string; pages?: string; allowChangedFiles?: boolean }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'pages' | 'allowChangedFiles'> {
   return {
     ...(o.allowChangedFiles ? { allowChangedFiles: true } : {}),
     ...(o.stdio ? { stdio: o.stdio as 'image' | 'inherit' } : {}),
     ...(o.creds ? { creds: o.creds as 'image' | 'inherit' } : {}),
     ...(o.pid ? { pid: o.pid as 'image' | 'fresh' } : {}),
+    ...(o.pages ? { pages: o.pages as 'copy' | 'map' } : {}),
   };
 }
 

@@ -38,6 +38,7 @@ export interface RestoreOptions {
   stdio?: ServiceRestoreOptions['stdio'];
   creds?: ServiceRestoreOptions['creds'];
   pid?: ServiceRestoreOptions['pid'];
+  pages?: ServiceRestoreOptions['pages'];
   /** restore even if files the set references were replaced or modified since (CRIU refuses by default) */
   allowChangedFiles?: boolean;
   /**
@@ -79,6 +80,8 @@ function restoreModes(service: Service, opts: RestoreOptions): ServiceRestoreOpt
     stdio: opts.here ? 'inherit' : (opts.stdio ?? r.stdio),
     creds: opts.creds ?? r.creds,
     pid: pid === 'fresh' && service.xCkpt.pidNamespace !== 'host' ? 'image' : pid,
+    // Sets taken before x-ckpt.restore.pages existed hold specs without it.
+    pages: opts.pages ?? r.pages ?? 'copy',
   };
 }
 
@@ -88,6 +91,7 @@ function neededFeatures(modes: ServiceRestoreOptions[]): PatchedOption[] {
     if (m.stdio === 'inherit') f.add('inheritStdio');
     if (m.creds === 'inherit') f.add('inheritCreds');
     if (m.pid === 'fresh') f.add('restorePidns');
+    if (m.pages === 'map') f.add('mapPages');
   }
   return [...f];
 }
@@ -206,6 +210,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             actionScript: restoreGatePath(),
             inheritCreds: modes.creds === 'inherit',
             restorePidns: modes.pid === 'fresh',
+            mapPages: modes.pages === 'map',
             allowChangedFiles: Boolean(opts.allowChangedFiles),
           },
           {
