@@ -19,6 +19,8 @@ export interface PlainSinkOptions {
   write?: (s: string) => void;
   /** width of the "service |" prefix of log lines */
   prefixWidth?: number;
+  /** false: log lines without the "service |" prefix (logs --no-log-prefix) */
+  logPrefix?: boolean;
   color?: boolean;
 }
 
@@ -67,6 +69,10 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
         break;
       }
       case 'log': {
+        if (opts.logPrefix === false) {
+          write(`${e.line}\n`);
+          break;
+        }
         const prefix = `${e.service.padEnd(opts.prefixWidth ?? e.service.length)} | `;
         write(`${paint(e.service, prefix)}${e.line}\n`);
         break;
