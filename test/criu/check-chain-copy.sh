@@ -17,15 +17,20 @@
 #       --no-chain-copy checkpoints fail to restore, the patched one
 #       restores, every byte verifies, /proc/PID/maps names no old file;
 #   (b) xattr set, old directory removed before the dump (the task maps
-#       "pages-1.img (deleted)"): dumped and restored the same way;
+#       "pages-1.img (deleted)"), the mapping split in three VMAs (the
+#       middle one executable; CRIU's "borrowed" file path): all three
+#       copied, restored the same way;
 #   (c) no xattr, pages-1.img beside a real inventory.img (name fallback):
 #       copied, restores after rm -rf;
-#   (d) a plain file (data.bin) mapped private: stays a file mapping as in
-#       stock (few pages in the images, maps names it after the restore);
+#   (d) a plain file (data.bin) mapped private, split in three VMAs: stays
+#       a file mapping as in stock (few pages in the images, maps names it
+#       after the restore);
 #   (e) pages-1.img without xattr and without inventory.img: same as (d);
-#   (f) a marked pages-1.img mapped MAP_SHARED: not converted (the task
-#       writes through to that file on purpose), dump.log warns that the
-#       checkpoint needs it; restored as a shared file mapping.
+#   (f) a marked pages-1.img, its first half mapped private and the second
+#       half MAP_SHARED right after it: the private half is copied, the
+#       shared half is not (the task writes through to that file on
+#       purpose), dump.log warns that the checkpoint needs it; restored with
+#       the shared half a shared file mapping again.
 # With a CRIU that has restore --map-pages (criu-patches/0012):
 #   (g) the real chain: an anonymous 32 MiB process is dumped (img-g1),
 #       restored with --map-pages, writes pages, dumped (img-g2); img-g1 is
@@ -98,12 +103,20 @@ dump() {
   "$CRIU" dump -t "$pid" -D "$tmp/$img" -v4 -o dump.log "$@" || fail "($name) criu dump into $img failed"
 }
 # restore IMGDIR LOG [criu options...]: patched restore into a pid
-# namespace; sets copy (outside pid).  Returns criu's status.
+# namespace, or with pidns=0 to the saved pid (a task in a pid namespace
+# it is not init of cannot be dumped again); sets copy (outside pid).
+# Returns criu's status.
+pidns=1
 restore() {
   local img=$1 log=$2 rc=0
   shift 2
   rm -f "$tmp/copy.pid"
-  "$CRIU" restore -D "$tmp/$img" -d --restore-pidns --pidfile "$tmp/copy.pid" -v4 -o "$log" "$@" || rc=$?
+  if ((pidns)); then
+    set -- --restore-pidns "$@"
+  else
+    wait_pid_free "$pid" || fail "pid $pid not free"
+  fi
+  "$CRIU" restore -D "$tmp/$img" -d --pidfile "$tmp/copy.pid" -v4 -o "$log" "$@" || rc=$?
   copy=$(cat "$tmp/copy.pid" 2>/dev/null || true)
   return $rc
 }
@@ -205,11 +218,13 @@ say "(a) patched checkpoint, old dir removed: restored, $line"
 # ---- (b) xattr set, old directory removed before the dump
 newimg "$tmp/b" pages-1.img
 "$mi" mark "$tmp/b/pages-1.img"
-start b private "$tmp/b/pages-1.img"
+start b private+split "$tmp/b/pages-1.img"
 rm -rf "$tmp/b"
 grep -q "$tmp/b/pages-1.img (deleted)" "/proc/$pid/maps" || fail "(b) maps do not show the deleted image"
 dump b img-b
 mib=$(copied b img-b)
+n=$(grep -c 'chain-copy: .* dumped as anonymous memory' "$tmp/img-b/dump.log")
+((n == 3)) || fail "(b) $n VMAs dumped as anonymous memory, expected 3"
 line=$(restored_ok b img-b "$tmp/b")
 say "(b) dumped while mapping 'pages-1.img (deleted)': $mib MiB of pages; restored, $line"
 
@@ -227,55 +242,58 @@ line=$(restored_ok c img-c "$tmp/c")
 say "(c) no xattr, name + inventory.img: $mib MiB of pages; restored after rm -rf, $line"
 
 # ---- (d) plain private file mapping: stock behaviour; (e) pages-1.img, no xattr, no inventory.img
-for c in d:data.bin e:pages-1.img; do
-  name=${c%%:*} file=${c#*:}
+for c in d:data.bin:private+split e:pages-1.img:private; do
+  IFS=: read -r name file mode <<<"$c"
   newimg "$tmp/$name" "$file"
-  start "$name" private "$tmp/$name/$file"
+  start "$name" "$mode" "$tmp/$name/$file"
   dump "$name" "img-$name"
   mib=$(not_copied "$name" "img-$name")
   restore "img-$name" restore.log || fail "($name) restore failed"
   line=$(verify "$name")
   maps_names "$name" "$tmp/$name/$file" || fail "($name) restored copy does not map $tmp/$name/$file"
   kill_copy
-  say "($name) private mapping of $file: stays a file mapping ($mib MiB of pages), restored, $line"
+  say "($name) $mode mapping of $file: stays a file mapping ($mib MiB of pages), restored, $line"
 done
 
-# ---- (f) marked pages-1.img mapped MAP_SHARED: not converted, a warning
+# ---- (f) marked pages-1.img: first half private (copied), second half MAP_SHARED (kept)
 newimg "$tmp/f" pages-1.img
 "$mi" mark "$tmp/f/pages-1.img"
-start f shared "$tmp/f/pages-1.img"
+start f mixed "$tmp/f/pages-1.img"
 dump f img-f
-grep -q 'chain-copy: .* dumped as anonymous memory' "$tmp/img-f/dump.log" && fail "(f) shared mapping converted"
+n=$(grep -c 'chain-copy: .* dumped as anonymous memory' "$tmp/img-f/dump.log")
+((n == 1)) || fail "(f) $n VMAs dumped as anonymous memory, expected 1 (the private half)"
 warn=$(grep -o "Warn.*chain-copy: $tmp/f/pages-1.img is mapped shared.*" "$tmp/img-f/dump.log" || true)
 [[ -n $warn ]] || fail "(f) no warning about the shared mapping in dump.log"
+mib=$(pages_mib img-f)
+((mib >= MIB / 2 && mib < MIB)) || fail "(f) img-f holds $mib MiB of pages, expected the private half"
 restore img-f restore.log || fail "(f) restore failed"
 line=$(verify f)
-maps_names f "$tmp/f/pages-1.img" || fail "(f) restored copy does not map $tmp/f/pages-1.img"
-grep -- "$tmp/f/pages-1.img" "/proc/$copy/maps" | grep -q ' rw-s ' || fail "(f) restored mapping is not shared"
+maps=$(grep -- "$tmp/f/pages-1.img" "/proc/$copy/maps" || true)
+[[ $(wc -l <<<"$maps") == 1 && $maps == *" rw-s "* ]] ||
+  fail "(f) restored copy should map $tmp/f/pages-1.img once, shared: $maps"
 kill_copy
-say "(f) MAP_SHARED of a marked image: kept as a file mapping, restored, $line; dump.log: ${warn:0:100}..."
+say "(f) private + shared halves of a marked image: $mib MiB of pages (the private half), restored, $line"
+say "(f)   maps: ${maps:0:60}...; dump.log: ${warn:0:90}..."
 
 # ---- (g) the real chain, with restore --map-pages (criu-patches/0012)
 if ((have_map_pages)); then
+  pidns=0
   start g anon -
   dump g img-g1
   "$mi" hasmark "$tmp/img-g1/pages-1.img" || fail "(g) dump did not set user.criu.pages on img-g1/pages-1.img"
   restore img-g1 restore.log --map-pages || fail "(g) restore --map-pages of img-g1 failed"
-  maps_names g "$tmp/img-g1/pages-" || fail "(g) --map-pages copy does not map img-g1's pages image"
+  maps_names g "$tmp/img-g1/pages-" || fail "(g) the --map-pages copy does not map img-g1's pages image"
   trigger g write '^write ' >/dev/null
-  pid=$copy
   dump g img-g2
-  copy=""
   mib=$(copied g img-g2)
   rm -rf "$tmp/img-g1"
   line=$(restored_ok g img-g2 "$tmp/img-g1")
-  say "(g) generation 2 ($mib MiB of pages) restored without --map-pages after rm -rf img-g1, $line"
+  say "(g) generation 2 ($mib MiB of pages) restored after rm -rf img-g1, $line"
   restore img-g2 restore.log --map-pages || fail "(g) restore --map-pages of img-g2 failed"
-  maps_names g "$tmp/img-g1/" && fail "(g) copy of img-g2 maps img-g1"
+  maps_names g "$tmp/img-g2/pages-" || fail "(g) the --map-pages copy does not map img-g2's pages image"
   line=$(verify g)
   say "(g) generation 2 restored with --map-pages, $line"
   trigger g write '^write ' >/dev/null
-  pid=$copy
   dump g img-g3
   copy=""
   mib=$(copied g img-g3)
@@ -284,6 +302,7 @@ if ((have_map_pages)); then
   say "(g) generation 3 ($mib MiB of pages) restored after rm -rf img-g2, $line"
   restore img-g3 restore.log --map-pages || fail "(g) restore --map-pages of img-g3 failed"
   line=$(verify g)
+  maps_names g "$tmp/img-g2/" && fail "(g) the copy of img-g3 maps img-g2"
   kill_copy
   say "(g) generation 3 restored with --map-pages, $line"
 fi

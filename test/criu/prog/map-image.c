@@ -8,10 +8,13 @@
  *   map-image mark FILE | hasmark FILE
  *       set user.criu.pages=1 on FILE (what dump does for its pages-N.img)
  *       | exit 0 if FILE has that xattr.
- *   map-image run private|shared|anon FILE MIB SEED DIR
- *       private/shared: mmaps FILE PROT_READ|PROT_WRITE MAP_PRIVATE or
- *       MAP_SHARED (the fd is closed again); anon: MIB MiB of anonymous
- *       memory, every page written with generation 1 (FILE is ignored).
+ *   map-image run MODE FILE MIB SEED DIR
+ *       MODE private/shared: mmaps FILE PROT_READ|PROT_WRITE MAP_PRIVATE or
+ *       MAP_SHARED (the fd is closed again); private+split: private, the
+ *       second quarter mprotected to add PROT_EXEC (three VMAs of one
+ *       file); mixed: first half private, second half shared, adjacent;
+ *       anon: MIB MiB of anonymous memory, every page written with
+ *       generation 1 (FILE is ignored).
  *       File modes write generation 1 into every third page (copy on write
  *       for private) and leave the others as the file has them.  Every
  *       100 ms: verifies the first eighth of the pages (those stay read-
@@ -140,7 +143,8 @@ int main(int argc, char **argv)
 		return create(argv[2], atol(argv[3]));
 	}
 	if (argc != 7) {
-		fprintf(stderr, "usage: map-image create FILE MIB SEED | mark FILE | hasmark FILE | run private|shared|anon FILE MIB SEED DIR\n");
+		fprintf(stderr, "usage: map-image create FILE MIB SEED | mark FILE | hasmark FILE |\n"
+				"       run private|private+split|shared|mixed|anon FILE MIB SEED DIR\n");
 		return 2;
 	}
 
@@ -155,14 +159,22 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "anon")) {
 		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	} else {
-		int shared = !strcmp(mode, "shared");
-		int fd = open(file, shared ? O_RDWR : O_RDONLY);
+		int shared = !strcmp(mode, "shared"), mixed = !strcmp(mode, "mixed");
+		int fd = open(file, shared || mixed ? O_RDWR : O_RDONLY);
 
 		if (fd < 0) {
 			perror(file);
 			return 1;
 		}
 		map = mmap(NULL, len, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+		/* mixed: the second half of the same file mapped shared right after the private half */
+		if (map != MAP_FAILED && mixed &&
+		    mmap(map + len / 2, len / 2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, len / 2) == MAP_FAILED)
+			map = MAP_FAILED;
+		/* private+split: three VMAs of one file, [n/4, n/2) also executable */
+		if (map != MAP_FAILED && !strcmp(mode, "private+split") &&
+		    mprotect(map + len / 4, len / 4, PROT_READ | PROT_WRITE | PROT_EXEC))
+			map = MAP_FAILED;
 		close(fd);
 	}
 	if (map == MAP_FAILED) {
