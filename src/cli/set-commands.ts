@@ -63,11 +63,15 @@ function addRestoreModeOptions(cmd: Command): Command {
     .addOption(new Option('--creds <from>', 'uid, gid, groups, capabilities: from the image, or the restorer\'s (never more)').choices(['image', 'inherit']))
     .addOption(new Option('--pid <pids>', 'the dumped pids, or a fresh pid namespace (saved pids inside, new ones outside)').choices(['image', 'fresh']))
     .addOption(new Option('--pages <how>', 'memory: copied into the restored programs, or mapped from the set (read on first touch; see README)').choices(['copy', 'map']))
-    .option('--allow-changed-files', 'restore even if files the set references were replaced or modified since the checkpoint');
+    .option('--allow-changed-files', 'restore even if files the set references were replaced or modified since the checkpoint')
+    .option('--full-verify', 're-hash every file of the set, also those hashed before and unchanged since');
 }
 
-function restoreModes(o: { stdio?: string; creds?: string; pid?: string; pages?: string; allowChangedFiles?: boolean }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'pages' | 'allowChangedFiles'> {
+function restoreModes(
+  o: { stdio?: string; creds?: string; pid?: string; pages?: string; allowChangedFiles?: boolean; fullVerify?: boolean },
+): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'pages' | 'allowChangedFiles' | 'fullVerify'> {
   return {
+    ...(o.fullVerify ? { fullVerify: true } : {}),
     ...(o.allowChangedFiles ? { allowChangedFiles: true } : {}),
     ...(o.stdio ? { stdio: o.stdio as 'image' | 'inherit' } : {}),
     ...(o.creds ? { creds: o.creds as 'image' | 'inherit' } : {}),

@@ -42,6 +42,11 @@ export interface RestoreOptions {
   /** restore even if files the set references were replaced or modified since (CRIU refuses by default) */
   allowChangedFiles?: boolean;
   /**
+   * Re-hash every file of the set. By default a file hashed in full before (at commit, or by an
+   * earlier restore or verify) whose inode is unchanged since is not read again (store/verified.ts).
+   */
+  fullVerify?: boolean;
+  /**
    * Restore a one-service set into this process's own stdio (its terminal), DragonFly's
    * `checkpoint -r`: fds 0-2 inherited; `exited` then resolves with the program's exit code.
    */
@@ -162,6 +167,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   mkdirSync(gateDir, { recursive: true, mode: 0o700 });
   const verdict = join(gateDir, 'verdict');
   let verifyMs = 0;
+  let unchanged = 0;
   try {
     if (usesStackNetwork(project)) {
       // A clone publishes on free host ports; the stack itself on the ports its manifest names.
@@ -174,7 +180,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     const verifying = (async () => {
       const v0 = performance.now();
       try {
-        await store.verifySet(setName);
+        const report = await store.verifySet(setName, { trustUnchanged: !opts.fullVerify });
+        unchanged = report.unchanged;
         writeFileSync(verdict, 'ok');
       } catch (e) {
         writeFileSync(verdict, 'bad');
@@ -184,7 +191,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
         throw e;
       }
       verifyMs = performance.now() - v0;
-      emit(undefined, 'verified', { ms: verifyMs });
+      emit(undefined, 'verified', { ms: verifyMs, unchanged });
     })();
     // With the network held (or the services not sharing one), order does not matter: all
     // services are restored at once.

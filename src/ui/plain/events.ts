@@ -47,8 +47,10 @@ function phaseLine(e: Extract<CoreEvent, { type: 'checkpoint' | 'restore' }>): s
       return ` ${e.project}  Frozen${ms}`;
     case 'thawed':
       return ` ${e.project}  Thawed (frozen ${formatDuration(Number(d.frozenMs ?? 0))})`;
-    case 'verified':
-      return ` set ${e.set}  Verified${ms}`;
+    case 'verified': {
+      const kept = Number(d.unchanged ?? 0);
+      return ` set ${e.set}  Verified${ms}${kept ? ` (${kept} file${kept === 1 ? '' : 's'} unchanged since hashed, not re-read)` : ''}`;
+    }
   }
   return undefined;
 }
