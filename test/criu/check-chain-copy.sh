@@ -105,8 +105,12 @@ dump() {
 # restore IMGDIR LOG [criu options...]: patched restore into a pid
 # namespace, or with pidns=0 to the saved pid (a task in a pid namespace
 # it is not init of cannot be dumped again); sets copy (outside pid).
+# With stdio=FILE the task gets CRIU's stdio (--inherit-stdio, 0005):
+# stdin /dev/null, stdout and stderr appended to FILE (a log that grew
+# since the dump fails CRIU's size check when restored from the image).
 # Returns criu's status.
 pidns=1
+stdio=""
 restore() {
   local img=$1 log=$2 rc=0
   shift 2
@@ -116,7 +120,12 @@ restore() {
   else
     wait_pid_free "$pid" || fail "pid $pid not free"
   fi
-  "$CRIU" restore -D "$tmp/$img" -d --pidfile "$tmp/copy.pid" -v4 -o "$log" "$@" || rc=$?
+  if [[ -n $stdio ]]; then
+    "$CRIU" restore -D "$tmp/$img" -d --pidfile "$tmp/copy.pid" -v4 -o "$log" --inherit-stdio "$@" \
+      </dev/null >>"$stdio" 2>&1 || rc=$?
+  else
+    "$CRIU" restore -D "$tmp/$img" -d --pidfile "$tmp/copy.pid" -v4 -o "$log" "$@" || rc=$?
+  fi
   copy=$(cat "$tmp/copy.pid" 2>/dev/null || true)
   return $rc
 }
@@ -131,18 +140,20 @@ trigger() {
   n=$(grep -c -E "$pat" "$tmp/$name.log" || true)
   touch "$tmp/trig-$name/$what"
   for ((i = 0; i < 100; i++)); do
-    line=$(grep -E "$pat" "$tmp/$name.log" | sed -n "$((n + 1))p")
+    line=$(grep -E "$pat" "$tmp/$name.log" | sed -n "$((n + 1))p" || true)
     [[ -n $line ]] && break
     sleep 0.1
   done
   [[ -n $line ]] || fail "($name) no '$pat' line after the $what trigger"
   echo "$line"
 }
-# verify NAME: every byte of the restored copy's memory is right.
+# verify NAME [GENSUM]: every byte of the restored copy's memory is right
+# (and the generations of its pages add up to GENSUM: no write lost).
 verify() {
   local line
   line=$(trigger "$1" full '^full ')
   [[ $line == "full "*" ok "* ]] || fail "($1) restored memory is wrong: $line"
+  [[ -z ${2:-} || $line == *" gensum=$2" ]] || fail "($1) expected gensum=$2: $line"
   echo "$line"
 }
 # pages_mib IMGDIR: MiB of page data in the images.
@@ -167,11 +178,12 @@ not_copied() {
   ((mib < MIB / 2)) || fail "($name) $img holds $mib MiB of pages, expected only the written third"
   echo "$mib"
 }
-# restored_ok NAME IMGDIR OLDDIR: restore, every byte right, maps free of OLDDIR.
+# restored_ok NAME IMGDIR OLDDIR [GENSUM]: restore, every byte right, maps
+# free of OLDDIR.
 restored_ok() {
   local name=$1 img=$2 old=$3 line
   restore "$img" restore.log || fail "($name) restore of $img failed"
-  line=$(verify "$name")
+  line=$(verify "$name" "${4:-}")
   maps_names "$name" "$old/" && fail "($name) restored copy still maps a file of $old: $(grep -- "$old/" "/proc/$copy/maps")"
   kill_copy
   echo "$line"
@@ -212,7 +224,8 @@ if restore img-a-off restore.log; then kill_copy; fail "(a) --no-chain-copy chec
 line=$(grep -o "Error.*pages-1.img.*" "$tmp/img-a-off/restore.log" | head -n1 || true)
 [[ -n $line ]] || fail "(a) --no-chain-copy restore failed without naming pages-1.img"
 say "(a) --no-chain-copy checkpoint, old dir removed: restore failed: $line"
-line=$(restored_ok a img-a "$tmp/a")
+written=$(sed -n 's/.* written=\([0-9]*\) .*/\1/p' <<<"$setup")
+line=$(restored_ok a img-a "$tmp/a" "$written")
 say "(a) patched checkpoint, old dir removed: restored, $line"
 
 # ---- (b) xattr set, old directory removed before the dump
@@ -277,31 +290,33 @@ say "(f)   maps: ${maps:0:60}...; dump.log: ${warn:0:90}..."
 
 # ---- (g) the real chain, with restore --map-pages (criu-patches/0012)
 if ((have_map_pages)); then
-  pidns=0
+  pidns=0 stdio=$tmp/g.log
   start g anon -
   dump g img-g1
   "$mi" hasmark "$tmp/img-g1/pages-1.img" || fail "(g) dump did not set user.criu.pages on img-g1/pages-1.img"
   restore img-g1 restore.log --map-pages || fail "(g) restore --map-pages of img-g1 failed"
   maps_names g "$tmp/img-g1/pages-" || fail "(g) the --map-pages copy does not map img-g1's pages image"
   trigger g write '^write ' >/dev/null
+  # every page generation 1, then each write: pages i % 7 == 1 one more
+  pages=$((MIB * 1048576 / $(getconf PAGESIZE))) per_write=$(((MIB * 1048576 / $(getconf PAGESIZE) + 5) / 7))
   dump g img-g2
   mib=$(copied g img-g2)
   rm -rf "$tmp/img-g1"
-  line=$(restored_ok g img-g2 "$tmp/img-g1")
+  line=$(restored_ok g img-g2 "$tmp/img-g1" $((pages + per_write)))
   say "(g) generation 2 ($mib MiB of pages) restored after rm -rf img-g1, $line"
   restore img-g2 restore.log --map-pages || fail "(g) restore --map-pages of img-g2 failed"
   maps_names g "$tmp/img-g2/pages-" || fail "(g) the --map-pages copy does not map img-g2's pages image"
-  line=$(verify g)
+  line=$(verify g $((pages + per_write)))
   say "(g) generation 2 restored with --map-pages, $line"
   trigger g write '^write ' >/dev/null
   dump g img-g3
   copy=""
   mib=$(copied g img-g3)
   rm -rf "$tmp/img-g2"
-  line=$(restored_ok g img-g3 "$tmp/img-g2")
+  line=$(restored_ok g img-g3 "$tmp/img-g2" $((pages + 2 * per_write)))
   say "(g) generation 3 ($mib MiB of pages) restored after rm -rf img-g2, $line"
   restore img-g3 restore.log --map-pages || fail "(g) restore --map-pages of img-g3 failed"
-  line=$(verify g)
+  line=$(verify g $((pages + 2 * per_write)))
   maps_names g "$tmp/img-g2/" && fail "(g) the copy of img-g3 maps img-g2"
   kill_copy
   say "(g) generation 3 restored with --map-pages, $line"

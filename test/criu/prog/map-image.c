@@ -21,7 +21,9 @@
  *       faulted; the rest is never read, so not present until a full
  *       check) and prints "tick N".  When DIR/write exists: pages
  *       i % 7 == 1 get the next generation, "write N pages=K", file removed.
- *       When DIR/full exists: every byte is verified, "full N ok" or
+ *       When DIR/full exists: every byte is verified, "full N ok pages=P
+ *       gensum=S" (S: the sum of the pages' generations, which the caller
+ *       can predict: a copy that lost writes has a smaller one) or
  *       "full N BAD page P off O got X want Y", file removed.
  *
  * The expected 8-byte word at offset o of a page of generation g is
@@ -229,7 +231,10 @@ int main(int argc, char **argv)
 				printf("full %lu BAD page %zu off %" PRIu64 " got %" PRIx64 " want %" PRIx64 "\n", tick,
 				       i, off, ((uint64_t *)map)[off / 8], word(off, gen[i]));
 			} else {
-				printf("full %lu ok pages=%zu\n", tick, npages);
+				unsigned long sum = 0;
+				for (i = 0; i < npages; i++)
+					sum += gen[i];
+				printf("full %lu ok pages=%zu gensum=%lu\n", tick, npages, sum);
 			}
 		}
 		printf("tick %lu\n", tick);
