@@ -36,7 +36,10 @@
 #       restored with --map-pages, writes pages, dumped (img-g2); img-g1 is
 #       removed; img-g2 restores with and without --map-pages, every byte
 #       verifies; the --map-pages copy writes again, is dumped (img-g3),
-#       img-g2 is removed and img-g3 restores and verifies.
+#       img-g2 is removed and img-g3 restores and verifies (with and
+#       without --map-pages); the last copy, mapped from img-g3, is dumped
+#       into img-g3 itself (0012 replaces the files, the task keeps the old
+#       inodes) and that restores.
 # Stock CRIU is /var/cache/ckpt/criu/stock-4.1.1/criu/criu (build.sh
 # --stock); its case is skipped (with a note) when it is not built.
 #
@@ -318,7 +321,13 @@ if ((have_map_pages)); then
   restore img-g3 restore.log --map-pages || fail "(g) restore --map-pages of img-g3 failed"
   line=$(verify g $((pages + 2 * per_write)))
   maps_names g "$tmp/img-g2/" && fail "(g) the copy of img-g3 maps img-g2"
-  kill_copy
   say "(g) generation 3 restored with --map-pages, $line"
+  # generation 4 into img-g3 itself, the directory the task's memory is mapped from
+  trigger g write '^write ' >/dev/null
+  mv "$tmp/img-g3/dump.log" "$tmp/img-g3/dump-g3.log"
+  dump g img-g3
+  mib=$(copied g img-g3)
+  line=$(restored_ok g img-g3 "$tmp/img-g3" $((pages + 3 * per_write)))
+  say "(g) generation 4 dumped over img-g3, which its memory was mapped from ($mib MiB of pages): restored, $line"
 fi
 say "PASS"
