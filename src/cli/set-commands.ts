@@ -231,6 +231,23 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
     });
 
   program
+    .command('verify')
+    .description('Re-hash every file of checkpoint sets and compare with what was stored (exit 74 if damaged)')
+    .argument('<sets...>', 'names of the sets')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--json', 'print JSON')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const results = [];
+      for (const n of names) {
+        const r = await core.verifySet(storeOf(o), n);
+        results.push({ name: r.name, services: r.services, files: r.files, bytes: r.bytes });
+      }
+      if (o.json) return void out(JSON.stringify(results) + '\n');
+      for (const r of results) out(`${r.name}: intact (${r.files} files, ${formatBytes(r.bytes)} re-hashed)\n`);
+    });
+
+  program
     .command('gc')
     .description('Remove stored data no set uses, and leftovers of interrupted checkpoints')
     .option('--store <dir>', 'checkpoint store')
