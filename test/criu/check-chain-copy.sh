@@ -33,8 +33,9 @@
 #       the shared half a shared file mapping again.
 # With a CRIU that has restore --map-pages (criu-patches/0012):
 #   (g) the real chain: an anonymous 32 MiB process is dumped (img-g1),
-#       restored with --map-pages, writes pages, dumped (img-g2); img-g1 is
-#       removed; img-g2 restores with and without --map-pages, every byte
+#       restored with --map-pages, writes pages, dumped (img-g2; and with
+#       --no-chain-copy, which fails to restore once img-g1 is gone, as
+#       stock would); img-g1 is removed; img-g2 restores with and without --map-pages, every byte
 #       verifies; the --map-pages copy writes again, is dumped (img-g3),
 #       img-g2 is removed and img-g3 restores and verifies (with and
 #       without --map-pages); the last copy, mapped from img-g3, is dumped
@@ -302,9 +303,15 @@ if ((have_map_pages)); then
   trigger g write '^write ' >/dev/null
   # every page generation 1, then each write: pages i % 7 == 1 one more
   pages=$((MIB * 1048576 / $(getconf PAGESIZE))) per_write=$(((MIB * 1048576 / $(getconf PAGESIZE) + 5) / 7))
+  dump g img-g2-off --no-chain-copy --leave-running
+  mib_off=$(not_copied g img-g2-off)
   dump g img-g2
   mib=$(copied g img-g2)
   rm -rf "$tmp/img-g1"
+  if restore img-g2-off restore.log; then kill_copy; fail "(g) --no-chain-copy generation 2 restored after rm -rf img-g1"; fi
+  line=$(grep -o "Error.*img-g1/pages-.*" "$tmp/img-g2-off/restore.log" | head -n1 || true)
+  [[ -n $line ]] || fail "(g) --no-chain-copy generation 2 failed without naming img-g1's pages image"
+  say "(g) generation 2 with --no-chain-copy ($mib_off MiB of pages), img-g1 removed: restore failed: $line"
   line=$(restored_ok g img-g2 "$tmp/img-g1" $((pages + per_write)))
   say "(g) generation 2 ($mib MiB of pages) restored after rm -rf img-g1, $line"
   restore img-g2 restore.log --map-pages || fail "(g) restore --map-pages of img-g2 failed"
