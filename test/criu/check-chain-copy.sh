@@ -9,8 +9,10 @@
 # made by the test) MAP_PRIVATE (or MAP_SHARED) read-write, writes another
 # pattern into every third page, reads the first eighth and never touches
 # the rest (not present at dump time).  On a trigger file it verifies every
-# byte ("full N ok").  Each case dumps it (the dump kills it) and restores
-# with --restore-pidns -d --pidfile (pids never collide):
+# byte ("full N ok ... gensum=S").  Each case dumps it (the dump kills it)
+# and restores with --restore-pidns -d --pidfile (pids never collide; (g)
+# restores to the saved pid, as a task in a pid namespace it is not init of
+# cannot be dumped again):
 #   (a) xattr set: the same task is dumped by stock CRIU and by the patched
 #       one with --no-chain-copy (both --leave-running), then by the patched
 #       one; the old directory is removed (rm -rf); the stock and the
@@ -31,12 +33,13 @@
 #       shared half is not (the task writes through to that file on
 #       purpose), dump.log warns that the checkpoint needs it; restored with
 #       the shared half a shared file mapping again.
-# With a CRIU that has restore --map-pages (criu-patches/0012):
-#   (g) the real chain: an anonymous 32 MiB process is dumped (img-g1),
+#   (g) with restore --map-pages (criu-patches/0012, which 0013 needs),
+#       the real chain: an anonymous 32 MiB process is dumped (img-g1),
 #       restored with --map-pages, writes pages, dumped (img-g2; and with
 #       --no-chain-copy, which fails to restore once img-g1 is gone, as
-#       stock would); img-g1 is removed; img-g2 restores with and without --map-pages, every byte
-#       verifies; the --map-pages copy writes again, is dumped (img-g3),
+#       stock would); img-g1 is removed; img-g2 restores with and without
+#       --map-pages, every byte verifies (and the sum of the pages'
+#       generations says no write was lost); the --map-pages copy writes again, is dumped (img-g3),
 #       img-g2 is removed and img-g3 restores and verifies (with and
 #       without --map-pages); the last copy, mapped from img-g3, is dumped
 #       into img-g3 itself (0012 replaces the files, the task keeps the old
@@ -78,9 +81,7 @@ gcc -O2 -Wall -o "$tmp/map-image" "$here/prog/map-image.c" || fail "gcc map-imag
 mi=$tmp/map-image
 have_stock=0
 [[ -x $STOCK_CRIU ]] && have_stock=1 || say "no stock CRIU at $STOCK_CRIU: stock case skipped"
-have_map_pages=0
-grep -q -a -- '--map-pages' <<<"$help" && have_map_pages=1 ||
-  say "$CRIU has no restore --map-pages (criu-patches/0012): chain case (g) skipped"
+grep -q -a -- '--map-pages' <<<"$help" || fail "$CRIU --help does not list --map-pages (0013 comes after 0012)"
 
 # start NAME MODE FILE: run map-image on FILE, output in $tmp/NAME.log,
 # trigger files in $tmp/trig-NAME; waits for its first tick.  Sets pid.
@@ -293,48 +294,47 @@ say "(f) private + shared halves of a marked image: $mib MiB of pages (the priva
 say "(f)   maps: ${maps:0:60}...; dump.log: ${warn:0:90}..."
 
 # ---- (g) the real chain, with restore --map-pages (criu-patches/0012)
-if ((have_map_pages)); then
-  pidns=0 stdio=$tmp/g.log
-  start g anon -
-  dump g img-g1
-  "$mi" hasmark "$tmp/img-g1/pages-1.img" || fail "(g) dump did not set user.criu.pages on img-g1/pages-1.img"
-  restore img-g1 restore.log --map-pages || fail "(g) restore --map-pages of img-g1 failed"
-  maps_names g "$tmp/img-g1/pages-" || fail "(g) the --map-pages copy does not map img-g1's pages image"
-  trigger g write '^write ' >/dev/null
-  # every page generation 1, then each write: pages i % 7 == 1 one more
-  pages=$((MIB * 1048576 / $(getconf PAGESIZE))) per_write=$(((MIB * 1048576 / $(getconf PAGESIZE) + 5) / 7))
-  dump g img-g2-off --no-chain-copy --leave-running
-  mib_off=$(not_copied g img-g2-off)
-  dump g img-g2
-  mib=$(copied g img-g2)
-  rm -rf "$tmp/img-g1"
-  if restore img-g2-off restore.log; then kill_copy; fail "(g) --no-chain-copy generation 2 restored after rm -rf img-g1"; fi
-  line=$(grep -o "Error.*img-g1/pages-.*" "$tmp/img-g2-off/restore.log" | head -n1 || true)
-  [[ -n $line ]] || fail "(g) --no-chain-copy generation 2 failed without naming img-g1's pages image"
-  say "(g) generation 2 with --no-chain-copy ($mib_off MiB of pages), img-g1 removed: restore failed: $line"
-  line=$(restored_ok g img-g2 "$tmp/img-g1" $((pages + per_write)))
-  say "(g) generation 2 ($mib MiB of pages) restored after rm -rf img-g1, $line"
-  restore img-g2 restore.log --map-pages || fail "(g) restore --map-pages of img-g2 failed"
-  maps_names g "$tmp/img-g2/pages-" || fail "(g) the --map-pages copy does not map img-g2's pages image"
-  line=$(verify g $((pages + per_write)))
-  say "(g) generation 2 restored with --map-pages, $line"
-  trigger g write '^write ' >/dev/null
-  dump g img-g3
-  copy=""
-  mib=$(copied g img-g3)
-  rm -rf "$tmp/img-g2"
-  line=$(restored_ok g img-g3 "$tmp/img-g2" $((pages + 2 * per_write)))
-  say "(g) generation 3 ($mib MiB of pages) restored after rm -rf img-g2, $line"
-  restore img-g3 restore.log --map-pages || fail "(g) restore --map-pages of img-g3 failed"
-  line=$(verify g $((pages + 2 * per_write)))
-  maps_names g "$tmp/img-g2/" && fail "(g) the copy of img-g3 maps img-g2"
-  say "(g) generation 3 restored with --map-pages, $line"
-  # generation 4 into img-g3 itself, the directory the task's memory is mapped from
-  trigger g write '^write ' >/dev/null
-  mv "$tmp/img-g3/dump.log" "$tmp/img-g3/dump-g3.log"
-  dump g img-g3
-  mib=$(copied g img-g3)
-  line=$(restored_ok g img-g3 "$tmp/img-g3" $((pages + 3 * per_write)))
-  say "(g) generation 4 dumped over img-g3, which its memory was mapped from ($mib MiB of pages): restored, $line"
-fi
+pidns=0 stdio=$tmp/g.log
+start g anon -
+dump g img-g1
+"$mi" hasmark "$tmp/img-g1/pages-1.img" || fail "(g) dump did not set user.criu.pages on img-g1/pages-1.img"
+restore img-g1 restore.log --map-pages || fail "(g) restore --map-pages of img-g1 failed"
+maps_names g "$tmp/img-g1/pages-" || fail "(g) the --map-pages copy does not map img-g1's pages image"
+trigger g write '^write ' >/dev/null
+# every page generation 1, then each write: pages i % 7 == 1 one more
+pages=$((MIB * 1048576 / $(getconf PAGESIZE))) per_write=$(((MIB * 1048576 / $(getconf PAGESIZE) + 5) / 7))
+dump g img-g2-off --no-chain-copy --leave-running
+mib_off=$(not_copied g img-g2-off)
+dump g img-g2
+mib=$(copied g img-g2)
+rm -rf "$tmp/img-g1"
+if restore img-g2-off restore.log; then kill_copy; fail "(g) --no-chain-copy generation 2 restored after rm -rf img-g1"; fi
+line=$(grep -o "Error.*img-g1/pages-.*" "$tmp/img-g2-off/restore.log" | head -n1 || true)
+[[ -n $line ]] || fail "(g) --no-chain-copy generation 2 failed without naming img-g1's pages image"
+say "(g) generation 2 with --no-chain-copy ($mib_off MiB of pages), img-g1 removed: restore failed: $line"
+line=$(restored_ok g img-g2 "$tmp/img-g1" $((pages + per_write)))
+say "(g) generation 2 ($mib MiB of pages) restored after rm -rf img-g1, $line"
+restore img-g2 restore.log --map-pages || fail "(g) restore --map-pages of img-g2 failed"
+maps_names g "$tmp/img-g2/pages-" || fail "(g) the --map-pages copy does not map img-g2's pages image"
+line=$(verify g $((pages + per_write)))
+say "(g) generation 2 restored with --map-pages, $line"
+trigger g write '^write ' >/dev/null
+dump g img-g3
+copy=""
+mib=$(copied g img-g3)
+rm -rf "$tmp/img-g2"
+line=$(restored_ok g img-g3 "$tmp/img-g2" $((pages + 2 * per_write)))
+say "(g) generation 3 ($mib MiB of pages) restored after rm -rf img-g2, $line"
+restore img-g3 restore.log --map-pages || fail "(g) restore --map-pages of img-g3 failed"
+line=$(verify g $((pages + 2 * per_write)))
+maps_names g "$tmp/img-g3/pages-" || fail "(g) the --map-pages copy does not map img-g3's pages image"
+maps_names g "$tmp/img-g2/" && fail "(g) the copy of img-g3 maps img-g2"
+say "(g) generation 3 restored with --map-pages, $line"
+# generation 4 into img-g3 itself, the directory the task's memory is mapped from
+trigger g write '^write ' >/dev/null
+mv "$tmp/img-g3/dump.log" "$tmp/img-g3/dump-g3.log"
+dump g img-g3
+mib=$(copied g img-g3)
+line=$(restored_ok g img-g3 "$tmp/img-g3" $((pages + 3 * per_write)))
+say "(g) generation 4 dumped over img-g3, which its memory was mapped from ($mib MiB of pages): restored, $line"
 say "PASS"
