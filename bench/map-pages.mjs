@@ -128,6 +128,15 @@ async function main() {
     return rec;
   };
 
+  // Stock CRIU on this VM (where /run is no tmpfs) deletes CRIU's kernel-probe cache on every
+  // run and leaves /run/criu.kdat.tmp behind (patch 0014 fixes both): put the cache back before
+  // each timed step, so every variant, stock included, starts with it.
+  const warmKdat = () => {
+    if (existsSync('/run/criu.kdat')) return;
+    rmSync('/run/criu.kdat.tmp', { force: true });
+    execFileSync(criu, ['check'], { stdio: 'ignore' });
+  };
+
   /** `plain`: CRIU's defaults (no --root, --tcp-established: no network lock to take), for the plain processes */
   const rawRestore = async (binary, images, mapPages, tag, plain = false) => {
     const work = join(tmp, `work-${tag}`);
@@ -137,6 +146,7 @@ async function main() {
       ? ['restore', '--images-dir', images, '--work-dir', work, '--log-file', 'restore.log', '-v4', '--restore-detached', '--pidfile', pidFile, ...(mapPages ? ['--map-pages'] : [])]
       : restoreArgs({ imagesDir: images, workDir: work, pidFile, mapPages });
     const key = `${plain ? 'plain' : ''}${binary === STOCK ? 'stock' : 'patched'}${mapPages ? 'Map' : 'Copy'}`;
+    warmKdat();
     results.commands[key] ??= shellQuote([binary, ...args]);
     const r = await mustRun(`${key} restore`, binary, args, { env: CRIU_ENV });
     const init = Number(readFileSync(pidFile, 'utf8').trim());
@@ -161,6 +171,7 @@ async function main() {
         const as = `${name}-${pages}-${clone++}`;
         projects.add(as);
         const t0 = performance.now();
+        warmKdat();
         const r = await core.restore(ctx, `set-${mib}`, { storeRoot, as, pages });
         const ms = performance.now() - t0;
         return { ms, verifyMs: r.verifyMs, init: r.state.services.hog.initPid, done: async () => (await core.down(ctx, as, { timeoutMs: 1000 }), projects.delete(as)) };
@@ -176,6 +187,7 @@ async function main() {
           projects.add(as);
           const args = [cli, 'clone', `set-${mib}`, '--as', as, '--pages', 'map', '--store', storeRoot, '--json'];
           results.commands.ckptMapCli ??= shellQuote(['node', ...args]);
+          warmKdat();
           const r = await mustRun('ckpt clone', process.execPath, args, { env: cliEnv });
           const j = lastJsonLine(r.stdout);
           return { ms: r.ms, verifyMs: j.verifyMs, init: core.readStack(ctx, as).services.hog.initPid, done: async () => (await core.down(ctx, as, { timeoutMs: 1000 }), projects.delete(as)) };
@@ -255,6 +267,7 @@ async function main() {
       projects.delete(name);
       for (const mapPages of [false, true]) {
         execFileSync('sync');
+        warmKdat();
         const t0 = performance.now();
         const copies = await Promise.all(Array.from({ length: o.clones }, (_, k) => rawRestore(criu, images, mapPages, `clone-${mapPages}-${k}`)));
         const allMs = performance.now() - t0;
