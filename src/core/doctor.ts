@@ -117,7 +117,7 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
       : `not reachable (${docker.error}); needed only for image services`,
     fix: docker.reachable
       ? 'add {"experimental": true} to /etc/docker/daemon.json and restart dockerd'
-      : 'sudo bash scripts/setup-docker.sh   # or start dockerd with "experimental": true',
+      : 'sudo bash scripts/dockerd.sh   # installs docker.io, sets "experimental": true, starts dockerd',
   });
 
   return { ok: checks.every((c) => c.ok || c.optional), checks };
