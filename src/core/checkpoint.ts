@@ -9,6 +9,7 @@ import { requireFeatures } from '../criu/features.js';
 import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
+import { dumpContainer, planContainerDump, type ContainerDumpPlan } from '../runtime/docker/checkpoint-container.js';
 import { freeze, thaw, vforkInProgress } from '../runtime/process/freezer.js';
 import { sleep } from '../util/time.js';
 import { ThawGuard, waitForGuard } from '../runtime/process/guard.js';
@@ -50,7 +51,7 @@ export interface CheckpointResult {
 /** Per-service facts a restore needs that CRIU's images do not say. */
 export interface SetServiceMeta {
   runtime: 'process' | 'docker';
-  /** CRIU's --inherit-fd key ("pipe:[inode]") of the service's output pipe, replaced on restore */
+  /** CRIU's --inherit-fd key ("pipe:[inode]") of the service's output pipe, replaced on restore ('' for containers: runc maps their stdio) */
   logKey: string;
   rssBytes?: number;
 }
@@ -107,12 +108,21 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       extra: {
         spec: state.spec,
         services: Object.fromEntries(
-          selected.map((r) => [r.service, { runtime: r.runtime, logKey: outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
+          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
         ),
       },
     },
     { replace: Boolean(opts.replace) },
   );
+  // Asked of dockerd now, so that the frozen time has no API calls in it.
+  const containerPlans = new Map<string, ContainerDumpPlan>();
+  try {
+    for (const r of selected) if (r.runtime === 'docker') containerPlans.set(r.service, await planContainerDump(r));
+  } catch (e) {
+    await writer.abort();
+    stackLock.release();
+    throw e;
+  }
   const stackServices = new Set(state.spec.services.filter((s) => s.xCkpt.network === 'stack').map((s) => s.name));
   const guard = new ThawGuard();
   writeFileSync(guardFile, `${guard.pid}\n`);
@@ -150,7 +160,10 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         const dir = writer.serviceDir(rec.service);
         emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
         followings.push(writer.follow(rec.service));
-        const r = await criuDump(
+        const plan = containerPlans.get(rec.service);
+        const r = plan
+          ? await dumpContainer(rec, plan, dir, { leaveRunning: !opts.stop, onStart: (pid) => guard.watchPid(pid) }, `service ${rec.service}`)
+          : await criuDump(
           {
             pid: rec.initPid!,
             imagesDir: dir,
@@ -263,9 +276,6 @@ function selectServices(state: StackState, names: string[] | undefined): Service
   const order = state.spec.services.map((s) => s.name).filter((n) => all.includes(n) && (!names?.length || names.includes(n)));
   const records = order.map((n) => state.services[n]!);
   for (const r of records) {
-    if (r.runtime !== 'process') {
-      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} runs on the ${r.runtime} runtime, which cannot be checkpointed yet`);
-    }
     if (runtimeFor(r.runtime).status(r).state !== 'running') {
       throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} is not running`, {
         hint: `Start it with \`ckpt up -d -p ${state.project}\`, or leave it out: ckpt checkpoint <set> <service…>`,

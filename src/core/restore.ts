@@ -10,6 +10,7 @@ import { requireFeatures, type PatchedOption } from '../criu/features.js';
 import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { createCgroup, killCgroup, removeCgroup, serviceCgroup } from '../runtime/process/freezer.js';
+import { restoreContainer } from '../runtime/docker/restore-container.js';
 import {
   STACK_NETNS_KEY,
   lockNetwork,
@@ -187,6 +188,19 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     const restoring = Promise.allSettled(
       services.map(async (service) => {
         const m = meta[service.name]!;
+        if (m.runtime === 'docker') {
+          // A new container with the service's configuration; it starts once the set is verified.
+          emit(service.name, 'restoring');
+          const c = await restoreContainer(project, service, join(set.dir, service.name), {
+            stateRoot: ctx.stateRoot,
+            remapPorts: projectName !== set.project,
+            verified: verifying,
+          });
+          state.services[service.name] = c.record;
+          stats.push({ service: service.name, restoreWallMs: c.ms });
+          emit(service.name, 'restored', { ms: c.ms, pid: c.record.initPid, container: c.record.containerId, path: c.path });
+          return;
+        }
         const serviceDir = states.serviceDir(projectName, service.name);
         rmSync(serviceDir, { recursive: true, force: true });
         mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
