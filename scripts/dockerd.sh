@@ -22,29 +22,58 @@ if ! dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q 'install ok in
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm docker.io >/dev/null
 fi
 
-# Checkpoints are an experimental API in Docker 20.10.
+# ckpt's OCI runtime wrapper (src/runtime/docker/ckpt-runc.sh): runc, except that it restores a
+# container from a set's images when ckpt asks it to. Installed outside the checkout so that
+# dockerd's configuration does not depend on where this checkout lives.
+RUNC_WRAPPER=/usr/local/lib/ckpt/ckpt-runc
+if ! cmp -s src/runtime/docker/ckpt-runc.sh "$RUNC_WRAPPER" 2>/dev/null; then
+  say "installing $RUNC_WRAPPER"
+  install -D -m 755 src/runtime/docker/ckpt-runc.sh "$RUNC_WRAPPER"
+fi
+
+# Checkpoints are an experimental API in Docker 20.10; the runtime is registered beside runc.
 mkdir -p /etc/docker
-want_experimental() {
-  [ -f /etc/docker/daemon.json ] && python3 -c 'import json,sys; sys.exit(0 if json.load(open("/etc/docker/daemon.json")).get("experimental") is True else 1)' 2>/dev/null
+configured() {
+  [ -f /etc/docker/daemon.json ] && python3 - "$RUNC_WRAPPER" 2>/dev/null <<'EOF'
+import json, sys
+cfg = json.load(open('/etc/docker/daemon.json'))
+ok = cfg.get('experimental') is True and cfg.get('runtimes', {}).get('ckpt-runc', {}).get('path') == sys.argv[1]
+sys.exit(0 if ok else 1)
+EOF
 }
-if ! want_experimental; then
-  say "setting \"experimental\": true in /etc/docker/daemon.json"
-  python3 - <<'EOF'
-import json, os
+if ! configured; then
+  say "setting \"experimental\": true and the ckpt-runc runtime in /etc/docker/daemon.json"
+  rc=0
+  python3 - "$RUNC_WRAPPER" <<'EOF' || rc=$?
+import json, os, sys
 p = '/etc/docker/daemon.json'
 cfg = json.load(open(p)) if os.path.exists(p) and os.path.getsize(p) else {}
+was_experimental = cfg.get('experimental') is True
 cfg['experimental'] = True
+cfg.setdefault('runtimes', {})['ckpt-runc'] = {'path': sys.argv[1]}
 json.dump(cfg, open(p, 'w'), indent=2)
+sys.exit(0 if was_experimental else 3)
 EOF
-  restart=1
+  if [ $rc = 3 ]; then restart=1; elif [ $rc != 0 ]; then exit $rc; fi
 fi
 
 answers() { DOCKER_API_VERSION=1.41 timeout 5 "$DOCKER" version --format '{{.Server.Experimental}}' 2>/dev/null; }
+has_runtime() { DOCKER_API_VERSION=1.41 timeout 5 "$DOCKER" info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"ckpt-runc"'; }
 
 state=$(answers || true)
-if [ "$state" = true ] && [ -z "${restart:-}" ]; then
-  say "dockerd running (experimental)"
+if [ "$state" = true ] && [ -z "${restart:-}" ] && has_runtime; then
+  say "dockerd running (experimental, ckpt-runc registered)"
   exit 0
+fi
+# experimental needs a restart; runtimes alone are reloaded on SIGHUP, and running containers stay.
+if [ "$state" = true ] && [ -z "${restart:-}" ] && [ -f /var/run/docker.pid ]; then
+  say "reloading dockerd's configuration (ckpt-runc runtime)"
+  kill -HUP "$(cat /var/run/docker.pid)"
+  for _ in $(seq 50); do has_runtime && break; sleep 0.1; done
+  if has_runtime; then
+    say "dockerd running (experimental, ckpt-runc registered)"
+    exit 0
+  fi
 fi
 
 if [ -n "$state" ]; then
