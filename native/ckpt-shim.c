@@ -249,6 +249,48 @@ static void reopen_stdin(void)
 	close(nul);
 }
 
+static int under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * The copy of the host's mounts brings Docker's along: each container's overlay and shm, and
+ * its network namespace handle (an nsfs mount under /run/docker/netns). They are other
+ * containers' business, CRIU cannot dump an nsfs mount, and a container's overlay would be
+ * mounted again on restore after the container is gone. Detached, children first.
+ */
+static void detach_foreign_mounts(void)
+{
+	static const char *const foreign[] = { "/run/docker", "/var/run/docker", "/var/lib/docker",
+					       "/run/containerd", "/var/lib/containerd", "/run/netns" };
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192], mnt[4096], fstype[256];
+	char *paths[4096];
+	int n = 0;
+
+	if (!f)
+		return;
+	while (n < 4096 && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+		int drop = 0;
+
+		if (!sep || sscanf(line, "%*d %*d %*s %*s %4095s", mnt) != 1 || sscanf(sep + 3, "%255s", fstype) != 1)
+			continue;
+		drop = !strcmp(fstype, "nsfs");
+		for (size_t i = 0; !drop && i < sizeof(foreign) / sizeof(foreign[0]); i++)
+			drop = under(mnt, foreign[i]);
+		if (drop)
+			paths[n++] = strdup(mnt);
+	}
+	fclose(f);
+	while (n-- > 0) {
+		umount2(paths[n], MNT_DETACH); /* a child of a detached mount is gone already */
+		free(paths[n]);
+	}
+}
+
 /* First half of the init, still running the binary mapped from the host's mounts. */
 static int enter_namespaces(struct run_opts *o, char **argv_rest)
 {
@@ -261,6 +303,7 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 	/* Nothing we mount may leak back to the host, and host mounts must not appear later. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		die("make / private");
+	detach_foreign_mounts();
 	/* A /proc of our own pid namespace, so that pids seen inside are the namespace's. */
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		die("mount /proc");
