@@ -250,7 +250,7 @@ export async function ps(ctx: CoreContext, projectName: string): Promise<PsRow[]
         health = r.ok ? 'healthy' : 'unhealthy';
         if (!r.ok) healthOutput = r.output;
       }
-      const ports = (state.network?.ports ?? []).filter((p) => p.service === name).map((p) => `${p.hostIp}:${p.hostPort}->${p.target}/tcp`);
+      const ports = st.ports ?? (state.network?.ports ?? []).filter((p) => p.service === name).map((p) => `${p.hostIp}:${p.hostPort}->${p.target}/tcp`);
       return { ...st, project: projectName, ports, health, ...(healthOutput ? { healthOutput } : {}) };
     }),
   );

@@ -14,6 +14,8 @@ import { docker, requireDocker } from './client.js';
 import { LABEL_STATE, containerConfig, stateTag, type ContainerConfigOptions } from './container-config.js';
 import { ociRuntimeName } from './oci-runtime.js';
 
+type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
+
 interface SavedState {
   Running?: boolean;
   Paused?: boolean;
@@ -24,12 +26,22 @@ interface SavedState {
   StartedAt?: string;
 }
 
-function savedState(record: ServiceRecord): SavedState | undefined {
+function savedConfig(record: ServiceRecord): { State?: SavedState; NetworkSettings?: { Ports?: SavedPorts } } | undefined {
   try {
-    return (JSON.parse(readFileSync(join(record.logFile, '..', 'config.v2.json'), 'utf8')) as { State?: SavedState }).State;
+    return JSON.parse(readFileSync(join(record.logFile, '..', 'config.v2.json'), 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** Docker's published ports in ps's form, sorted: "127.0.0.1:32768->3000/tcp". */
+export function publishedPorts(ports: SavedPorts | undefined): string[] {
+  const out: string[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [target, proto] = key.split('/');
+    for (const b of bindings ?? []) if (b.HostPort) out.push(`${b.HostIp || '0.0.0.0'}:${b.HostPort}->${target}/${proto ?? 'tcp'}`);
+  }
+  return out.sort();
 }
 
 let dockerRoot: string | undefined;
@@ -126,7 +138,8 @@ export class DockerRuntime implements ServiceRuntime {
 
   status(record: ServiceRecord): ServiceStatus {
     const base = { service: record.service, runtime: 'docker' as const };
-    const s = savedState(record);
+    const saved = savedConfig(record);
+    const s = saved?.State;
     const pid = s?.Pid || record.initPid;
     if (s?.Running && pid && isAlive(pid)) {
       const frozen = record.cgroup !== undefined && freezerState(record.cgroup) === 'FROZEN';
@@ -137,6 +150,7 @@ export class DockerRuntime implements ServiceRuntime {
         rssBytes: treeRssBytes(pid),
         cpuTicks: treeCpuTicks(pid),
         uptimeMs: s.StartedAt ? Date.now() - Date.parse(s.StartedAt) : 0,
+        ports: publishedPorts(saved?.NetworkSettings?.Ports),
       };
     }
     if (!s) return { ...base, state: 'dead' };
