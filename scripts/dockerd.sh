@@ -4,6 +4,7 @@
 # dockerd running. There is often no systemd here, so dockerd is started in the background with
 # its log in /var/log/ckpt-dockerd.log. Idempotent: a running, experimental dockerd is left alone.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 say() { printf '[dockerd] %s\n' "$*" >&2; }
 SOCK=/var/run/docker.sock
