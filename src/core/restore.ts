@@ -198,7 +198,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
           });
           state.services[service.name] = c.record;
           stats.push({ service: service.name, restoreWallMs: c.ms });
-          emit(service.name, 'restored', { ms: c.ms, pid: c.record.initPid, container: c.record.containerId, path: c.path });
+          emit(service.name, 'restored', { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path });
           return;
         }
         const serviceDir = states.serviceDir(projectName, service.name);

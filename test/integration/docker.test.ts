@@ -13,7 +13,7 @@ import { docker } from '../../src/runtime/docker/client.js';
 import { LABEL_STATE, stateTag } from '../../src/runtime/docker/container-config.js';
 import { ROOTFS_DIFF } from '../../src/runtime/docker/checkpoint-container.js';
 import { freePort, requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
-import { poll } from '../fixtures/stack-util.js';
+import { ckptCli, poll } from '../fixtures/stack-util.js';
 
 const IMAGE = 'ckpt-devcontainer:1';
 
@@ -210,3 +210,18 @@ t.test('checkpoint of a container with --stop leaves nothing running', async (t)
 async function containerExecWeb(ctx: core.CoreContext, project: string): Promise<string> {
   return containerExec(ctx, project, ['wget', '-qO-', 'http://127.0.0.1:3000/']);
 }
+
+t.test('dockerd down: up fails with DOCKER_UNREACHABLE (exit 69) and says how to start it', async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const file = writeManifest(dir, `name: nodocker${process.pid}\nservices:\n  web:\n    image: ${IMAGE}\n`);
+  const r = await ckptCli(['up', '-d', '-f', file], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(r.exitCode, 69, 'the environment exit code');
+  t.match(r.stderr, /dockerd does not answer on .*no-dockerd\.sock/);
+  t.match(r.stderr, /scripts\/dockerd\.sh/, 'the hint names the script that starts it');
+  t.equal(core.readStack({ stateRoot: join(dir, 'state'), events: () => {} }, `nodocker${process.pid}`), undefined, 'nothing was recorded as running');
+
+  const j = await ckptCli(['up', '-d', '-f', file, '--json'], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(j.exitCode, 69);
+  t.match(j.stdout + j.stderr, /"code":\s*"DOCKER_UNREACHABLE"/, '--json names the code');
+});

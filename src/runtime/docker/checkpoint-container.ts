@@ -7,14 +7,13 @@
 // The container's writable layer is not in CRIU's images: the overlay upper directory is packed
 // into rootfs-diff.tar beside them (whiteouts and opaque directories included), like Podman's.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import { DUMP_LOG } from '../../criu/args.js';
 import { logErrors } from '../../criu/run.js';
 import type { ServiceRecord } from '../types.js';
-import { docker } from './client.js';
-import { runcRoot } from './oci-runtime.js';
+import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
 
 export const ROOTFS_DIFF = 'rootfs-diff.tar';
 export const RUNC = process.env.CKPT_RUNC || '/usr/sbin/runc';
@@ -22,22 +21,45 @@ const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 /** overlayfs keeps whiteouts as 0/0 devices and opaque directories as trusted.overlay.* xattrs */
 export const TAR_LAYER_FLAGS = ['--numeric-owner', '--xattrs', '--xattrs-include=trusted.overlay.*'];
 
-/** What the dump needs from Docker, asked before the freeze so the frozen time has no API calls. */
+/** What the dump needs to know of the container, found before the freeze. */
 export interface ContainerDumpPlan {
   id: string;
   runcRoot: string;
   upperDir?: string;
 }
 
+/**
+ * Read from runc's own state (its state.json under dockerd's runc root) and the mount table, not
+ * asked of dockerd: loading the Docker client alone would cost a checkpoint ~250 ms.
+ */
 export async function planContainerDump(rec: ServiceRecord): Promise<ContainerDumpPlan> {
-  const info = await docker().getContainer(rec.containerId!).inspect();
-  const upper = (info.GraphDriver?.Data as Record<string, string> | undefined)?.['UpperDir'];
-  if (!upper) {
-    throw new CkptError('CHECKPOINT_FAILED', `service ${rec.service}: docker's storage driver is ${info.GraphDriver?.Name}, not overlay2`, {
-      hint: 'ckpt captures a container\'s writable layer from overlay2; run dockerd with the overlay2 storage driver.',
+  const id = rec.containerId!;
+  const root = runcRootOf(id);
+  if (!root) {
+    throw new CkptError('CHECKPOINT_FAILED', `service ${rec.service}: container ${id.slice(0, 12)} has no runc state under ${DOCKER_EXEC_ROOT}`, {
+      hint: 'The container is not running, or dockerd runs it with another OCI runtime than runc; check it with docker ps.',
     });
   }
-  return { id: info.Id, runcRoot: runcRoot(info.HostConfig?.Runtime), upperDir: upper };
+  const rootfs = (JSON.parse(readFileSync(join(root, id, 'state.json'), 'utf8')) as { config?: { rootfs?: string } }).config?.rootfs;
+  const upperDir = rootfs ? overlayUpperDir(rootfs) : undefined;
+  if (!upperDir) {
+    throw new CkptError('CHECKPOINT_FAILED', `service ${rec.service}: the container's root filesystem ${rootfs ?? '?'} is not an overlay mount`, {
+      hint: "ckpt captures a container's writable layer from overlay2; run dockerd with the overlay2 storage driver.",
+    });
+  }
+  return { id, runcRoot: root, upperDir };
+}
+
+/** The upperdir= of the overlay mounted at `mountPoint` (from /proc/self/mountinfo). */
+export function overlayUpperDir(mountPoint: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (f[4] !== mountPoint || sep < 0 || f[sep + 1] !== 'overlay') continue;
+    const opt = (f[sep + 3] ?? '').split(',').find((o) => o.startsWith('upperdir='));
+    if (opt) return opt.slice('upperdir='.length);
+  }
+  return undefined;
 }
 
 /** runc's command line for a checkpoint into `dir` (pure). */

@@ -21,9 +21,14 @@ export async function ociRuntimeName(): Promise<{ ociRuntime?: string }> {
   return registered ? { ociRuntime: CKPT_OCI_RUNTIME } : {};
 }
 
-/** runc's --root for containers of that runtime: dockerd runs each runtime with its own state root */
-export function runcRoot(runtime: string | undefined): string {
-  const r = runtime || 'runc';
-  const dir = `${DOCKER_EXEC_ROOT}/runtime-${r}/moby`;
-  return existsSync(dir) ? dir : `${DOCKER_EXEC_ROOT}/runtime-runc/moby`;
+/**
+ * runc's --root for a container: dockerd gives each OCI runtime a state root below its exec root
+ * (runtime-<name>/moby; Docker 20.10 runs a runtime registered by path under runtime-runc too).
+ */
+export function runcRootOf(id: string): string | undefined {
+  for (const r of [CKPT_OCI_RUNTIME, 'runc']) {
+    const dir = `${DOCKER_EXEC_ROOT}/runtime-${r}/moby`;
+    if (existsSync(`${dir}/${id}/state.json`)) return dir;
+  }
+  return undefined;
 }
