@@ -25,7 +25,7 @@
 // the ones ckpt left (should be 0).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,11 +62,12 @@ function sh(file, args, env = ENV, { allowFail = false } = {}) {
   return r;
 }
 
-/** wall time of one command, in ms */
+/** wall time of one command, in ms (and what it printed) */
 function timed(file, args, env = ENV) {
   const t0 = performance.now();
-  sh(file, args, env);
-  return performance.now() - t0;
+  const r = sh(file, args, env);
+  const ms = performance.now() - t0;
+  return Object.assign(new Number(ms), { out: r.stdout });
 }
 
 const median = (xs) => {
@@ -75,11 +76,21 @@ const median = (xs) => {
 };
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const ctrdCopies = () => readdirSync('/tmp').filter((n) => n.startsWith('ctrd-checkpoint'));
-const dirMiB = (dir) => {
+/** MiB under dir, each inode once (the store hard-links a set's files to its objects) */
+const dirMiB = (dir, seen = new Set()) => {
   let n = 0;
-  for (const f of readdirSync(dir, { withFileTypes: true })) n += f.isDirectory() ? dirMiB(join(dir, f.name)) * 1048576 : statSync(join(dir, f.name)).size;
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, f.name);
+    if (f.isDirectory()) n += dirMiB(p, seen) * 1048576;
+    else if (f.isFile()) {
+      const st = statSync(p);
+      if (!seen.has(st.ino)) (seen.add(st.ino), (n += st.size));
+    }
+  }
   return n / 1048576;
 };
+/** the result object ckpt --json prints last */
+const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"set"')).pop());
 
 async function waitReady(container, mib) {
   for (let i = 0; i < 3000; i++) {
@@ -129,18 +140,31 @@ async function main() {
       cleanups.push(() => sh(DOCKER, ['rm', '-f', base], ENV, { allowFail: true }));
       await waitReady(base, mib);
 
-      const samples = { ckptCheckpoint: [], dockerCheckpoint: [], ckptRestore: [], ckptRestoreDockerPath: [], dockerRestore: [] };
+      const samples = {
+        ckptCheckpoint: [],
+        ckptCheckpointApi: [],
+        ckptFrozen: [],
+        ckptDump: [],
+        dockerCheckpoint: [],
+        ckptRestore: [],
+        ckptRestoreApi: [],
+        ckptVerify: [],
+        ckptRestoreDockerPath: [],
+        dockerRestore: [],
+      };
       const sizes = { ckpt: 0, docker: 0 };
       const variants = {
         ckpt: (measure, i) => {
           const set = `s${i}`;
           prime(mib);
-          const c = timed(...ckpt(['checkpoint', set, '-p', project]));
+          const c = timed(...ckpt(['checkpoint', set, '-p', project, '--json']));
+          const cj = lastJson(c.out);
           sizes.ckpt = dirMiB(join(tmp, 'store'));
           sh(...ckpt(['down', '-p', project, '-t', '1']));
           prime(mib);
           const before = ctrdCopies().length;
-          const r = timed(...ckpt(['restore', set]));
+          const r = timed(...ckpt(['restore', set, '--json']));
+          const rj = lastJson(r.out);
           sh(...ckpt(['down', '-p', project, '-t', '1']));
           prime(mib);
           const r2 = timed(...ckpt(['restore', set], { CKPT_DOCKER_RESTORE: 'docker' }));
@@ -148,9 +172,14 @@ async function main() {
           sh(...ckpt(['rm', set]));
           sh(...ckpt(['gc']), ckptEnv, { allowFail: true });
           if (measure) {
-            samples.ckptCheckpoint.push(c);
-            samples.ckptRestore.push(r);
-            samples.ckptRestoreDockerPath.push(r2);
+            samples.ckptCheckpoint.push(+c);
+            samples.ckptCheckpointApi.push(cj.totalMs);
+            samples.ckptFrozen.push(cj.frozenMs);
+            samples.ckptDump.push(cj.services[0].dumpWallMs);
+            samples.ckptRestore.push(+r);
+            samples.ckptRestoreApi.push(rj.totalMs);
+            samples.ckptVerify.push(rj.verifyMs);
+            samples.ckptRestoreDockerPath.push(+r2);
           }
         },
         docker: (measure, i) => {
@@ -170,8 +199,8 @@ async function main() {
           }
           sh(DOCKER, ['checkpoint', 'rm', base, name]);
           if (measure) {
-            samples.dockerCheckpoint.push(c);
-            samples.dockerRestore.push(r);
+            samples.dockerCheckpoint.push(+c);
+            samples.dockerRestore.push(+r);
           }
         },
       };
@@ -203,7 +232,16 @@ async function main() {
       `${String(r.mib).padStart(4)} MiB ${fmt(m.ckptCheckpoint).padStart(12)}   ${fmt(m.dockerCheckpoint).padStart(20)}   ${(m.dockerCheckpoint / m.ckptCheckpoint).toFixed(1).padStart(7)}×  | ${fmt(m.ckptRestore).padStart(18)}   ${fmt(m.ckptRestoreDockerPath).padStart(24)}   ${fmt(m.dockerRestore).padStart(22)}   ${(m.dockerRestore / m.ckptRestore).toFixed(1).padStart(10)}×`,
     );
   }
+  console.log('\nwhere ckpt\'s time goes (medians):');
+  for (const r of results) {
+    const m = r.medians;
+    console.log(
+      `${String(r.mib).padStart(4)} MiB checkpoint: CLI ${fmt(m.ckptCheckpoint)} = API ${fmt(m.ckptCheckpointApi)} (runc+CRIU dump ${fmt(m.ckptDump)}, stack frozen ${fmt(m.ckptFrozen)}, then hashing/fsync/commit) + node start-up; ` +
+        `restore: CLI ${fmt(m.ckptRestore)} = API ${fmt(m.ckptRestoreApi)} (verification ${fmt(m.ckptVerify)} before the container starts)`,
+    );
+  }
   for (const r of results) console.log(`images at ${r.mib} MiB: ckpt set ${r.imagesMiB.ckpt.toFixed(0)} MiB, docker checkpoint ${r.imagesMiB.docker.toFixed(0)} MiB`);
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
   console.log(`\nleft under /tmp/ctrd-checkpoint*: docker start --checkpoint ${dockerLeft} copies (${dockerLeftMiB.toFixed(0)} MiB, removed by the bench); ckpt ${ckptLeft}`);
   const out = join(benchDir, 'results');
   mkdirSync(out, { recursive: true });

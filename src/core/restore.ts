@@ -195,6 +195,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             stateRoot: ctx.stateRoot,
             remapPorts: projectName !== set.project,
             verified: verifying,
+            gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
           });
           state.services[service.name] = c.record;
           stats.push({ service: service.name, restoreWallMs: c.ms });

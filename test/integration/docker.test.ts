@@ -225,3 +225,36 @@ t.test('dockerd down: up fails with DOCKER_UNREACHABLE (exit 69) and says how to
   t.equal(j.exitCode, 69);
   t.match(j.stdout + j.stderr, /"code":\s*"DOCKER_UNREACHABLE"/, '--json names the code');
 });
+
+t.test('a tampered set: the container is never run, through either restore path', async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const { dir, ctx, storeRoot } = setup(t);
+  const name = `tamp${process.pid}`;
+  const file = writeManifest(dir, `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    environment:\n      MEM_MIB: "32"\n`);
+  await core.up(ctx, await core.loadProject({ file }));
+  await poll(async () => (await containerExecWeb(ctx, name)).includes('token'), 10_000);
+  const cp = await core.checkpoint(ctx, name, 'base', { storeRoot, stop: true });
+  // flip a byte in the middle of the memory pages (the set's own copy: the store hard-links it)
+  const pages = join(cp.set.dir, 'web', 'pages-1.img');
+  const { openSync, readSync, writeSync, closeSync, statSync, chmodSync } = await import('node:fs');
+  chmodSync(pages, 0o600);
+  const fd = openSync(pages, 'r+');
+  const at = Math.floor(statSync(pages).size / 2);
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, at);
+  b[0] = b[0]! ^ 0xff;
+  writeSync(fd, b, 0, 1, at);
+  closeSync(fd);
+  for (const path of ['ckpt-runc', 'docker']) {
+    const saved = process.env.CKPT_DOCKER_RESTORE;
+    if (path === 'docker') process.env.CKPT_DOCKER_RESTORE = 'docker';
+    const e = await core.restore(ctx, 'base', { storeRoot }).catch((x: unknown) => x as core.CkptError);
+    if (saved === undefined) delete process.env.CKPT_DOCKER_RESTORE;
+    else process.env.CKPT_DOCKER_RESTORE = saved;
+    t.equal((e as core.CkptError).code, 'STORE_CORRUPT', `${path}: the restore fails as a corrupt set`);
+    t.match((e as Error).message, /pages-1\.img/, 'naming the file');
+    t.same(await containersOf(ctx.stateRoot), [], `${path}: no container is left`);
+    t.equal(core.readStack(ctx, name), undefined, 'and no stack');
+  }
+  t.same(ctrdCopies().filter((n) => n.includes('ckpt')), []);
+});

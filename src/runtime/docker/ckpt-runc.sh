@@ -25,6 +25,11 @@ req=$REQUESTS/$id
 
 if [ "$cmd" = create ] && [ -f "$req/images" ]; then
   images=$(cat "$req/images")
+  # ckpt's restore gate: a CRIU config file naming the action script that holds the restored
+  # process before it resumes until ckpt has verified the set (CRIU runs config-file scripts in
+  # RPC mode too, after notifying runc), and the script's environment.
+  if [ -f "$req/criu.conf" ]; then export CRIU_CONFIG_FILE="$req/criu.conf"; fi
+  if [ -f "$req/gate.env" ]; then set -a; . "$req/gate.env"; set +a; fi
   # The global options, the create options runc restore also takes, then restore's own.
   global=() opts=() seen=
   while [ $# -gt 1 ]; do
@@ -42,7 +47,6 @@ if [ "$cmd" = create ] && [ -f "$req/images" ]; then
       *) ;;
     esac
   done
-  touch "$req/restoring"
   "$RUNC" "${global[@]}" restore --detach "${opts[@]}" --image-path "$images" --work-path "$req" "$id"
   rc=$?
   [ $rc = 0 ] && touch "$req/restored"

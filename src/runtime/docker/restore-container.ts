@@ -37,8 +37,14 @@ const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 export interface ContainerRestoreOptions {
   stateRoot: string;
   remapPorts: boolean;
-  /** resolves when the set is verified: the container starts only then (rejects: it never starts) */
+  /** resolves when the set is verified (rejects: the container never runs) */
   verified: Promise<void>;
+  /**
+   * ckpt's restore gate (native/restore-gate.sh): with ckpt-runc the restore runs while the set is
+   * verified and the process waits before it resumes until the verdict file says "ok"; without
+   * it (Docker's own restore) the container starts only once `verified` resolves.
+   */
+  gate?: { script: string; verdictFile: string; ckptPid: number };
 }
 
 export interface ContainerRestoreResult {
@@ -74,10 +80,10 @@ export async function restoreContainer(project: Project, service: Service, image
       const r = await runQuiet('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
       if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
     }
-    await o.verified;
-    const s0 = performance.now();
     const path = info.HostConfig?.Runtime === CKPT_OCI_RUNTIME ? 'ckpt-runc' : 'docker';
-    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service);
+    if (path === 'docker' || !o.gate) await o.verified;
+    const s0 = performance.now();
+    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate);
     else await startThroughDocker(c.id, imagesDir, service);
     started = true;
     const startMs = performance.now() - s0;
@@ -87,10 +93,14 @@ export async function restoreContainer(project: Project, service: Service, image
   }
 }
 
-async function startThroughWrapper(id: string, imagesDir: string, service: Service): Promise<void> {
+async function startThroughWrapper(id: string, imagesDir: string, service: Service, gate: ContainerRestoreOptions['gate']): Promise<void> {
   const req = join(RESTORE_REQUESTS, id);
   mkdirSync(req, { recursive: true, mode: 0o700 });
   writeFileSync(join(req, 'images'), imagesDir);
+  if (gate) {
+    writeFileSync(join(req, 'criu.conf'), `action-script ${gate.script}\n`);
+    writeFileSync(join(req, 'gate.env'), `CKPT_GATE='${gate.verdictFile.replace(/'/g, `'\\''`)}'\nCKPT_PID=${gate.ckptPid}\n`);
+  }
   try {
     await docker().getContainer(id).start();
   } catch (e) {
