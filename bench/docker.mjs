@@ -237,7 +237,7 @@ async function main() {
     const m = r.medians;
     console.log(
       `${String(r.mib).padStart(4)} MiB checkpoint: CLI ${fmt(m.ckptCheckpoint)} = API ${fmt(m.ckptCheckpointApi)} (runc+CRIU dump ${fmt(m.ckptDump)}, stack frozen ${fmt(m.ckptFrozen)}, then hashing/fsync/commit) + node start-up; ` +
-        `restore: CLI ${fmt(m.ckptRestore)} = API ${fmt(m.ckptRestoreApi)} (verification ${fmt(m.ckptVerify)} before the container starts)`,
+        `restore: CLI ${fmt(m.ckptRestore)} = API ${fmt(m.ckptRestoreApi)} (verification ${fmt(m.ckptVerify)}, while runc restores: the gate holds the process)`,
     );
   }
   for (const r of results) console.log(`images at ${r.mib} MiB: ckpt set ${r.imagesMiB.ckpt.toFixed(0)} MiB, docker checkpoint ${r.imagesMiB.docker.toFixed(0)} MiB`);
