@@ -12,7 +12,7 @@ import { FREEZER_ROOT, freezerState, thaw } from '../process/freezer.js';
 import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
 import { docker, requireDocker } from './client.js';
 import { LABEL_STATE, containerConfig, stateTag, type ContainerConfigOptions } from './container-config.js';
-import { ociRuntimeName } from './oci-runtime.js';
+import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
 
 type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
 
@@ -99,6 +99,7 @@ export async function createServiceContainer(project: Project, service: Service,
       });
     }
     await d.getContainer(old.Id).remove({ force: true, v: true });
+    forgetRestoreRequest(old.Id);
   } catch (e) {
     if (e instanceof CkptError) throw e;
     if (statusCode(e) !== 404) throw e;
@@ -172,6 +173,7 @@ export class DockerRuntime implements ServiceRuntime {
     } catch (e) {
       if (statusCode(e) !== 404 && !/already in progress/.test((e as Error).message)) throw dockerFailure(record, 'remove', e);
     }
+    forgetRestoreRequest(record.containerId!);
   }
 
   async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {

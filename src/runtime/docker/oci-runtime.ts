@@ -2,10 +2,20 @@
 // wrapper registered (scripts/dockerd.sh adds "ckpt-runc" to daemon.json), containers run with it
 // so that a restore can hand runc the set's images directly instead of through containerd's
 // content store (see restore-container.ts).
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { docker } from './client.js';
 
 export const CKPT_OCI_RUNTIME = 'ckpt-runc';
+/** where ckpt-runc.sh looks for restore requests (one directory per container id) */
+export const RESTORE_REQUESTS = '/run/ckpt-runc';
+
+/**
+ * A request left by a restore that was killed before it started its container must not turn a
+ * later `docker start` of that container into a restore: removed with the container.
+ */
+export function forgetRestoreRequest(containerId: string): void {
+  rmSync(`${RESTORE_REQUESTS}/${containerId}`, { recursive: true, force: true });
+}
 /** Docker's exec root (dockerd --exec-root); runc's state of each runtime lives below it */
 export const DOCKER_EXEC_ROOT = process.env.CKPT_DOCKER_EXEC_ROOT || '/run/docker';
 

@@ -28,10 +28,8 @@ import type { ServiceRecord } from '../types.js';
 import { docker, requireDocker } from './client.js';
 import { ROOTFS_DIFF, TAR_LAYER_FLAGS } from './checkpoint-container.js';
 import { containerRecord, createServiceContainer } from './docker-runtime.js';
-import { CKPT_OCI_RUNTIME } from './oci-runtime.js';
+import { CKPT_OCI_RUNTIME, RESTORE_REQUESTS } from './oci-runtime.js';
 
-/** where ckpt-runc.sh looks for restore requests (one directory per container id) */
-export const RESTORE_REQUESTS = '/run/ckpt-runc';
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 
 export interface ContainerRestoreOptions {
