@@ -114,7 +114,8 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     },
     { replace: Boolean(opts.replace) },
   );
-  // Asked of dockerd now, so that the frozen time has no API calls in it.
+  // What a container's dump needs (runc's state root, its overlay's upper directory) is found
+  // now, so the frozen time has none of it.
   const containerPlans = new Map<string, ContainerDumpPlan>();
   try {
     for (const r of selected) if (r.runtime === 'docker') containerPlans.set(r.service, await planContainerDump(r));
@@ -160,10 +161,13 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         const dir = writer.serviceDir(rec.service);
         emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
         followings.push(writer.follow(rec.service));
+        // A container is dumped by runc (which runs CRIU for it), straight into the set as well.
         const plan = containerPlans.get(rec.service);
-        const r = plan
-          ? await dumpContainer(rec, plan, dir, { leaveRunning: !opts.stop, onStart: (pid) => guard.watchPid(pid) }, `service ${rec.service}`)
-          : await criuDump(
+        const onStart = (pid: number): void => {
+          guard.watchPid(pid);
+          faultPoint('dump');
+        };
+        const r = plan ? await dumpContainer(rec, plan, dir, { leaveRunning: !opts.stop, onStart }, `service ${rec.service}`) : await criuDump(
           {
             pid: rec.initPid!,
             imagesDir: dir,
@@ -173,10 +177,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
             ...(stackServices.has(rec.service) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
           },
           `service ${rec.service}`,
-          (pid) => {
-            guard.watchPid(pid);
-            faultPoint('dump');
-          },
+          onStart,
         );
         const bytes = dirBytes(dir, readdirSync(dir));
         const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...readDumpStatsSafe(dir) };

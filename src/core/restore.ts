@@ -189,7 +189,9 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       services.map(async (service) => {
         const m = meta[service.name]!;
         if (m.runtime === 'docker') {
-          // A new container with the service's configuration; it starts once the set is verified.
+          // A new container with the service's configuration. Through ckpt-runc the restored
+          // process waits at the same gate as process services; Docker's own restore starts the
+          // container only once the set is verified.
           emit(service.name, 'restoring');
           const c = await restoreContainer(project, service, join(set.dir, service.name), {
             stateRoot: ctx.stateRoot,
