@@ -249,45 +249,75 @@ static void reopen_stdin(void)
 	close(nul);
 }
 
-static int under(const char *path, const char *dir)
+/* Mount points under these belong to container engines: a service has no business with them. */
+static const char *const foreign_roots[] = {
+	"/run/docker/", "/var/run/docker/", "/var/lib/docker/", "/run/containerd/",
+	"/var/lib/containerd/", "/run/netns/", "/var/run/netns/", "/var/lib/containers/",
+	"/run/containers/", NULL,
+};
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_mountinfo(char *s)
 {
-	size_t n = strlen(dir);
-	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = 0;
+}
+
+static int is_foreign_mount(const char *mnt, const char *fstype)
+{
+	/* a namespace file pinned by someone else (docker's netns, ip netns): CRIU cannot dump it */
+	if (!strcmp(fstype, "nsfs"))
+		return 1;
+	for (int i = 0; foreign_roots[i]; i++)
+		if (!strncmp(mnt, foreign_roots[i], strlen(foreign_roots[i])))
+			return 1;
+	return 0;
 }
 
 /*
- * The copy of the host's mounts brings Docker's along: each container's overlay and shm, and
- * its network namespace handle (an nsfs mount under /run/docker/netns). They are other
- * containers' business, CRIU cannot dump an nsfs mount, and a container's overlay would be
- * mounted again on restore after the container is gone. Detached, children first.
+ * Detaches, in the service's new mount namespace, what container engines mounted on the host:
+ * namespace files (CRIU refuses them: "doesn't have a proper root mount"), containers' overlay
+ * roots and their shm tmpfs (CRIU would try to dump them, and a restore would need them back
+ * after the containers are gone). The host keeps them; only the service's copy loses them.
+ * Repeats until none is left, since detaching a parent first can hide its children.
  */
 static void detach_foreign_mounts(void)
 {
-	static const char *const foreign[] = { "/run/docker", "/var/run/docker", "/var/lib/docker",
-					       "/run/containerd", "/var/lib/containerd", "/run/netns" };
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[8192], mnt[4096], fstype[256];
-	char *paths[4096];
-	int n = 0;
-
-	if (!f)
-		return;
-	while (n < 4096 && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-		int drop = 0;
-
-		if (!sep || sscanf(line, "%*d %*d %*s %*s %4095s", mnt) != 1 || sscanf(sep + 3, "%255s", fstype) != 1)
-			continue;
-		drop = !strcmp(fstype, "nsfs");
-		for (size_t i = 0; !drop && i < sizeof(foreign) / sizeof(foreign[0]); i++)
-			drop = under(mnt, foreign[i]);
-		if (drop)
-			paths[n++] = strdup(mnt);
-	}
-	fclose(f);
-	while (n-- > 0) {
-		umount2(paths[n], MNT_DETACH); /* a child of a detached mount is gone already */
-		free(paths[n]);
+	for (int pass = 0; pass < 16; pass++) {
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+		if (!f)
+			die("open /proc/self/mountinfo");
+		char line[4096];
+		int detached = 0;
+		while (fgets(line, sizeof(line), f)) {
+			/* id parent major:minor root mountpoint options [optional...] - fstype source super */
+			char *save = NULL, *tok = strtok_r(line, " ", &save);
+			char *mnt = NULL, *fstype = NULL;
+			for (int field = 0; tok; field++, tok = strtok_r(NULL, " ", &save)) {
+				if (field == 4)
+					mnt = tok;
+				if (!strcmp(tok, "-")) {
+					fstype = strtok_r(NULL, " ", &save);
+					break;
+				}
+			}
+			if (!mnt || !fstype)
+				continue;
+			unescape_mountinfo(mnt);
+			if (is_foreign_mount(mnt, fstype) && umount2(mnt, MNT_DETACH) == 0)
+				detached++;
+		}
+		fclose(f);
+		if (!detached)
+			return;
 	}
 }
 

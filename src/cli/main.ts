@@ -18,10 +18,10 @@ function wantColor(): boolean {
   return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 }
 
-function makeCtx(json: boolean, prefixWidth?: number): core.CoreContext {
+function makeCtx(json: boolean, prefixWidth?: number, logPrefix = true): core.CoreContext {
   return {
     stateRoot: core.stateRoot(),
-    events: json ? jsonSink() : plainSink({ color: wantColor(), ...(prefixWidth ? { prefixWidth } : {}) }),
+    events: json ? jsonSink() : plainSink({ color: wantColor(), logPrefix, ...(prefixWidth ? { prefixWidth } : {}) }),
   };
 }
 
@@ -130,11 +130,12 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'follow log output')
     .option('-n, --tail <lines>', 'number of lines from the end of each log')
     .option('--json', 'print log lines as JSON')
-    .action(async (services: string[], opts: { follow?: boolean; tail?: string; json?: boolean }, cmd: Command) => {
+    .option('--no-log-prefix', 'do not print the service name before each line')
+    .action(async (services: string[], opts: { follow?: boolean; tail?: string; json?: boolean; logPrefix: boolean }, cmd: Command) => {
       // -f means --follow here (as in compose); the manifest is --file, or the global -f.
       const { name, project } = await resolveTarget(globals(cmd), { needManifest: false });
       const width = Math.max(1, ...(project?.services.map((s) => s.name.length) ?? services.map((s) => s.length)));
-      const ctx = makeCtx(Boolean(opts.json), width);
+      const ctx = makeCtx(Boolean(opts.json), width, opts.logPrefix);
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       const tail = opts.tail === undefined || opts.tail === 'all' ? undefined : parseCount(opts.tail, '--tail');
