@@ -133,6 +133,11 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       hint: `Restore the whole stack without --here (ckpt restore ${setName}), or take a set of one service: ckpt checkpoint <set> <service>`,
     });
   }
+  if (opts.here && meta[services[0]!.name]?.runtime === 'docker') {
+    throw new CkptError('USAGE', `--here restores a program into this terminal; ${services[0]!.name} in set ${setName} is a container`, {
+      hint: `Restore it as a container: ckpt restore ${setName} (then ckpt logs -f, or docker attach)`,
+    });
+  }
   await requireFeatures(
     [...neededFeatures(services.map((s) => restoreModes(s, opts))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
     `restoring set ${setName}`,

@@ -203,6 +203,7 @@ t.test('checkpoint of a container with --stop leaves nothing running', async (t)
   await core.checkpoint(ctx, name, 's', { storeRoot, stop: true });
   t.equal(core.readStack(ctx, name), undefined, 'the stack is gone');
   t.same(await containersOf(ctx.stateRoot), [], 'and its container');
+  await t.rejects(core.restore(ctx, 's', { storeRoot, here: true }), { code: 'USAGE', message: /is a container/ }, 'a container is not restored into a terminal');
   await core.restore(ctx, 's', { storeRoot });
   t.match(await containerExecWeb(ctx, name), /"hits":2/, 'the restore has the first request counted');
 });
