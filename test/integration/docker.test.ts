@@ -79,6 +79,15 @@ t.test('an image service: up, ps, logs, down (manifests/devcontainer.yaml, bind-
   await core.logs({ ...ctx, events: (e) => e.type === 'log' && lines.push(e.line) }, name);
   t.match(lines.join('\n'), /dev server on 3000 \(token [0-9a-f]{16}\)/, 'logs show the text of the json-file log');
 
+  // up again: unchanged keeps the container; a changed service is recreated (config-hash label)
+  t.equal((await core.up(ctx, project)).services['app']!.containerId, rec.containerId, 'an unchanged service keeps its container');
+  const changed = { ...project, services: project.services.map((s) => ({ ...s, environment: { ...s.environment, EXTRA: '1' } })) };
+  t.same(core.planUp(changed, core.readStack(ctx, name)!.services).map((x) => x.action), ['recreate']);
+  const again = (await core.up(ctx, changed, { wait: true })).services['app']!;
+  t.not(again.containerId, rec.containerId, 'a changed service gets a new container');
+  t.same(await containersOf(ctx.stateRoot), [`/${name}-app-1`], 'the old one is gone');
+  t.not((await docker().getContainer(again.containerId!).inspect()).Config.Labels['ckpt.config-hash'], inspect.Config.Labels['ckpt.config-hash']);
+
   await core.down(ctx, name);
   t.same(await containersOf(ctx.stateRoot), [], 'down removes the container');
   t.equal(core.readStack(ctx, name), undefined);
