@@ -234,6 +234,19 @@ t.test('dockerd down: up fails with DOCKER_UNREACHABLE (exit 69) and says how to
   const j = await ckptCli(['up', '-d', '-f', file, '--json'], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
   t.equal(j.exitCode, 69);
   t.match(j.stdout + j.stderr, /"code":\s*"DOCKER_UNREACHABLE"/, '--json names the code');
+
+  // dockerd gone while a stack runs: down says so (and the stack is still there to retry)
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  t.teardown(async () => {
+    if (core.readStack(ctx, `nodocker${process.pid}`)) await core.down(ctx, `nodocker${process.pid}`, { timeoutMs: 1000 });
+  });
+  await core.up(ctx, await core.loadProject({ file }));
+  const d = await ckptCli(['down', '-p', `nodocker${process.pid}`, '-t', '1'], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(d.exitCode, 69, 'down without dockerd: the environment exit code');
+  t.match(d.stderr, /dockerd does not answer/);
+  t.ok(core.readStack(ctx, `nodocker${process.pid}`), 'the stack is still recorded, so down can be retried');
+  await core.down(ctx, `nodocker${process.pid}`, { timeoutMs: 1000 });
+  t.same(await containersOf(ctx.stateRoot), []);
 });
 
 t.test('a tampered set: the container is never run, through either restore path', async (t) => {

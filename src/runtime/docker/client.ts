@@ -46,3 +46,10 @@ export async function requireDocker(opts: { experimental?: boolean } = {}): Prom
   }
   checked.add(key);
 }
+
+/** A request that failed because dockerd went away (not because Docker said no). */
+export function unreachable(e: unknown): CkptError | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'ECONNRESET' && code !== 'EPIPE') return undefined;
+  return new CkptError('DOCKER_UNREACHABLE', `dockerd does not answer on ${dockerSocket()} (${(e as Error).message})`, { hint: DOCKER_FIX_HINT, cause: e });
+}

@@ -10,7 +10,7 @@ import { isAlive, readStat, treeCpuTicks, treeRssBytes } from '../../util/proc.j
 import { serviceConfigHash } from '../config-hash.js';
 import { FREEZER_ROOT, freezerState, thaw } from '../process/freezer.js';
 import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
-import { docker, requireDocker } from './client.js';
+import { docker, requireDocker, unreachable } from './client.js';
 import { LABEL_STATE, containerConfig, stateTag, type ContainerConfigOptions } from './container-config.js';
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
 
@@ -102,7 +102,7 @@ export async function createServiceContainer(project: Project, service: Service,
     forgetRestoreRequest(old.Id);
   } catch (e) {
     if (e instanceof CkptError) throw e;
-    if (statusCode(e) !== 404) throw e;
+    if (statusCode(e) !== 404) throw unreachable(e) ?? e;
   }
   try {
     return await d.createContainer(cfg);
@@ -115,7 +115,7 @@ export async function createServiceContainer(project: Project, service: Service,
         cause: e,
       });
     }
-    throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: docker could not create the container: ${(e as Error).message}`, { cause: e });
+    throw unreachable(e) ?? new CkptError('SERVICE_START_FAILED', `service ${service.name}: docker could not create the container: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -129,7 +129,7 @@ export class DockerRuntime implements ServiceRuntime {
       await c.start();
     } catch (e) {
       await c.remove({ force: true, v: true }).catch(() => {});
-      throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: docker could not start the container: ${(e as Error).message}`, {
+      throw unreachable(e) ?? new CkptError('SERVICE_START_FAILED', `service ${service.name}: docker could not start the container: ${(e as Error).message}`, {
         cause: e,
         hint: 'Check the service\'s command, entrypoint and volumes; dockerd\'s log may say more.',
       });
@@ -209,6 +209,8 @@ export class DockerRuntime implements ServiceRuntime {
 }
 
 function dockerFailure(record: ServiceRecord, what: string, e: unknown): CkptError {
+  const gone = unreachable(e);
+  if (gone) return gone;
   return new CkptError('SERVICE_START_FAILED', `service ${record.service}: docker could not ${what} container ${record.containerId?.slice(0, 12)}: ${(e as Error).message}`, {
     cause: e,
     hint: `Look at it with: docker inspect ${record.containerId?.slice(0, 12)}`,
