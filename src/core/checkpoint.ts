@@ -18,6 +18,7 @@ import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { ev } from './events.js';
+import { sharedHostMounts, type HostMount } from '../runtime/process/host-mounts.js';
 import type { CoreContext } from './stack.js';
 
 export interface CheckpointOptions {
@@ -54,6 +55,8 @@ export interface SetServiceMeta {
   /** CRIU's --inherit-fd key ("pipe:[inode]") of the service's output pipe, replaced on restore ('' for containers: runc maps their stdio) */
   logKey: string;
   rssBytes?: number;
+  /** the host's tmpfs mounts in the service's namespace, not dumped: bound from the host on restore */
+  hostMounts?: HostMount[];
 }
 
 /** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
@@ -98,6 +101,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   const store = new Store(opts.storeRoot);
   store.init();
   const started = performance.now();
+  const hostMounts = new Map(selected.filter((r) => r.runtime === 'process').map((r) => [r.service, sharedHostMounts(r.initPid!)]));
   const writer = await store.beginSet(
     setName,
     {
@@ -108,7 +112,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       extra: {
         spec: state.spec,
         services: Object.fromEntries(
-          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
+          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes, ...(hostMounts.has(r.service) ? { hostMounts: hostMounts.get(r.service)! } : {}) } satisfies SetServiceMeta]),
         ),
       },
     },
@@ -174,6 +178,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
             freezeCgroup: rec.cgroup!,
             leaveRunning: !opts.stop,
             ghostFiles: copyFiles.get(rec.service)!,
+            externalMounts: hostMounts.get(rec.service) ?? [],
             ...(stackServices.has(rec.service) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
           },
           `service ${rec.service}`,

@@ -240,6 +240,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             inheritCreds: modes.creds === 'inherit',
             restorePidns: modes.pid === 'fresh',
             mapPages: modes.pages === 'map',
+            externalMounts: m.hostMounts ?? [],
             allowChangedFiles: Boolean(opts.allowChangedFiles),
           },
           {

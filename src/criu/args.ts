@@ -18,6 +18,8 @@ export interface DumpOptions {
   externalNetns?: { inode: string; key: string };
   /** patched CRIU: these files' contents go into the images (x-ckpt.checkpoint.copy_files) */
   ghostFiles?: string[];
+  /** the host's own mounts in the tree's namespace: recorded by key, not dumped (runtime/process/host-mounts.ts) */
+  externalMounts?: { key: string; path: string }[];
   verbosity?: number;
 }
 
@@ -33,6 +35,7 @@ export function dumpArgs(o: DumpOptions): string[] {
   if (o.leaveRunning) args.push('--leave-running');
   if (o.externalNetns) args.push('--external', `net[${o.externalNetns.inode}]:${o.externalNetns.key}`);
   for (const f of o.ghostFiles ?? []) args.push('--ghost-file', f);
+  for (const m of o.externalMounts ?? []) args.push('--external', `mnt[${m.path}]:${m.key}`);
   return args;
 }
 
@@ -54,6 +57,8 @@ export interface RestoreOptions {
   allowChangedFiles?: boolean;
   /** patched CRIU: map private memory from the pages images (read on first touch) */
   mapPages?: boolean;
+  /** the host mounts the dump recorded as external: bound from these paths */
+  externalMounts?: { key: string; path: string }[];
   verbosity?: number;
 }
 
@@ -72,6 +77,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   if (o.restorePidns) args.push('--restore-pidns');
   if (o.allowChangedFiles) args.push('--allow-changed-files');
   if (o.mapPages) args.push('--map-pages');
+  for (const m of o.externalMounts ?? []) args.push('--external', `mnt[${m.key}]:${m.path}`);
   return args;
 }
 
