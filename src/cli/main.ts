@@ -18,10 +18,10 @@ function wantColor(): boolean {
   return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 }
 
-function makeCtx(json: boolean, prefixWidth?: number): core.CoreContext {
+function makeCtx(json: boolean, prefixWidth?: number, progress = false): core.CoreContext {
   return {
     stateRoot: core.stateRoot(),
-    events: json ? jsonSink() : plainSink({ color: wantColor(), ...(prefixWidth ? { prefixWidth } : {}) }),
+    events: json ? jsonSink(undefined, { progress }) : plainSink({ color: wantColor(), ...(prefixWidth ? { prefixWidth } : {}) }),
   };
 }
 
@@ -173,7 +173,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = EXIT.environment;
     });
 
-  addSetCommands(program, globals, (json) => makeCtx(json));
+  addSetCommands(program, globals, (json, progress) => makeCtx(json, undefined, progress));
   return program;
 }
 

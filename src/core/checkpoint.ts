@@ -17,6 +17,7 @@ import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { ev } from './events.js';
+import { cgroupAnonBytes, dirFileBytes, meterProgress } from './progress.js';
 import type { CoreContext } from './stack.js';
 
 export interface CheckpointOptions {
@@ -150,6 +151,9 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         const dir = writer.serviceDir(rec.service);
         emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
         followings.push(writer.follow(rec.service));
+        const meter = meterProgress(ctx.events, { op: 'checkpoint', project: projectName, set: setName, service: rec.service }, cgroupAnonBytes(rec.cgroup!), () =>
+          dirFileBytes(dir),
+        );
         const r = await criuDump(
           {
             pid: rec.initPid!,
@@ -164,8 +168,9 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
             guard.watchPid(pid);
             faultPoint('dump');
           },
-        );
+        ).finally(() => meter.stop());
         const bytes = dirBytes(dir, readdirSync(dir));
+        meter.finish(bytes);
         const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...readDumpStatsSafe(dir) };
         stats.push(s);
         emit(rec.service, 'dumped', { bytes, ms: r.ms });

@@ -1,6 +1,7 @@
 // The plain sink: one line per event, for terminals without the Ink UI, pipes and CI.
 import type { CoreEvent, EventSink } from '../../core/events.js';
 import { formatBytes, formatDuration } from '../../util/time.js';
+import { fromEvent, rateOf } from '../progress.js';
 
 const ACTION_TEXT: Record<string, string> = {
   starting: 'Starting',
@@ -77,6 +78,13 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
         if (line) write(line + '\n');
         break;
       }
+      case 'progress':
+        // One line per service at the end; the figures in between are for live displays.
+        if (e.final) {
+          const rate = rateOf(fromEvent(e));
+          write(` ${e.project}-${e.service}  ${formatBytes(e.doneBytes)} ${e.op === 'checkpoint' ? 'dumped' : 'restored'} at ${formatBytes(rate)}/s\n`);
+        }
+        break;
       case 'message':
         write(`${e.level === 'warn' ? 'WARN ' : ''}${e.text}\n`);
         break;
