@@ -22,3 +22,4 @@ export { stopService, startService } from './service-control.js';
 // What the UI needs to show sets and figures the way the CLI does.
 export { renderInspectTree } from '../criu/images/index.js';
 export { formatBytes, formatDuration } from '../util/time.js';
+export type { SetInfo } from '../store/index.js';
