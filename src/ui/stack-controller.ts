@@ -34,6 +34,8 @@ export interface UiSnapshot {
   progress: ServiceProgress[];
   /** what is being done now ("checkpoint warm: dumping"), while an action runs */
   busy?: string;
+  /** the action the progress bars belong to ("checkpoint warm") */
+  progressTitle?: string;
   status?: StatusLine;
   inspect?: InspectView;
   /** set once quit has finished: the UI unmounts */
@@ -247,19 +249,21 @@ export class StackController {
     this.busyTitle = title;
     this.holdPs = holdPs;
     this.board.clear();
-    this.set({ busy: title, progress: [], status: undefined });
+    this.set({ busy: title, progress: [], progressTitle: title, status: undefined });
+    let status: StatusLine;
+    let ok = false;
     try {
-      const done = await fn();
-      this.set({ busy: undefined, status: { level: 'info', text: done || `${title}: done` } });
-      return true;
+      status = { level: 'info', text: (await fn()) || `${title}: done` };
+      ok = true;
     } catch (e) {
       const err = core.asCkptError(e);
-      this.set({ busy: undefined, status: { level: 'error', text: `${title}: ${err.message}${err.hint ? ` — ${err.hint}` : ''}` } });
-      return false;
-    } finally {
-      this.holdPs = false;
-      await this.refresh();
+      status = { level: 'error', text: `${title}: ${err.message}${err.hint ? ` — ${err.hint}` : ''}` };
     }
+    // The outcome is shown with the services as they are after it, never beside stale rows.
+    this.holdPs = false;
+    await this.refresh();
+    this.set({ busy: undefined, status });
+    return ok;
   }
 
   /** A name no set has yet: <project>-1, <project>-2, ... */
@@ -286,7 +290,7 @@ export class StackController {
   clone(set: string, as: string): Promise<boolean> {
     return this.run(`clone ${set} as ${as}`, async () => {
       const r = await core.restore(this.ctx, set, { storeRoot: this.opts.storeRoot, as });
-      return `cloned ${set} as ${r.project} (ckpt ps -p ${r.project}; ckpt down -p ${r.project})`;
+      return `cloned ${set} as ${r.project} (ckpt down -p ${r.project} stops it)`;
     }, true);
   }
 

@@ -199,8 +199,7 @@ function Screen({ controller, width, height }: { controller: StackController; wi
   const headerColor = tint(theme, 'cyan');
 
   let middle: React.JSX.Element;
-  if (modal?.kind === 'help') middle = <HelpOverlay width={W} height={midH} />;
-  else if (modal?.kind === 'prompt') {
+  if (modal?.kind === 'prompt') {
     middle = (
       <Prompt
         title={modal.action === 'checkpoint' ? `Checkpoint ${snap.project}` : `Clone ${modal.set}`}
@@ -250,6 +249,17 @@ function Screen({ controller, width, height }: { controller: StackController; wi
     );
   }
 
+  if (modal?.kind === 'help') {
+    // the help takes the whole screen between the header and the status line: 80x24 shows every key
+    return (
+      <Box flexDirection="column" width={W} height={H}>
+        <Text wrap="truncate">{cell(header, W)}</Text>
+        <HelpOverlay width={W} height={H - 2 - statusHeight(snap, W)} />
+        <StatusBar snap={snap} width={W} />
+      </Box>
+    );
+  }
+
   if (snap.inspect) {
     return (
       <Box flexDirection="column" width={W} height={H}>
@@ -274,7 +284,7 @@ function Screen({ controller, width, height }: { controller: StackController; wi
         stackUp={snap.stackUp}
         {...(snap.fromSet ? { fromSet: snap.fromSet } : {})}
       />
-      {showProgress ? <ProgressPane title={snap.busy ?? 'done'} rows={snap.progress} width={W} /> : null}
+      {showProgress ? <ProgressPane title={snap.busy ?? `${snap.progressTitle ?? ''}: done`} rows={snap.progress} width={W} /> : null}
       {middle}
       <StatusBar snap={snap} width={W} />
       <Text dimColor wrap="truncate">

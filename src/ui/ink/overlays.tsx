@@ -20,22 +20,23 @@ export const KEYS: [string, string][] = [
   ['q ctrl-c', 'quit (asks whether to leave the stack running)'],
 ];
 
+const HELP_NOTES = [
+  '',
+  'Sets: a set taken from a restored stack sits below the set it came from;',
+  '* marks the set the running stack was restored from.',
+];
+
 export function HelpOverlay({ width, height }: { width: number; height: number }): React.JSX.Element {
   const inner = width - 2;
+  // the keys first; the notes only where there is room for them
+  const lines = [...KEYS.map(([k, what]) => `${k.padEnd(11)} ${what}`), ...HELP_NOTES].slice(0, Math.max(1, height - 2));
   return (
     <Pane title="Help · any key closes" width={width} height={height} focused>
-      {KEYS.map(([k, what]) => (
-        <Text key={k} wrap="truncate">
-          {cell(`  ${k.padEnd(11)} ${what}`, inner)}
+      {lines.map((l, i) => (
+        <Text key={i} wrap="truncate" dimColor={i >= KEYS.length}>
+          {cell(`  ${l}`, inner)}
         </Text>
       ))}
-      <Text wrap="truncate">{cell('', inner)}</Text>
-      <Text dimColor wrap="truncate">
-        {cell('  Sets: a set taken from a restored stack sits below the set it came from;', inner)}
-      </Text>
-      <Text dimColor wrap="truncate">
-        {cell('  * marks the set the running stack was restored from.', inner)}
-      </Text>
     </Pane>
   );
 }

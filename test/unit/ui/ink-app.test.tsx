@@ -57,6 +57,7 @@ t.test('? shows the help; any key closes it', async (t) => {
   app.stdin.write('?');
   const help = await frame(app, shows(/Help · any key closes/));
   t.match(help, /Help · any key closes/);
+  t.match(help, /↑\/↓ j\/k {5}select a service or a set/, 'at 80x24 every key is listed, the first too');
   t.match(help, /c {10} checkpoint the stack into a new set/);
   t.match(help, /q ctrl-c {4}quit \(asks whether to leave the stack running\)/);
   app.stdin.write('x');
