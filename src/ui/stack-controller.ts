@@ -115,11 +115,32 @@ export class StackController {
   // ---- lifecycle ---------------------------------------------------------------------------
 
   /** `ckpt up`: bring the stack up, then watch it. */
-  async up(project: core.Project): Promise<void> {
+  /**
+   * Resolves with the error that kept the stack from coming up, or 'interrupted' when quitting
+   * cut it short, or undefined: what the command's exit code says.
+   */
+  async up(project: core.Project): Promise<core.CkptError | 'interrupted' | undefined> {
+    const abort = new AbortController();
+    this.upAbort = abort;
+    let failed: core.CkptError | 'interrupted' | undefined;
     await this.run(`up ${project.name}`, async () => {
       this.startWatching();
-      await core.up(this.ctx, project);
+      try {
+        await core.up(this.ctx, project, { signal: abort.signal });
+      } catch (e) {
+        failed = abort.signal.aborted ? 'interrupted' : core.asCkptError(e);
+        throw e;
+      }
     });
+    this.upAbort = undefined;
+    return failed;
+  }
+
+  private upAbort: AbortController | undefined;
+
+  /** Quitting waits for nothing but a checkpoint, restore or clone (whose end it must not cut). */
+  canQuitNow(): boolean {
+    return !this.state.busy || !this.holdPs;
   }
 
   /** `ckpt ui`: watch a stack that is already running. */
@@ -143,6 +164,9 @@ export class StackController {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.logsAbort?.abort();
+    // an up still waiting for a service's health gives up; then the stack is free to go down
+    this.upAbort?.abort();
+    await this.current?.catch(() => undefined);
     if (how === 'stop' && core.readStack(this.ctx, this.opts.project)) {
       this.busyTitle = 'stopping the stack';
       this.set({ busy: this.busyTitle });
@@ -241,13 +265,22 @@ export class StackController {
   private busyTitle = '';
 
   /** One action at a time; its failure becomes the status line, never an exception. */
-  private async run(title: string, fn: () => Promise<string | void>, holdPs = false): Promise<boolean> {
+  private run(title: string, fn: () => Promise<string | void>, holdPs = false): Promise<boolean> {
     if (this.state.busy) {
       this.set({ status: { level: 'warn', text: `busy: ${this.state.busy}` } });
-      return false;
+      return Promise.resolve(false);
     }
     this.busyTitle = title;
     this.holdPs = holdPs;
+    const done = this.runAction(title, fn);
+    this.current = done;
+    return done;
+  }
+
+  /** The action running now, if any. */
+  private current: Promise<boolean> | undefined;
+
+  private async runAction(title: string, fn: () => Promise<string | void>): Promise<boolean> {
     this.board.clear();
     this.set({ busy: title, progress: [], progressTitle: title, status: undefined });
     let status: StatusLine;

@@ -167,3 +167,32 @@ t.test('ckpt up in tmux: checkpoint, restore, lineage, every key, quit leaving t
   const copyPids = (JSON.parse(copy.stdout) as { pid: number }[]).map((r) => r.pid);
   t.same([...rows.map((r) => r.pid), ...copyPids].filter((p) => isAlive(p)), [], 'nothing left running');
 });
+
+t.test('ckpt ui without a terminal says to use ps and logs', async (t) => {
+  const dir = tempDir(t);
+  const r = await execa(bin, ['ui', '-p', 'nothing'], { reject: false, env: userEnv({ CKPT_STATE_DIR: join(dir, 'state') }), extendEnv: false });
+  t.equal(r.exitCode, 64);
+  t.match(r.stderr, /ckpt ui needs a terminal/);
+  t.match(r.stderr, /ckpt ps -p nothing/);
+});
+
+t.test('ckpt ui on a terminal, with no such stack: the error, and no screen drawn', async (t) => {
+  if (!(await haveTmux())) {
+    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
+    else t.skip('needs tmux');
+    return;
+  }
+  const dir = tempDir(t);
+  const sock = join(dir, 'tmux.sock');
+  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
+  t.teardown(() => tmux(['kill-server']));
+  await tmux(['new-session', '-d', '-s', 'ui', '-x', '80', '-y', '24', `env -u CI CKPT_STATE_DIR=${join(dir, 'state')} node ${bin} ui -p nothing; echo "[ckpt exited $?]"; sleep 600`]);
+  let s = '';
+  for (let i = 0; i < 300 && !/\[ckpt exited/.test(s); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    s = (await tmux(['capture-pane', '-p', '-t', 'ui'])).stdout;
+  }
+  t.match(s, /no stack named nothing is running/);
+  t.match(s, /\[ckpt exited 71\]/);
+  t.notMatch(s, /Services ·/, 'no UI was drawn');
+});

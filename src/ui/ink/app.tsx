@@ -152,7 +152,7 @@ function Screen({ controller, width, height }: { controller: StackController; wi
 
     if (!snap.busy && L.keepProgress) update({ keepProgress: false });
     if (input === 'q' || (key.ctrl && input === 'c')) {
-      if (snap.busy) return controller.say('warn', `wait for ${snap.busy} to finish, then quit`);
+      if (!controller.canQuitNow()) return controller.say('warn', `wait for ${snap.busy} to finish, then quit`);
       return ask({ kind: 'quit' });
     }
     if (input === '?') return ask({ kind: 'help' });

@@ -3,7 +3,7 @@
 // was, followed by one line saying what became of the stack.
 import React from 'react';
 import { render } from 'ink';
-import type { Project } from '../../core/index.js';
+import { EXIT, type CkptError, type Project } from '../../core/index.js';
 import { StackController } from '../stack-controller.js';
 import { App } from './app.js';
 
@@ -30,8 +30,9 @@ export async function runUi(opts: RunUiOptions): Promise<number> {
   process.on('SIGHUP', onSignal);
   stdout.write('\x1b[?1049h\x1b[H');
   const app = render(<App controller={controller} theme={{ color: opts.color }} />, { stdout, stdin, exitOnCtrlC: false, patchConsole: true });
+  let upFailed: Promise<CkptError | 'interrupted' | undefined> | undefined;
   try {
-    if (opts.up) void controller.up(opts.up);
+    if (opts.up) upFailed = controller.up(opts.up);
     await app.waitUntilExit();
   } finally {
     app.cleanup();
@@ -43,5 +44,7 @@ export async function runUi(opts: RunUiOptions): Promise<number> {
   if (snap.quitting === 'leave') stdout.write(`ckpt: left stack ${opts.project} running (ckpt ui -p ${opts.project}; ckpt down -p ${opts.project})\n`);
   else stdout.write(`ckpt: stopped stack ${opts.project}\n`);
   if (snap.status?.level === 'error') stdout.write(`ckpt: ${snap.status.text}\n`);
-  return 0;
+  // a stack that did not come up is the command's failure, as with plain output
+  const failed = await upFailed;
+  return failed === 'interrupted' ? EXIT.interrupted : failed ? failed.exitCode : EXIT.ok;
 }
