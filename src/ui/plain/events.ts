@@ -30,10 +30,7 @@ function phaseLine(e: Extract<CoreEvent, { type: 'checkpoint' | 'restore' }>): s
   const ms = typeof d.ms === 'number' ? ` in ${formatDuration(d.ms)}` : '';
   if (e.service) {
     switch (e.phase) {
-      case 'dumping':
-        return ` ${e.project}-${e.service}  Dumping (~${formatBytes(Number(d.expectedBytes ?? 0))} resident)`;
-      case 'dumped':
-        return ` ${e.project}-${e.service}  Dumped ${formatBytes(Number(d.bytes ?? 0))}${ms}`;
+      // 'dumping' and 'dumped' are told by the progress events: the estimate, then the bytes and rate
       case 'restoring':
         return ` ${e.project}-${e.service}  Restoring`;
       case 'restored':
@@ -60,6 +57,7 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
     if (!colors.has(service)) colors.set(service, PALETTE[colors.size % PALETTE.length]!);
     return `\x1b[${colors.get(service)}m${text}\x1b[0m`;
   };
+  const started = new Set<string>();
   return (e: CoreEvent) => {
     switch (e.type) {
       case 'service': {
@@ -78,13 +76,21 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
         if (line) write(line + '\n');
         break;
       }
-      case 'progress':
-        // One line per service at the end; the figures in between are for live displays.
+      case 'progress': {
+        // The first figure of a dump (its estimate) and each service's last one; the figures in
+        // between are for live displays.
+        const key = `${e.op} ${e.project} ${e.set} ${e.service}`;
+        const who = ` ${e.project}-${e.service}`;
         if (e.final) {
-          const rate = rateOf(fromEvent(e));
-          write(` ${e.project}-${e.service}  ${formatBytes(e.doneBytes)} ${e.op === 'checkpoint' ? 'dumped' : 'restored'} at ${formatBytes(rate)}/s\n`);
+          started.delete(key);
+          const how = `in ${formatDuration(e.elapsedMs)} (${formatBytes(rateOf(fromEvent(e)))}/s)`;
+          write(`${who}  ${e.op === 'checkpoint' ? 'Dumped' : 'Read'} ${formatBytes(e.doneBytes)}${e.op === 'restore' ? ' of images' : ''} ${how}\n`);
+        } else if (!started.has(key)) {
+          started.add(key);
+          if (e.op === 'checkpoint') write(`${who}  Dumping (~${formatBytes(e.totalBytes)} expected)\n`);
         }
         break;
+      }
       case 'message':
         write(`${e.level === 'warn' ? 'WARN ' : ''}${e.text}\n`);
         break;

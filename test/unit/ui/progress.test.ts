@@ -47,15 +47,18 @@ t.test('the board keeps the latest figure per service of one operation', async (
   t.same(b.rows().map((r) => [r.op, r.service]), [['restore', 'web']], 'a restore starts a new board');
 });
 
-t.test('plain prints one line per service, at the end', async (t) => {
+t.test('plain prints the estimate of a dump and each service\'s last figures', async (t) => {
   let out = '';
   const sink = plainSink({ write: (s) => (out += s) });
-  sink(pe({ doneBytes: 10 * MiB, elapsedMs: 100 }));
-  t.equal(out, '');
+  sink(pe({ doneBytes: 0, totalBytes: 18 * MiB, elapsedMs: 0 }));
+  sink(pe({ doneBytes: 10 * MiB, totalBytes: 18 * MiB, elapsedMs: 100 }));
+  t.equal(out, ' demo-web  Dumping (~18MiB expected)\n', 'the estimate once, no figures in between');
   sink(pe({ doneBytes: 20 * MiB, totalBytes: 20 * MiB, elapsedMs: 200, final: true }));
-  t.equal(out, ' demo-web  20MiB dumped at 100MiB/s\n');
+  t.match(out, / demo-web {2}Dumped 20MiB in 200ms \(100MiB\/s\)\n$/);
+  out = '';
+  sink(pe({ op: 'restore', doneBytes: 0, elapsedMs: 0 }));
   sink(pe({ op: 'restore', doneBytes: 20 * MiB, totalBytes: 20 * MiB, elapsedMs: 100, final: true }));
-  t.match(out, / demo-web {2}20MiB restored at 200MiB\/s\n$/);
+  t.equal(out, ' demo-web  Read 20MiB of images in 100ms (200MiB/s)\n');
 });
 
 t.test('JSON prints final progress lines, and every one with progress: true', async (t) => {
