@@ -216,7 +216,7 @@ function Screen({ controller, width, height }: { controller: StackController; wi
       modal.action === 'restore' ? (
         <Question
           title={`Restore ${modal.set}`}
-          lines={[`Restore set ${modal.set} over stack ${snap.project}?`, 'Its running services are stopped and replaced by the set\'s.']}
+          lines={restoreQuestion(snap, modal.set)}
           choices="y: restore   n/esc: cancel"
           width={W}
           height={midH}
@@ -292,6 +292,15 @@ function Screen({ controller, width, height }: { controller: StackController; wi
       </Text>
     </Box>
   );
+}
+
+function restoreQuestion(snap: UiSnapshot, set: string): string[] {
+  const from = snap.sets.find((s) => s.name === set)?.project;
+  return [
+    `Restore set ${set} over stack ${snap.project}?`,
+    'Its running services are stopped and replaced by the set\'s.',
+    ...(from && from !== snap.project ? [`Careful: the set was taken from another stack, ${from} (n clones it beside this one instead).`] : []),
+  ];
 }
 
 function statusText(snap: UiSnapshot): string {
