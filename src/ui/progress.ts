@@ -12,12 +12,21 @@ export interface ServiceProgress {
   totalBytes: number;
   elapsedMs: number;
   final: boolean;
+  /** bytes per second over the last second or so (a live display's samples), when known */
+  recentRate?: number;
 }
 
-/** Bytes per second over the whole dump or restore so far. */
+/**
+ * Bytes per second: over the last second while it runs (CRIU writes little at first, so the
+ * average since the start would promise minutes for a dump of a second), over the whole dump or
+ * restore once it is done.
+ */
 export function rateOf(p: ServiceProgress): number {
+  if (!p.final && p.recentRate !== undefined) return p.recentRate;
   return p.elapsedMs > 0 ? (p.doneBytes * 1000) / p.elapsedMs : 0;
 }
+
+const RATE_WINDOW_MS = 1000;
 
 /** Time left at the rate so far; undefined when it cannot be told (no rate, or past the estimate). */
 export function etaMs(p: ServiceProgress): number | undefined {
@@ -55,6 +64,7 @@ export function fromEvent(e: ProgressEvent): ServiceProgress {
 /** The latest progress per service of one operation; a new operation (another set or op) starts afresh. */
 export class ProgressBoard {
   private readonly byService = new Map<string, ServiceProgress>();
+  private readonly samples = new Map<string, { ms: number; bytes: number }[]>();
   private key = '';
 
   /** Returns true when the event was a progress event (and so changed the board). */
@@ -62,10 +72,17 @@ export class ProgressBoard {
     if (e.type !== 'progress') return false;
     const key = `${e.op}:${e.project}:${e.set}`;
     if (key !== this.key) {
-      this.byService.clear();
+      this.clear();
       this.key = key;
     }
-    this.byService.set(e.service, fromEvent(e));
+    const window = (this.samples.get(e.service) ?? []).filter((x) => x.ms >= e.elapsedMs - RATE_WINDOW_MS);
+    window.push({ ms: e.elapsedMs, bytes: e.doneBytes });
+    this.samples.set(e.service, window);
+    const first = window[0]!;
+    const span = e.elapsedMs - first.ms;
+    const p = fromEvent(e);
+    if (span >= 150) p.recentRate = ((e.doneBytes - first.bytes) * 1000) / span;
+    this.byService.set(e.service, p);
     return true;
   }
 
@@ -75,6 +92,7 @@ export class ProgressBoard {
 
   clear(): void {
     this.byService.clear();
+    this.samples.clear();
     this.key = '';
   }
 }

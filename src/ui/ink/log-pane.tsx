@@ -18,12 +18,28 @@ export function maxLogScroll(lines: number, height: number): number {
   return Math.max(0, lines - Math.max(1, height - 2));
 }
 
+/** A service's line as the pane shows it: its own escape sequences would move the cursor. */
+function clean(line: string): string {
+  return line.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\t/g, '  ').replace(/[\x00-\x1f\x7f]/g, '');
+}
+
+/** Long lines wrap, so nothing a service says is cut off; the newest rows are at the bottom. */
+function rowsEndingAt(lines: string[], end: number, width: number, count: number): string[] {
+  const rows: string[] = [];
+  for (let i = end - 1; i >= 0 && rows.length < count; i--) {
+    const l = clean(lines[i]!);
+    const parts: string[] = [];
+    for (let p = 0; p < Math.max(1, l.length); p += width) parts.push(l.slice(p, p + width));
+    rows.unshift(...parts);
+  }
+  return rows.slice(-count);
+}
+
 export function LogPane({ service, lines, scroll, width, height }: LogPaneProps): React.JSX.Element {
   const inner = width - 2;
   const visible = Math.max(1, height - 2);
   const off = Math.min(scroll, maxLogScroll(lines.length, height));
-  const end = lines.length - off;
-  const shown = lines.slice(Math.max(0, end - visible), end);
+  const shown = rowsEndingAt(lines, lines.length - off, Math.max(1, inner), visible);
   const title = service ? `Logs · ${service} ${off === 0 ? '(following)' : `(up ${off}; f follows)`}` : 'Logs';
   return (
     <Pane title={title} width={width} height={height}>
@@ -34,8 +50,7 @@ export function LogPane({ service, lines, scroll, width, height }: LogPaneProps)
       ) : (
         shown.map((l, i) => (
           <Text key={i} wrap="truncate">
-            {/* a service's own escape sequences would move the cursor inside the pane */}
-            {cell(l.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').replace(/\t/g, '  '), inner)}
+            {cell(l, inner)}
           </Text>
         ))
       )}

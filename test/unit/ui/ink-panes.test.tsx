@@ -85,6 +85,13 @@ t.test('log pane: follows the end; scrolled, it says so', async (t) => {
   const esc = plain(<LogPane service="x" lines={['\x1b[2J\x1b[31mred\x1b[0m\ttab']} scroll={0} width={30} height={3} />);
   t.match(esc.lastFrame(), /│red {2}tab\s+│/, 'a service\'s escape sequences are not passed to the terminal');
   esc.unmount();
+  const long = plain(<LogPane service="x" lines={['first', 'a'.repeat(25) + 'b'.repeat(10)]} scroll={0} width={27} height={5} />);
+  t.equal(
+    long.lastFrame(),
+    ['┌─ Logs · x (following) ──┐', '│first                    │', '│aaaaaaaaaaaaaaaaaaaaaaaaa│', '│bbbbbbbbbb               │', '└─────────────────────────┘'].join('\n'),
+    'a long line wraps: nothing is cut off',
+  );
+  long.unmount();
 });
 
 t.test('progress pane: a bar per service with bytes, rate and ETA', async (t) => {

@@ -47,6 +47,20 @@ t.test('the board keeps the latest figure per service of one operation', async (
   t.same(b.rows().map((r) => [r.op, r.service]), [['restore', 'web']], 'a restore starts a new board');
 });
 
+t.test('while it runs, rate and ETA come from the last second', async (t) => {
+  const b = new ProgressBoard();
+  // a slow start (CRIU writes its small images first), then pages at 100 MiB/s
+  b.apply(pe({ doneBytes: 0, elapsedMs: 0 }));
+  b.apply(pe({ doneBytes: 0.1 * MiB, elapsedMs: 900 }));
+  b.apply(pe({ doneBytes: 10.1 * MiB, elapsedMs: 1000 }));
+  b.apply(pe({ doneBytes: 20.1 * MiB, elapsedMs: 1100 }));
+  const [p] = b.rows();
+  t.equal(Math.round(rateOf(p!) / MiB), 100, 'the recent rate, not the average since the start');
+  t.equal(Math.round(etaMs(p!)!), 799, 'so the ETA is what is left at that rate');
+  b.apply(pe({ doneBytes: 30 * MiB, totalBytes: 30 * MiB, elapsedMs: 1200, final: true }));
+  t.equal(rateOf(b.rows()[0]!), 25 * MiB, 'done: the average over the whole dump');
+});
+
 t.test('plain prints the estimate of a dump and each service\'s last figures', async (t) => {
   let out = '';
   const sink = plainSink({ write: (s) => (out += s) });
