@@ -196,3 +196,46 @@ t.test('ckpt ui on a terminal, with no such stack: the error, and no screen draw
   t.match(s, /\[ckpt exited 71\]/);
   t.notMatch(s, /Services ·/, 'no UI was drawn');
 });
+
+t.test('on a terminal, --no-ui, --plain and CI=true keep the plain output', { timeout: 120_000 }, async (t) => {
+  if (!requireIntegration(t)) return;
+  if (!(await haveTmux())) {
+    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
+    else t.skip('needs tmux');
+    return;
+  }
+  const dir = tempDir(t);
+  const sock = join(dir, 'tmux.sock');
+  const file = join(dir, 'ckpt.yaml');
+  writeFileSync(file, 'name: plainfb\nservices:\n  ticker:\n    command: ["sh", "-c", "while :; do echo tick; sleep 0.2; done"]\n');
+  const state = join(dir, 'state');
+  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
+  t.teardown(async () => {
+    await tmux(['kill-server']);
+    await execa(bin, ['down', '-p', 'plainfb', '-t', '1'], { reject: false, env: userEnv({ CKPT_STATE_DIR: state }), extendEnv: false });
+  });
+  const variants: [string, string][] = [
+    ['--no-ui', `env -u CI CKPT_STATE_DIR=${state} node ${bin} up --no-ui -f ${file}`],
+    ['--plain', `env -u CI CKPT_STATE_DIR=${state} node ${bin} up --plain -f ${file}`],
+    ['CI=true', `env CI=true CKPT_STATE_DIR=${state} node ${bin} up -f ${file}`],
+  ];
+  for (const [name, cmd] of variants) {
+    await tmux(['kill-server']);
+    await tmux(['new-session', '-d', '-s', 'p', '-x', '80', '-y', '24', `${cmd}; echo "[ckpt exited $?]"; sleep 600`]);
+    const read = async (re: RegExp): Promise<string> => {
+      let s = '';
+      for (let i = 0; i < 600 && !re.test(s); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = (await tmux(['capture-pane', '-p', '-t', 'p'])).stdout;
+      }
+      return s;
+    };
+    const running = await read(/ticker \| tick\n.*ticker \| tick/);
+    t.match(running, /plainfb-ticker\s+Started/, `${name}: plain lines`);
+    t.match(running, /ticker \| tick/, `${name}: the log followed as lines`);
+    t.notMatch(running, /Services ·/, `${name}: no UI`);
+    await tmux(['send-keys', '-t', 'p', 'C-c']);
+    const end = await read(/\[ckpt exited \d+\]/);
+    t.match(end, /\[ckpt exited 130\]/, `${name}: Ctrl-C stops the stack, as before`);
+  }
+});
