@@ -32,11 +32,12 @@
 // handed back to the host, and whichever step happens to allocate it pays the host's page faults:
 // the same `criu restore` of the same images then takes 0.7 s or 1.5 s depending on what ran
 // before it. `--no-prime` turns this off.
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dirBytes, fmtMs, fmtRatio, fsyncDir, killTree, lastJsonLine, log, median, mustRun, sleep, summary, table } from './lib.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -83,90 +84,6 @@ function usage(err) {
   }
   process.stdout.write(text);
   process.exit(0);
-}
-
-// ---------------------------------------------------------------- small helpers
-
-const log = (s) => process.stderr.write(`${s}\n`);
-const fmtMs = (ms) => (ms === undefined || Number.isNaN(ms) ? '-' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms)}ms`);
-const fmtRatio = (r) => (r === undefined || Number.isNaN(r) ? '-' : r.toFixed(2));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function median(xs) {
-  const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
-  if (!v.length) return undefined;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-const min = (xs) => (xs.length ? Math.min(...xs) : undefined);
-const max = (xs) => (xs.length ? Math.max(...xs) : undefined);
-const summary = (xs) => ({ median: median(xs), min: min(xs), max: max(xs), n: xs.length, all: xs });
-
-/** Runs a command; resolves with its wall time (from spawn to exit) and output. */
-function timed(cmd, args, opts = {}) {
-  return new Promise((resolveP, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolveP({ ms: performance.now() - t0, code, signal, stdout, stderr }));
-  });
-}
-
-async function mustRun(what, cmd, args, opts) {
-  const r = await timed(cmd, args, opts);
-  if (r.code !== 0) {
-    throw Object.assign(new Error(`${what} failed (exit ${r.code ?? r.signal}): ${cmd} ${args.join(' ')}\n${r.stderr || r.stdout}`), { signal: r.signal });
-  }
-  return r;
-}
-
-function lastJsonLine(text) {
-  const lines = text.trim().split('\n').filter(Boolean);
-  return JSON.parse(lines.at(-1));
-}
-
-function dirBytes(dir) {
-  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
-function fsyncDir(dir) {
-  for (const f of readdirSync(dir)) {
-    const fd = openSync(join(dir, f), 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function alive(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return st.slice(st.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function killTree(pid) {
-  try {
-    process.kill(pid, 'SIGKILL'); // the init of a pid namespace: the whole namespace goes with it
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 500 && alive(pid); i++) await sleep(10);
-  if (alive(pid)) throw new Error(`restored tree ${pid} did not die`);
 }
 
 function newestMtime(dir, ext) {
@@ -532,12 +449,6 @@ function machineInfo(criu) {
 }
 
 // ---------------------------------------------------------------- output
-
-function table(headers, rows) {
-  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
-  return [line(headers), ...rows.map(line)].join('\n');
-}
 
 function report(res) {
   const out = (s = '') => process.stdout.write(`${s}\n`);

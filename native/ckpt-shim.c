@@ -249,6 +249,78 @@ static void reopen_stdin(void)
 	close(nul);
 }
 
+/* Mount points under these belong to container engines: a service has no business with them. */
+static const char *const foreign_roots[] = {
+	"/run/docker/", "/var/run/docker/", "/var/lib/docker/", "/run/containerd/",
+	"/var/lib/containerd/", "/run/netns/", "/var/run/netns/", "/var/lib/containers/",
+	"/run/containers/", NULL,
+};
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_mountinfo(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = 0;
+}
+
+static int is_foreign_mount(const char *mnt, const char *fstype)
+{
+	/* a namespace file pinned by someone else (docker's netns, ip netns): CRIU cannot dump it */
+	if (!strcmp(fstype, "nsfs"))
+		return 1;
+	for (int i = 0; foreign_roots[i]; i++)
+		if (!strncmp(mnt, foreign_roots[i], strlen(foreign_roots[i])))
+			return 1;
+	return 0;
+}
+
+/*
+ * Detaches, in the service's new mount namespace, what container engines mounted on the host:
+ * namespace files (CRIU refuses them: "doesn't have a proper root mount"), containers' overlay
+ * roots and their shm tmpfs (CRIU would try to dump them, and a restore would need them back
+ * after the containers are gone). The host keeps them; only the service's copy loses them.
+ * Repeats until none is left, since detaching a parent first can hide its children.
+ */
+static void detach_foreign_mounts(void)
+{
+	for (int pass = 0; pass < 16; pass++) {
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+		if (!f)
+			die("open /proc/self/mountinfo");
+		char line[4096];
+		int detached = 0;
+		while (fgets(line, sizeof(line), f)) {
+			/* id parent major:minor root mountpoint options [optional...] - fstype source super */
+			char *save = NULL, *tok = strtok_r(line, " ", &save);
+			char *mnt = NULL, *fstype = NULL;
+			for (int field = 0; tok; field++, tok = strtok_r(NULL, " ", &save)) {
+				if (field == 4)
+					mnt = tok;
+				if (!strcmp(tok, "-")) {
+					fstype = strtok_r(NULL, " ", &save);
+					break;
+				}
+			}
+			if (!mnt || !fstype)
+				continue;
+			unescape_mountinfo(mnt);
+			if (is_foreign_mount(mnt, fstype) && umount2(mnt, MNT_DETACH) == 0)
+				detached++;
+		}
+		fclose(f);
+		if (!detached)
+			return;
+	}
+}
+
 /* First half of the init, still running the binary mapped from the host's mounts. */
 static int enter_namespaces(struct run_opts *o, char **argv_rest)
 {
@@ -261,6 +333,7 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 	/* Nothing we mount may leak back to the host, and host mounts must not appear later. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		die("make / private");
+	detach_foreign_mounts();
 	/* A /proc of our own pid namespace, so that pids seen inside are the namespace's. */
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		die("mount /proc");

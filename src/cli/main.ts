@@ -23,10 +23,10 @@ function wantUi(): boolean {
   return Boolean(process.stdout.isTTY && process.stdin.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
 }
 
-function makeCtx(json: boolean, prefixWidth?: number, progress = false): core.CoreContext {
+function makeCtx(json: boolean, prefixWidth?: number, logPrefix = true, progress = false): core.CoreContext {
   return {
     stateRoot: core.stateRoot(),
-    events: json ? jsonSink(undefined, { progress }) : plainSink({ color: wantColor(), ...(prefixWidth ? { prefixWidth } : {}) }),
+    events: json ? jsonSink(undefined, { progress }) : plainSink({ color: wantColor(), logPrefix, ...(prefixWidth ? { prefixWidth } : {}) }),
   };
 }
 
@@ -159,11 +159,12 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'follow log output')
     .option('-n, --tail <lines>', 'number of lines from the end of each log')
     .option('--json', 'print log lines as JSON')
-    .action(async (services: string[], opts: { follow?: boolean; tail?: string; json?: boolean }, cmd: Command) => {
+    .option('--no-log-prefix', 'do not print the service name before each line')
+    .action(async (services: string[], opts: { follow?: boolean; tail?: string; json?: boolean; logPrefix: boolean }, cmd: Command) => {
       // -f means --follow here (as in compose); the manifest is --file, or the global -f.
       const { name, project } = await resolveTarget(globals(cmd), { needManifest: false });
       const width = Math.max(1, ...(project?.services.map((s) => s.name.length) ?? services.map((s) => s.length)));
-      const ctx = makeCtx(Boolean(opts.json), width);
+      const ctx = makeCtx(Boolean(opts.json), width, opts.logPrefix);
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       const tail = opts.tail === undefined || opts.tail === 'all' ? undefined : parseCount(opts.tail, '--tail');
@@ -202,7 +203,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = EXIT.environment;
     });
 
-  addSetCommands(program, globals, (json, progress) => makeCtx(json, undefined, progress));
+  addSetCommands(program, globals, (json, progress) => makeCtx(json, undefined, true, progress));
   return program;
 }
 

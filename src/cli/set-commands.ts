@@ -65,15 +65,21 @@ function addRestoreModeOptions(cmd: Command): Command {
     .addOption(new Option('--stdio <from>', 'fds 0-2 of the restored programs: from the image, or inherited from ckpt').choices(['image', 'inherit']))
     .addOption(new Option('--creds <from>', 'uid, gid, groups, capabilities: from the image, or the restorer\'s (never more)').choices(['image', 'inherit']))
     .addOption(new Option('--pid <pids>', 'the dumped pids, or a fresh pid namespace (saved pids inside, new ones outside)').choices(['image', 'fresh']))
-    .option('--allow-changed-files', 'restore even if files the set references were replaced or modified since the checkpoint');
+    .addOption(new Option('--pages <how>', 'memory: copied into the restored programs, or mapped from the set (read on first touch; see README)').choices(['copy', 'map']))
+    .option('--allow-changed-files', 'restore even if files the set references were replaced or modified since the checkpoint')
+    .option('--full-verify', 're-hash every file of the set, also those hashed before and unchanged since');
 }
 
-function restoreModes(o: { stdio?: string; creds?: string; pid?: string; allowChangedFiles?: boolean }): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'allowChangedFiles'> {
+function restoreModes(
+  o: { stdio?: string; creds?: string; pid?: string; pages?: string; allowChangedFiles?: boolean; fullVerify?: boolean },
+): Pick<core.RestoreOptions, 'stdio' | 'creds' | 'pid' | 'pages' | 'allowChangedFiles' | 'fullVerify'> {
   return {
+    ...(o.fullVerify ? { fullVerify: true } : {}),
     ...(o.allowChangedFiles ? { allowChangedFiles: true } : {}),
     ...(o.stdio ? { stdio: o.stdio as 'image' | 'inherit' } : {}),
     ...(o.creds ? { creds: o.creds as 'image' | 'inherit' } : {}),
     ...(o.pid ? { pid: o.pid as 'image' | 'fresh' } : {}),
+    ...(o.pages ? { pages: o.pages as 'copy' | 'map' } : {}),
   };
 }
 
@@ -228,6 +234,23 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       for (const n of names) results.push({ name: n, ...(await core.removeSet(storeOf(o), n)) });
       if (o.json) return void out(JSON.stringify(results) + '\n');
       for (const r of results) out(`removed ${r.name} (${formatBytes(r.freedBytes)} freed)\n`);
+    });
+
+  program
+    .command('verify')
+    .description('Re-hash every file of checkpoint sets and compare with what was stored (exit 74 if damaged)')
+    .argument('<sets...>', 'names of the sets')
+    .option('--store <dir>', 'checkpoint store')
+    .option('--json', 'print JSON')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      const o = globals(cmd);
+      const results = [];
+      for (const n of names) {
+        const r = await core.verifySet(storeOf(o), n);
+        results.push({ name: r.name, services: r.services, files: r.files, bytes: r.bytes });
+      }
+      if (o.json) return void out(JSON.stringify(results) + '\n');
+      for (const r of results) out(`${r.name}: intact (${r.files} files, ${formatBytes(r.bytes)} re-hashed)\n`);
     });
 
   program

@@ -8,7 +8,9 @@
 //                       carries the bytes actually written as both done and total.
 //   restore     done  = bytes read so far (rchar of /proc/PID/io) by the processes in the service's
 //                       cgroup: CRIU and the tasks it restores, which read the pages images
-//                       themselves; capped just below the total until the service runs;
+//                       themselves; capped just below the total until the service runs (with
+//                       pages: map the pages images are mapped, not read: the figure stays low
+//                       until the final event);
 //               total = the bytes of the service's images in the set.
 //
 // Sinks get these as 'progress' events and work out rate and ETA from doneBytes and elapsedMs.

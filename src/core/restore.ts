@@ -39,8 +39,14 @@ export interface RestoreOptions {
   stdio?: ServiceRestoreOptions['stdio'];
   creds?: ServiceRestoreOptions['creds'];
   pid?: ServiceRestoreOptions['pid'];
+  pages?: ServiceRestoreOptions['pages'];
   /** restore even if files the set references were replaced or modified since (CRIU refuses by default) */
   allowChangedFiles?: boolean;
+  /**
+   * Re-hash every file of the set. By default a file hashed in full before (at commit, or by an
+   * earlier restore or verify) whose inode is unchanged since is not read again (store/verified.ts).
+   */
+  fullVerify?: boolean;
   /**
    * Restore a one-service set into this process's own stdio (its terminal), DragonFly's
    * `checkpoint -r`: fds 0-2 inherited; `exited` then resolves with the program's exit code.
@@ -80,6 +86,8 @@ function restoreModes(service: Service, opts: RestoreOptions): ServiceRestoreOpt
     stdio: opts.here ? 'inherit' : (opts.stdio ?? r.stdio),
     creds: opts.creds ?? r.creds,
     pid: pid === 'fresh' && service.xCkpt.pidNamespace !== 'host' ? 'image' : pid,
+    // Sets taken before x-ckpt.restore.pages existed hold specs without it.
+    pages: opts.pages ?? r.pages ?? 'copy',
   };
 }
 
@@ -89,6 +97,7 @@ function neededFeatures(modes: ServiceRestoreOptions[]): PatchedOption[] {
     if (m.stdio === 'inherit') f.add('inheritStdio');
     if (m.creds === 'inherit') f.add('inheritCreds');
     if (m.pid === 'fresh') f.add('restorePidns');
+    if (m.pages === 'map') f.add('mapPages');
   }
   return [...f];
 }
@@ -159,6 +168,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   mkdirSync(gateDir, { recursive: true, mode: 0o700 });
   const verdict = join(gateDir, 'verdict');
   let verifyMs = 0;
+  let unchanged = 0;
   try {
     if (usesStackNetwork(project)) {
       // A clone publishes on free host ports; the stack itself on the ports its manifest names.
@@ -171,7 +181,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     const verifying = (async () => {
       const v0 = performance.now();
       try {
-        await store.verifySet(setName);
+        const report = await store.verifySet(setName, { trustUnchanged: !opts.fullVerify });
+        unchanged = report.unchanged;
         writeFileSync(verdict, 'ok');
       } catch (e) {
         writeFileSync(verdict, 'bad');
@@ -181,7 +192,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
         throw e;
       }
       verifyMs = performance.now() - v0;
-      emit(undefined, 'verified', { ms: verifyMs });
+      emit(undefined, 'verified', { ms: verifyMs, unchanged });
     })();
     // With the network held (or the services not sharing one), order does not matter: all
     // services are restored at once.
@@ -212,6 +223,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             actionScript: restoreGatePath(),
             inheritCreds: modes.creds === 'inherit',
             restorePidns: modes.pid === 'fresh',
+            mapPages: modes.pages === 'map',
             allowChangedFiles: Boolean(opts.allowChangedFiles),
           },
           {

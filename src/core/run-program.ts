@@ -32,7 +32,7 @@ export function programProject(name: string, argv: string[], cwd: string, env: R
       pidNamespace: 'host',
       stopGracePeriodMs: 10_000,
       checkpoint: {},
-      restore: { stdio: 'image', creds: 'image', pid: 'fresh' },
+      restore: { stdio: 'image', creds: 'image', pid: 'fresh', pages: 'copy' },
     },
   };
   const project: Omit<Project, 'hash'> = {

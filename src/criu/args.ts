@@ -52,6 +52,8 @@ export interface RestoreOptions {
   restorePidns?: boolean;
   /** patched CRIU: restore files that were replaced or modified since the dump */
   allowChangedFiles?: boolean;
+  /** patched CRIU: map private memory from the pages images (read on first touch) */
+  mapPages?: boolean;
   verbosity?: number;
 }
 
@@ -69,6 +71,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   if (o.inheritCreds) args.push('--inherit-creds');
   if (o.restorePidns) args.push('--restore-pidns');
   if (o.allowChangedFiles) args.push('--allow-changed-files');
+  if (o.mapPages) args.push('--map-pages');
   return args;
 }
 

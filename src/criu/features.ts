@@ -17,6 +17,8 @@ export const PATCHED_OPTIONS = {
   allowChangedFiles: '--allow-changed-files',
   /** dump: store a file's contents in the images instead of referencing it (patch 0011) */
   ghostFile: '--ghost-file',
+  /** restore: private memory mapped from the pages images instead of read into memory (patch 0012) */
+  mapPages: '--map-pages',
 } as const;
 
 export type PatchedOption = keyof typeof PATCHED_OPTIONS;

@@ -160,7 +160,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
       checkpoint: x.checkpoint?.copy_files
         ? { ...x.checkpoint, copy_files: x.checkpoint.copy_files.map((f) => resolvePath(f, o.dir, o.home)) }
         : (x.checkpoint ?? {}),
-      restore: { stdio: x.restore?.stdio ?? 'image', creds: x.restore?.creds ?? 'image', pid: x.restore?.pid ?? 'image' },
+      restore: { stdio: x.restore?.stdio ?? 'image', creds: x.restore?.creds ?? 'image', pid: x.restore?.pid ?? 'image', pages: x.restore?.pages ?? 'copy' },
     },
   };
   return svc;

@@ -42,7 +42,7 @@ export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
   network?: 'host' | 'private' | 'stack';
   checkpoint?: Record<string, unknown> & { copy_files?: string[] };
-  restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh' };
+  restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh'; pages?: 'copy' | 'map' };
 }
 
 export interface RawService {

@@ -53,6 +53,8 @@ export interface ServiceRestoreOptions {
   stdio: 'image' | 'inherit';
   creds: 'image' | 'inherit';
   pid: 'image' | 'fresh';
+  /** copy: pages read into memory at restore; map: private pages mapped from the set's images */
+  pages: 'copy' | 'map';
 }
 
 export interface Service {

@@ -81,6 +81,7 @@ import {
   storeIoError,
 } from './io.js';
 import { ImageFollower, type FollowedHash } from './follow.js';
+import { VerifiedFiles } from './verified.js';
 import { parseManifest, serializeManifest, type FileEntry, type SetManifest } from './manifest.js';
 import { MANIFEST_FILE, checkServiceName, checkSetName, isSetName, similarNames } from './names.js';
 
@@ -144,6 +145,8 @@ export interface VerifyReport {
   /** files whose size and SHA-256 were checked */
   files: number;
   bytes: number;
+  /** of those, files not read again: hashed in full before, and their inode unchanged since (trustUnchanged) */
+  unchanged: number;
 }
 
 export interface GcReport {
@@ -386,9 +389,9 @@ export class Store {
     const link = join(this.tmpDir, `link-${w.id}`);
     const nameLink = join(this.setsDir, w.name);
     let oldId: string | undefined;
+    const entries = new Map<string, FileEntry>();
     try {
       const files = this.collect(w);
-      const entries = new Map<string, FileEntry>();
       await eachLimit(files, this.concurrency, async (f) => {
         try {
           step('file', f.path);
@@ -448,6 +451,11 @@ export class Store {
     }
     // The set is visible and complete. What follows is durability of the name and cleanup: a
     // failure (or a crash) here leaves the replaced snapshot unreferenced, and gc removes it.
+    // Every file was just hashed (or followed while written) and linked: the first restore
+    // need not read them again.
+    const known = new VerifiedFiles(this.root);
+    for (const [rel, e] of entries) known.hashed(join(snapshot, rel), e.sha256);
+    known.save();
     try {
       fsyncPath(this.setsDir);
     } catch (e) {
@@ -792,7 +800,16 @@ export class Store {
    * Throws STORE_CORRUPT naming the first damaged file (all of them in `details`); a damaged
    * manifest is reported the same way.
    */
-  async verifySet(name: string, opts: { services?: string[] } = {}): Promise<VerifyReport> {
+  async verifySet(name: string, opts: { services?: string[]; trustUnchanged?: boolean } = {}): Promise<VerifyReport> {
+    const known = new VerifiedFiles(this.root);
+    try {
+      return await this.verifyOnce(name, opts, known);
+    } finally {
+      known.save();
+    }
+  }
+
+  private async verifyOnce(name: string, opts: { services?: string[]; trustUnchanged?: boolean }, known: VerifiedFiles): Promise<VerifyReport> {
     for (let attempt = 0; ; attempt++) {
       let l: Loaded;
       try {
@@ -806,6 +823,7 @@ export class Store {
       const problems: string[] = [];
       let files = 0;
       let bytes = 0;
+      let unchanged = 0;
       const checks: { rel: string; path: string; want: FileEntry }[] = [];
       try {
         if (l.manifest.id !== l.id) problems.push(`${MANIFEST_FILE}: describes snapshot ${l.manifest.id}, found in ${l.id}`);
@@ -835,17 +853,24 @@ export class Store {
               `${c.rel}: ${st.size} bytes, expected ${c.want.size}${st.size < c.want.size ? ' (truncated)' : ''}`,
             );
           }
+          if (opts.trustUnchanged && known.unchanged(c.path, c.want.sha256)) {
+            files++;
+            unchanged++;
+            bytes += st.size;
+            return;
+          }
           const got = await hashFile(c.path);
           if (got.sha256 !== c.want.sha256 || got.size !== c.want.size) {
             return void problems.push(`${c.rel}: content changed (sha256 ${got.sha256.slice(0, 12)}…, expected ${c.want.sha256.slice(0, 12)}…)`);
           }
+          known.hashed(c.path, got.sha256);
           files++;
           bytes += got.size;
         });
       } catch (e) {
         throw storeIoError(e, this.root);
       }
-      if (problems.length === 0) return { name, id: l.id, dir: l.dir, services, files, bytes };
+      if (problems.length === 0) return { name, id: l.id, dir: l.dir, services, files, bytes, unchanged };
       // Replaced or removed while we read it? Then check what the name holds now.
       let now: string | undefined;
       try {

@@ -47,12 +47,14 @@ fail() {
 . "$here/lib.sh"
 cleanup_fh() {
   [[ -n $copy ]] && kill -KILL "$copy" 2>/dev/null || true
-  [[ -n $ovl ]] && umount "$ovl" 2>/dev/null || true
+  # lazily: the killed copy may still hold the file for a moment (EBUSY would leak the mount)
+  [[ -n $ovl ]] && umount -l "$ovl" 2>/dev/null || true
   cleanup
 }
 trap cleanup_fh EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-"$CRIU" --help 2>&1 | grep -q -- '--allow-changed-files' || fail "$CRIU --help does not list --allow-changed-files"
+help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
+grep -q -- '--allow-changed-files' <<<"$help" || fail "$CRIU --help does not list --allow-changed-files"
 gcc -O2 -Wall -o "$tmp/fh-map" "$here/prog/fh-map.c" || fail "gcc fh-map.c"
 have_stock=0
 [[ -x $STOCK_CRIU ]] && have_stock=1 || say "no stock CRIU at $STOCK_CRIU: stock cases skipped"

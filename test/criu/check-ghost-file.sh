@@ -48,7 +48,8 @@ cleanup_ghost() {
 }
 trap cleanup_ghost EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-"$CRIU" --help 2>&1 | grep -q -- '--ghost-file PATH' || fail "$CRIU --help does not list --ghost-file"
+help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
+grep -q -- '--ghost-file PATH' <<<"$help" || fail "$CRIU --help does not list --ghost-file"
 gcc -O2 -Wall -o "$tmp/ghost-reader" "$here/prog/ghost-reader.c" || fail "gcc ghost-reader.c"
 have_stock=0
 [[ -x $STOCK_CRIU ]] && have_stock=1 || say "no stock CRIU at $STOCK_CRIU: stock case skipped"

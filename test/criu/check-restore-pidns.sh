@@ -46,7 +46,8 @@ cleanup_copies() {
 }
 trap cleanup_copies EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-"$CRIU" --help 2>&1 | grep -q -- '--restore-pidns' || fail "$CRIU --help does not list --restore-pidns"
+help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
+grep -q -- '--restore-pidns' <<<"$help" || fail "$CRIU --help does not list --restore-pidns"
 
 for p in pidns-counter pidns-subreaper; do
   gcc -O2 -Wall -o "$tmp/$p" "$here/prog/$p.c" || fail "gcc $p.c"

@@ -20,6 +20,8 @@ export interface PlainSinkOptions {
   write?: (s: string) => void;
   /** width of the "service |" prefix of log lines */
   prefixWidth?: number;
+  /** false: log lines without the "service |" prefix (logs --no-log-prefix) */
+  logPrefix?: boolean;
   color?: boolean;
 }
 
@@ -43,8 +45,10 @@ function phaseLine(e: Extract<CoreEvent, { type: 'checkpoint' | 'restore' }>): s
       return ` ${e.project}  Frozen${ms}`;
     case 'thawed':
       return ` ${e.project}  Thawed (frozen ${formatDuration(Number(d.frozenMs ?? 0))})`;
-    case 'verified':
-      return ` set ${e.set}  Verified${ms}`;
+    case 'verified': {
+      const kept = Number(d.unchanged ?? 0);
+      return ` set ${e.set}  Verified${ms}${kept ? ` (${kept} file${kept === 1 ? '' : 's'} unchanged since hashed, not re-read)` : ''}`;
+    }
   }
   return undefined;
 }
@@ -66,6 +70,10 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
         break;
       }
       case 'log': {
+        if (opts.logPrefix === false) {
+          write(`${e.line}\n`);
+          break;
+        }
         const prefix = `${e.service.padEnd(opts.prefixWidth ?? e.service.length)} | `;
         write(`${paint(e.service, prefix)}${e.line}\n`);
         break;

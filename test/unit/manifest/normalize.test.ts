@@ -48,7 +48,7 @@ services:
   const [box, proc] = p.services;
   t.strictSame(proc!.healthcheck, { test: ['/bin/sh', '-c', './check'], intervalMs: 30000, timeoutMs: 30000, retries: 3, startPeriodMs: 0 });
   t.equal(proc!.restart, 'no');
-  t.strictSame(proc!.xCkpt, { runtime: 'process', network: 'host', stopGracePeriodMs: 10000, checkpoint: {}, restore: { stdio: 'image', creds: 'image', pid: 'image' } });
+  t.strictSame(proc!.xCkpt, { runtime: 'process', network: 'host', stopGracePeriodMs: 10000, checkpoint: {}, restore: { stdio: 'image', creds: 'image', pid: 'image', pages: 'copy' } });
   t.equal(box!.xCkpt.runtime, 'docker');
   t.strictSame(box!.command, []);
   t.equal(box!.entrypoint, undefined);

@@ -76,6 +76,7 @@ services:
         b: 1
       restore:
         creds: image
+        pages: copy
         pid: image
         stdio: image
   web:
@@ -96,6 +97,7 @@ services:
       checkpoint: {}
       restore:
         creds: image
+        pages: copy
         pid: image
         stdio: image
 volumes:

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync, rmSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../../src/errors.js';
 import type { Store } from '../../../src/store/index.js';
@@ -32,12 +32,12 @@ const cases: [string, (dir: string) => void, RegExp][] = [
   ['a file replaced by a symlink', (d) => (rmSync(join(d, 'db', 'core-1.img')), symlinkSync('/etc/hostname', join(d, 'db', 'core-1.img'))), /db\/core-1\.img: not a regular file/],
 ];
 
-for (const [what, damage, message] of cases) {
-  t.test(`verify detects ${what}, naming the file`, async (t) => {
+for (const [what, damage, message] of cases) for (const trustUnchanged of [false, true]) {
+  t.test(`verify${trustUnchanged ? ' (trusting unchanged files)' : ''} detects ${what}, naming the file`, async (t) => {
     const { store, dir } = await fixture(t);
-    await t.resolveMatch(store.verifySet('set1'), { name: 'set1', files: 4, services: ['db', 'web'] }, 'intact first');
+    await t.resolveMatch(store.verifySet('set1', { trustUnchanged }), { name: 'set1', files: 4, services: ['db', 'web'] }, 'intact first');
     damage(dir);
-    const err = await store.verifySet('set1').then(
+    const err = await store.verifySet('set1', { trustUnchanged }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -47,6 +47,22 @@ for (const [what, damage, message] of cases) {
     t.match((err as CkptError).details.join('\n'), message);
   });
 }
+
+t.test('a file hashed at commit is not read again while its inode is unchanged; a write is seen even with its mtime put back', async (t) => {
+  const { store, dir } = await fixture(t);
+  await t.resolveMatch(store.verifySet('set1', { trustUnchanged: true }), { files: 4, unchanged: 4 }, 'commit hashed them all');
+  await t.resolveMatch(store.verifySet('set1'), { files: 4, unchanged: 0 }, 'a plain verify re-hashes everything');
+  const path = join(dir, 'db', 'pages-1.img');
+  const { atime, mtime } = statSync(path);
+  flipByte(path, 777);
+  utimesSync(path, atime, mtime); // mtime back as it was: ctime still moved
+  await t.rejects(store.verifySet('set1', { trustUnchanged: true }), { code: 'STORE_CORRUPT', message: /db\/pages-1\.img: content changed/ });
+  flipByte(path, 777); // the content is right again, but the inode changed: hashed once more, then trusted
+  await t.resolveMatch(store.verifySet('set1', { trustUnchanged: true }), { files: 4, unchanged: 3 });
+  await t.resolveMatch(store.verifySet('set1', { trustUnchanged: true }), { files: 4, unchanged: 4 });
+  writeFileSync(join(store.root, 'verified.json'), '{not json');
+  await t.resolveMatch(store.verifySet('set1', { trustUnchanged: true }), { files: 4, unchanged: 0 }, 'a damaged cache only costs re-hashing');
+});
 
 t.test('all problems are listed in details, the first in the message', async (t) => {
   const { store, dir } = await fixture(t);
