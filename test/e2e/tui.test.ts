@@ -239,3 +239,57 @@ t.test('on a terminal, --no-ui, --plain and CI=true keep the plain output', { ti
     t.match(end, /\[ckpt exited 130\]/, `${name}: Ctrl-C stops the stack, as before`);
   }
 });
+
+t.test('ckpt ui attaches to a stack started with up -d; quitting leaves it, or stops it', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t)) return;
+  if (!(await haveTmux())) {
+    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
+    else t.skip('needs tmux');
+    return;
+  }
+  const dir = tempDir(t);
+  const sock = join(dir, 'tmux.sock');
+  const file = join(dir, 'ckpt.yaml');
+  writeFileSync(file, 'name: attach\nservices:\n  ticker:\n    command: ["sh", "-c", "while :; do date +tick-%s%N; sleep 0.2; done"]\n');
+  const env = { CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') };
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, cwd: dir, env: userEnv(env), extendEnv: false, timeout: 60_000 });
+  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
+  t.teardown(async () => {
+    await tmux(['kill-server']);
+    await ckpt(['down', '-p', 'attach', '-t', '1']);
+  });
+  const up = await ckpt(['up', '-d', '-f', file]);
+  t.equal(up.exitCode, 0, up.stderr);
+  const read = async (re: RegExp): Promise<string> => {
+    let s = '';
+    for (let i = 0; i < 600 && !re.test(s); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = (await tmux(['capture-pane', '-p', '-t', 'a'])).stdout;
+    }
+    return s;
+  };
+  const attach = async (): Promise<void> => {
+    await tmux(['kill-server']);
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+    await tmux(['new-session', '-d', '-s', 'a', '-x', '80', '-y', '24', `env -u CI ${vars} node ${bin} ui -p attach; echo "[ckpt exited $?]"; sleep 600`]);
+  };
+
+  await attach();
+  const s = await read(/ticker\s+process\s+running[\s\S]*tick-\d+/);
+  t.match(s, /ckpt · attach · 1\/1 running/, 'attached: the header');
+  t.match(s, /Logs · ticker \(following\)[\s\S]*tick-\d+/, 'the ticker\'s log');
+  await tmux(['send-keys', '-t', 'a', 'q']);
+  await read(/Leave stack attach running\?/);
+  await tmux(['send-keys', '-t', 'a', 'y']);
+  t.match(await read(/\[ckpt exited \d+\]/), /ckpt: left stack attach running[\s\S]*\[ckpt exited 0\]/);
+  const ps = await ckpt(['ps', '--json', '-p', 'attach']);
+  t.equal(JSON.parse(ps.stdout)[0]?.state, 'running', 'still running after the UI left');
+
+  await attach();
+  await read(/ticker\s+process\s+running/);
+  await tmux(['send-keys', '-t', 'a', 'q']);
+  await read(/Leave stack attach running\?/);
+  await tmux(['send-keys', '-t', 'a', 'n']);
+  t.match(await read(/\[ckpt exited \d+\]/), /ckpt: stopped stack attach[\s\S]*\[ckpt exited 0\]/);
+  t.equal((await ckpt(['ps', '-p', 'attach'])).exitCode, 71, 'n stops the stack');
+});
