@@ -243,7 +243,7 @@ function Screen({ controller, width, height }: { controller: StackController; wi
   } else {
     middle = (
       <Box flexDirection="row" height={midH}>
-        <SetsPane sets={snap.sets} selected={setIndex} focused={focus === 'sets'} width={setsW} height={midH} now={Date.now()} {...(snap.fromSet ? { fromSet: snap.fromSet } : {})} />
+        <SetsPane sets={snap.sets} selected={setIndex} focused={focus === 'sets'} width={setsW} height={midH} now={Date.now()} project={snap.project} {...(snap.fromSet ? { fromSet: snap.fromSet } : {})} />
         <LogPane {...(service ? { service } : {})} lines={logLines} scroll={logScroll} width={logW} height={midH} />
       </Box>
     );

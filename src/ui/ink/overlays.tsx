@@ -23,7 +23,7 @@ export const KEYS: [string, string][] = [
 const HELP_NOTES = [
   '',
   'Sets: a set taken from a restored stack sits below the set it came from;',
-  '* marks the set the running stack was restored from.',
+  '* marks the set the stack was restored from; other stacks\' sets are dimmed.',
 ];
 
 export function HelpOverlay({ width, height }: { width: number; height: number }): React.JSX.Element {

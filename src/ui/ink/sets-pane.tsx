@@ -15,6 +15,8 @@ export interface SetsPaneProps {
   width: number;
   height: number;
   fromSet?: string;
+  /** the stack the UI watches: sets of other stacks (the store is shared) are dimmed */
+  project?: string;
   now: number;
 }
 
@@ -23,7 +25,7 @@ export function orderedSets(sets: SetInfo[]): SetInfo[] {
   return lineageRows(sets).map((r) => r.set);
 }
 
-export function SetsPane({ sets, selected, focused, width, height, fromSet, now }: SetsPaneProps): React.JSX.Element {
+export function SetsPane({ sets, selected, focused, width, height, fromSet, project, now }: SetsPaneProps): React.JSX.Element {
   const theme = useTheme();
   const inner = width - 2;
   const rows = lineageRows(sets);
@@ -46,7 +48,7 @@ export function SetsPane({ sets, selected, focused, width, height, fromSet, now 
           const age = shortAge(now - Date.parse(r.set.createdAt));
           const color = r.set.name === fromSet ? tint(theme, 'green') : undefined;
           return (
-            <Text key={r.set.name} wrap="truncate" inverse={sel && focused}>
+            <Text key={r.set.name} wrap="truncate" inverse={sel && focused} dimColor={project !== undefined && r.set.project !== project}>
               {sel ? '›' : ' '}
               <Text {...(color ? { color } : {})}>{mark}</Text>
               {cell(r.prefix + r.set.name, nameW)}

@@ -12,6 +12,8 @@ process.env.FORCE_COLOR = '1';
 const { render } = await import('ink-testing-library');
 const { App, KEY_BAR } = await import('../../../src/ui/ink/app.js');
 const { StackController } = await import('../../../src/ui/stack-controller.js');
+const { SetsPane } = await import('../../../src/ui/ink/sets-pane.js');
+const { ThemeContext } = await import('../../../src/ui/ink/theme.js');
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -126,4 +128,18 @@ t.test('NO_COLOR: no colour codes at all; with colour, the focused pane is cyan'
   t.match(off, /\x1b\[1m/, 'bold is still used');
   const on = (await setup(t, true)).app.lastFrame()!;
   t.match(on, /\x1b\[36m/, 'cyan with colour');
+});
+
+t.test('sets of other stacks are dimmed (an attribute, so under NO_COLOR too)', async (t) => {
+  const set = (name: string, project: string) => ({ name, project, id: name, dir: `/s/${name}`, services: ['x'], createdAt: `2026-01-01T00:00:0${name.length}Z`, files: 1, sizeBytes: 1024, exclusiveBytes: 1024 });
+  const app = render(
+    <ThemeContext.Provider value={{ color: false }}>
+      <SetsPane sets={[set('ours', 'demo'), set('theirs', 'shop')]} selected={0} focused={false} width={36} height={4} project="demo" now={Date.parse('2026-01-01T00:01:00Z')} />
+    </ThemeContext.Provider>,
+  );
+  t.teardown(() => app.unmount());
+  const lines = app.lastFrame()!.split('\n');
+  t.match(lines[1], /ours/);
+  t.notMatch(lines[1], /\x1b\[2m/, 'a set of this stack is not dimmed');
+  t.match(lines[2], /\x1b\[2m.*theirs/, 'a set of another stack is');
 });
