@@ -51,6 +51,19 @@ t.test('src/ui/ink imports only the core index, the UI, react and ink', async (t
   t.same(bad, []);
 });
 
+t.test('the UI modules the Ink code uses import only the core index and each other', async (t) => {
+  const shared = readdirSync(join(src, 'ui')).filter((f) => /\.tsx?$/.test(f)).map((f) => join(src, 'ui', f));
+  t.ok(shared.length >= 3, `${shared.length} files checked`);
+  const bad: string[] = [];
+  for (const f of shared) {
+    for (const spec of imports(f)) {
+      const to = target(f, spec);
+      if (to !== 'core/index' && !/^ui\/[^/]+$/.test(to)) bad.push(`${relative(src, f)} imports ${spec}`);
+    }
+  }
+  t.same(bad, []);
+});
+
 t.test('the core never imports ink or react', async (t) => {
   const bad = files(join(src, 'core')).flatMap((f) => imports(f).filter((s) => /^(ink|react)(\/|$)/.test(s)).map((s) => `${relative(src, f)} imports ${s}`));
   t.same(bad, []);
