@@ -114,9 +114,8 @@ export class StackController {
 
   // ---- lifecycle ---------------------------------------------------------------------------
 
-  /** `ckpt up`: bring the stack up, then watch it. */
   /**
-   * Resolves with the error that kept the stack from coming up, or 'interrupted' when quitting
+   * `ckpt up`: bring the stack up, then watch it. Resolves with the error that kept the stack from coming up, or 'interrupted' when quitting
    * cut it short, or undefined: what the command's exit code says.
    */
   async up(project: core.Project): Promise<core.CkptError | 'interrupted' | undefined> {
