@@ -4,7 +4,7 @@
 #
 # Runs in a private mount namespace whose /run is either a plain directory of the root
 # filesystem (as on this VM) or a fresh tmpfs, so no other CRIU sees or touches the files:
-#   (a) plain /run with an empty criu.kdat.tmp a minute old (left by stock CRIU, which unlinks
+#   (a) plain /run with an empty criu.kdat.tmp ten seconds old (left by stock CRIU, which unlinks
 #       the cache instead of its temporary file): the first `criu check` removes it and saves
 #       the cache, this boot's id after the kdat struct; the second loads it
 #       ("Loaded kdat cache");
@@ -40,7 +40,7 @@ check() { "$CRIU" check -v4 -o "$tmp/$1.log" >/dev/null 2>&1 || fail "criu check
 mkdir -p "$tmp/run"
 mount --bind "$tmp/run" /run
 : >/run/criu.kdat.tmp
-touch -d '2 minutes ago' /run/criu.kdat.tmp
+touch -d '10 seconds ago' /run/criu.kdat.tmp
 check a1
 grep -q 'Removing abandoned /run/criu.kdat.tmp' "$tmp/a1.log" || fail "(a) the abandoned temporary file was not removed"
 [[ -s /run/criu.kdat && ! -e /run/criu.kdat.tmp ]] || fail "(a) no cache saved"
