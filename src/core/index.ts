@@ -23,3 +23,5 @@ export { stopService, startService } from './service-control.js';
 export { renderInspectTree } from '../criu/images/index.js';
 export { formatBytes, formatDuration } from '../util/time.js';
 export type { SetInfo } from '../store/index.js';
+export { isSetName } from '../store/index.js';
+export { isValidProjectName } from '../manifest/load.js';

@@ -2,6 +2,7 @@
 // below, progress bars while a checkpoint or restore runs, a status line and the keys.
 import React, { useEffect, useReducer, useRef, useSyncExternalStore } from 'react';
 import { Box, Text, useApp, useInput, type Key } from 'ink';
+import { isSetName, isValidProjectName } from '../../core/index.js';
 import type { StackController, UiSnapshot } from '../stack-controller.js';
 import { LogPane, maxLogScroll } from './log-pane.js';
 import { HelpOverlay, InspectOverlay, Prompt, Question } from './overlays.js';
@@ -28,7 +29,6 @@ export interface AppProps {
 
 export const KEY_BAR = 'c:checkpoint r:restore n:clone x:remove i:inspect s:stop/start ?:help q:quit';
 
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
 export function App({ controller, theme = { color: true }, width, height }: AppProps): React.JSX.Element {
   return (
@@ -102,7 +102,12 @@ function Screen({ controller, width, height }: { controller: StackController; wi
     if (key.escape) return update({ modal: undefined });
     if (key.return) {
       const name = m.value.trim();
-      if (!NAME.test(name)) return update({ promptError: 'a name starts with a letter or digit; then letters, digits, "_", "." or "-"' });
+      if (m.action === 'checkpoint' && !isSetName(name)) {
+        return update({ promptError: 'a set name starts with a letter or digit; then letters, digits, "_", "." or "-"' });
+      }
+      if (m.action === 'clone' && !isValidProjectName(name)) {
+        return update({ promptError: 'a stack name is lowercase letters, digits, "_" and "-", starting with a letter or digit' });
+      }
       update({ modal: undefined });
       if (m.action === 'checkpoint') void controller.checkpoint(name);
       else void controller.clone(m.set!, name);

@@ -87,7 +87,7 @@ t.test('a bad set name is refused in the prompt, with why', async (t) => {
   app.stdin.write('-x');
   await frame(app, shows(/set: -x /));
   app.stdin.write('\r');
-  t.match(await frame(app, shows(/a name starts/)), /a name starts with a letter or digit/);
+  t.match(await frame(app, shows(/a set name starts/)), /a set name starts with a letter or digit/);
 });
 
 t.test('q asks whether to leave the stack running; esc stays', async (t) => {
