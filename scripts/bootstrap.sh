@@ -32,6 +32,11 @@ fi
 say "patched CRIU: criu-patches/build.sh"
 bash criu-patches/build.sh
 
+# Image services: dockerd in experimental mode with ckpt's runtime wrapper, and the local
+# dev-container image (no registry is reachable).
+bash scripts/dockerd.sh
+bash scripts/build-devcontainer-image.sh
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error

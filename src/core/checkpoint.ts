@@ -9,6 +9,7 @@ import { requireFeatures } from '../criu/features.js';
 import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
+import { dumpContainer, planContainerDump, type ContainerDumpPlan } from '../runtime/docker/checkpoint-container.js';
 import { freeze, thaw, vforkInProgress } from '../runtime/process/freezer.js';
 import { sleep } from '../util/time.js';
 import { ThawGuard, waitForGuard } from '../runtime/process/guard.js';
@@ -51,7 +52,7 @@ export interface CheckpointResult {
 /** Per-service facts a restore needs that CRIU's images do not say. */
 export interface SetServiceMeta {
   runtime: 'process' | 'docker';
-  /** CRIU's --inherit-fd key ("pipe:[inode]") of the service's output pipe, replaced on restore */
+  /** CRIU's --inherit-fd key ("pipe:[inode]") of the service's output pipe, replaced on restore ('' for containers: runc maps their stdio) */
   logKey: string;
   rssBytes?: number;
 }
@@ -108,12 +109,22 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       extra: {
         spec: state.spec,
         services: Object.fromEntries(
-          selected.map((r) => [r.service, { runtime: r.runtime, logKey: outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
+          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes } satisfies SetServiceMeta]),
         ),
       },
     },
     { replace: Boolean(opts.replace) },
   );
+  // What a container's dump needs (runc's state root, its overlay's upper directory) is found
+  // now, so the frozen time has none of it.
+  const containerPlans = new Map<string, ContainerDumpPlan>();
+  try {
+    for (const r of selected) if (r.runtime === 'docker') containerPlans.set(r.service, await planContainerDump(r));
+  } catch (e) {
+    await writer.abort();
+    stackLock.release();
+    throw e;
+  }
   const stackServices = new Set(state.spec.services.filter((s) => s.xCkpt.network === 'stack').map((s) => s.name));
   const guard = new ThawGuard();
   writeFileSync(guardFile, `${guard.pid}\n`);
@@ -154,7 +165,13 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         const meter = meterProgress(ctx.events, { op: 'checkpoint', project: projectName, set: setName, service: rec.service }, cgroupAnonBytes(rec.cgroup!), () =>
           dirFileBytes(dir),
         );
-        const r = await criuDump(
+        // A container is dumped by runc (which runs CRIU for it), straight into the set as well.
+        const plan = containerPlans.get(rec.service);
+        const onStart = (pid: number): void => {
+          guard.watchPid(pid);
+          faultPoint('dump');
+        };
+        const r = await (plan ? dumpContainer(rec, plan, dir, { leaveRunning: !opts.stop, onStart }, `service ${rec.service}`) : criuDump(
           {
             pid: rec.initPid!,
             imagesDir: dir,
@@ -164,11 +181,8 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
             ...(stackServices.has(rec.service) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
           },
           `service ${rec.service}`,
-          (pid) => {
-            guard.watchPid(pid);
-            faultPoint('dump');
-          },
-        ).finally(() => meter.stop());
+          onStart,
+        )).finally(() => meter.stop());
         const bytes = dirBytes(dir, readdirSync(dir));
         meter.finish(bytes);
         const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...readDumpStatsSafe(dir) };
@@ -268,9 +282,6 @@ function selectServices(state: StackState, names: string[] | undefined): Service
   const order = state.spec.services.map((s) => s.name).filter((n) => all.includes(n) && (!names?.length || names.includes(n)));
   const records = order.map((n) => state.services[n]!);
   for (const r of records) {
-    if (r.runtime !== 'process') {
-      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} runs on the ${r.runtime} runtime, which cannot be checkpointed yet`);
-    }
     if (runtimeFor(r.runtime).status(r).state !== 'running') {
       throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} is not running`, {
         hint: `Start it with \`ckpt up -d -p ${state.project}\`, or leave it out: ckpt checkpoint <set> <service…>`,

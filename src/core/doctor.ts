@@ -113,11 +113,11 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
     optional: true,
     ok: docker.reachable && docker.experimental === true,
     detail: docker.reachable
-      ? `Docker ${docker.version}${docker.experimental ? ', experimental' : ', NOT experimental (checkpoints disabled)'}`
+      ? `Docker ${docker.version}${docker.experimental ? ', experimental' : ', NOT experimental (checkpoints disabled)'}${docker.ckptRuntime ? ', ckpt-runc registered' : ', ckpt-runc not registered (restores go through docker start --checkpoint: slower; sudo bash scripts/dockerd.sh registers it)'}`
       : `not reachable (${docker.error}); needed only for image services`,
     fix: docker.reachable
       ? 'add {"experimental": true} to /etc/docker/daemon.json and restart dockerd'
-      : 'sudo bash scripts/setup-docker.sh   # or start dockerd with "experimental": true',
+      : 'sudo bash scripts/dockerd.sh   # installs docker.io, sets "experimental": true, starts dockerd',
   });
 
   return { ok: checks.every((c) => c.ok || c.optional), checks };

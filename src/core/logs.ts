@@ -4,6 +4,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
+import { dockerLogText } from '../runtime/docker/logs.js';
 import { StackStateStore } from '../state/stack-state.js';
 import { sleep } from '../util/time.js';
 import { ev } from './events.js';
@@ -21,7 +22,7 @@ export interface LogsOptions {
 class LogCursor {
   private offset = 0;
   private partial = '';
-  constructor(readonly service: string, readonly file: string) {}
+  constructor(readonly service: string, readonly file: string, readonly decode: (line: string) => string = (l) => l) {}
 
   size(): number {
     try {
@@ -98,13 +99,16 @@ export async function logs(ctx: CoreContext, projectName: string, opts: LogsOpti
   }
   const order = state.spec.services.map((s) => s.name).filter((n) => known.includes(n));
   const names = opts.services?.length ? order.filter((n) => opts.services!.includes(n)) : order;
-  const cursors = names.map((n) => new LogCursor(n, state.services[n]!.logFile));
+  const cursors = names.map((n) => {
+    const rec = state.services[n]!;
+    return new LogCursor(n, rec.logFile, rec.runtime === 'docker' ? dockerLogText : undefined);
+  });
   if (opts.tail !== undefined) cursors.forEach((c) => c.seekTail(opts.tail!));
 
   const emit = (flush: boolean): void => {
     for (const c of cursors) {
       for (const line of c.read(flush)) {
-        ctx.events(ev({ type: 'log', project: projectName, service: c.service, line }));
+        ctx.events(ev({ type: 'log', project: projectName, service: c.service, line: c.decode(line) }));
       }
     }
   };

@@ -10,7 +10,8 @@
 //                       cgroup: CRIU and the tasks it restores, which read the pages images
 //                       themselves; capped just below the total until the service runs (with
 //                       pages: map the pages images are mapped, not read: the figure stays low
-//                       until the final event);
+//                       until the final event; a container is restored by runc into a cgroup
+//                       Docker makes meanwhile, so only its start and its end are reported);
 //               total = the bytes of the service's images in the set.
 //
 // Sinks get these as 'progress' events and work out rate and ETA from doneBytes and elapsedMs.

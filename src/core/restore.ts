@@ -10,6 +10,7 @@ import { requireFeatures, type PatchedOption } from '../criu/features.js';
 import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { createCgroup, killCgroup, removeCgroup, serviceCgroup } from '../runtime/process/freezer.js';
+import { restoreContainer } from '../runtime/docker/restore-container.js';
 import {
   STACK_NETNS_KEY,
   lockNetwork,
@@ -133,6 +134,11 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       hint: `Restore the whole stack without --here (ckpt restore ${setName}), or take a set of one service: ckpt checkpoint <set> <service>`,
     });
   }
+  if (opts.here && meta[services[0]!.name]?.runtime === 'docker') {
+    throw new CkptError('USAGE', `--here restores a program into this terminal; ${services[0]!.name} in set ${setName} is a container`, {
+      hint: `Restore it as a container: ckpt restore ${setName} (then ckpt logs -f, or docker attach)`,
+    });
+  }
   await requireFeatures(
     [...neededFeatures(services.map((s) => restoreModes(s, opts))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
     `restoring set ${setName}`,
@@ -199,6 +205,26 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     const restoring = Promise.allSettled(
       services.map(async (service) => {
         const m = meta[service.name]!;
+        if (m.runtime === 'docker') {
+          // A new container with the service's configuration. Through ckpt-runc the restored
+          // process waits at the same gate as process services; Docker's own restore starts the
+          // container only once the set is verified.
+          emit(service.name, 'restoring');
+          // runc restores into a cgroup Docker makes meanwhile: only the start and the end are seen
+          const containerBytes = dirFileBytes(join(set.dir, service.name));
+          const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, containerBytes, () => 0);
+          const c = await restoreContainer(project, service, join(set.dir, service.name), {
+            stateRoot: ctx.stateRoot,
+            remapPorts: projectName !== set.project,
+            verified: verifying,
+            gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
+          }).finally(() => meter.stop());
+          meter.finish(containerBytes);
+          state.services[service.name] = c.record;
+          stats.push({ service: service.name, restoreWallMs: c.ms });
+          emit(service.name, 'restored', { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path });
+          return;
+        }
         const serviceDir = states.serviceDir(projectName, service.name);
         rmSync(serviceDir, { recursive: true, force: true });
         mkdirSync(serviceDir, { recursive: true, mode: 0o700 });

@@ -5,6 +5,7 @@ import { CkptError } from '../errors.js';
 import type { Healthcheck, Project, Service } from '../manifest/types.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { runtimeFor } from '../runtime/index.js';
+import { requireDocker } from '../runtime/docker/client.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { netnsPath, startStackNetwork, stopStackNetwork, usesStackNetwork, wantedPorts } from '../runtime/process/stack-network.js';
@@ -41,15 +42,9 @@ export function formatPlan(steps: UpStep[]): string {
   return steps.map((s) => `${s.action.padEnd(8)} ${s.service}  (${s.cause})`).join('\n');
 }
 
-function checkSupported(project: Project): void {
-  const docker = project.services.filter((s) => s.xCkpt.runtime === 'docker');
-  if (docker.length) {
-    throw new CkptError(
-      'USAGE',
-      `service${docker.length > 1 ? 's' : ''} ${docker.map((s) => s.name).join(', ')} use the docker runtime, which this version of ckpt does not run yet`,
-      { hint: 'Give the service a `command:` and `x-ckpt: {runtime: process}` to run it as a process tree.' },
-    );
-  }
+/** Docker services need a dockerd that answers: say so before any service starts. */
+async function checkSupported(project: Project): Promise<void> {
+  if (project.services.some((s) => s.xCkpt.runtime === 'docker')) await requireDocker();
 }
 
 export interface UpOptions {
@@ -59,7 +54,7 @@ export interface UpOptions {
 }
 
 export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {}): Promise<StackState> {
-  checkSupported(project);
+  await checkSupported(project);
   const store = new StackStateStore(ctx.stateRoot);
   const lock = await store.lock(project.name);
   try {
@@ -109,7 +104,7 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
       state.services[service.name] = rec;
       store.write(state);
       ctx.events(
-        ev({ type: 'service', project: project.name, service: service.name, action: 'started', detail: `pid ${rec.initPid}` }),
+        ev({ type: 'service', project: project.name, service: service.name, action: 'started', detail: rec.containerId ? `container ${rec.containerId.slice(0, 12)}` : `pid ${rec.initPid}` }),
       );
     }
     store.write(state);
@@ -255,7 +250,7 @@ export async function ps(ctx: CoreContext, projectName: string): Promise<PsRow[]
         health = r.ok ? 'healthy' : 'unhealthy';
         if (!r.ok) healthOutput = r.output;
       }
-      const ports = (state.network?.ports ?? []).filter((p) => p.service === name).map((p) => `${p.hostIp}:${p.hostPort}->${p.target}/tcp`);
+      const ports = st.ports ?? (state.network?.ports ?? []).filter((p) => p.service === name).map((p) => `${p.hostIp}:${p.hostPort}->${p.target}/tcp`);
       return { ...st, project: projectName, ports, health, ...(healthOutput ? { healthOutput } : {}) };
     }),
   );

@@ -33,6 +33,8 @@ export interface ServiceStatus {
   rssBytes?: number;
   cpuTicks?: number;
   uptimeMs?: number;
+  /** published ports the runtime knows itself ("HOSTIP:HOSTPORT->TARGET/tcp"); docker containers */
+  ports?: string[];
 }
 
 export interface ExecResult {

@@ -16,11 +16,14 @@ export const inCI = process.env.CI === 'true';
  * True when the test can run. Otherwise it skips with the reason — except under CI=true, where a
  * skipped integration test is a failure (CI must have set the machine up).
  */
-export function requireIntegration(t: T, needs: { criu?: boolean } = {}): boolean {
+export function requireIntegration(t: T, needs: { criu?: boolean; docker?: boolean } = {}): boolean {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root');
   if (needs.criu && !existsSync(process.env.CKPT_CRIU || '/usr/local/sbin/criu')) {
     missing.push('CRIU (run: sudo bash criu-patches/build.sh)');
+  }
+  if (needs.docker && !existsSync('/var/run/docker.sock')) {
+    missing.push('dockerd (run: sudo bash scripts/dockerd.sh && sudo bash scripts/build-devcontainer-image.sh)');
   }
   if (!missing.length) return true;
   const msg = `needs ${missing.join(' and ')}`;

@@ -1,0 +1,71 @@
+// A service with `image:` as the body of Docker's container-create call. Pure, so the mapping is
+// tested without Docker; restore builds a clone's container from the same function.
+import { createHash } from 'node:crypto';
+import type { ContainerCreateOptions } from 'dockerode';
+import type { Project, Service } from '../../manifest/types.js';
+import { serviceConfigHash } from '../config-hash.js';
+
+export const LABEL_PROJECT = 'ckpt.project';
+export const LABEL_SERVICE = 'ckpt.service';
+export const LABEL_CONFIG_HASH = 'ckpt.config-hash';
+/** which ckpt state root started it, so separate installs (and tests) never touch each other's containers */
+export const LABEL_STATE = 'ckpt.state';
+
+export function stateTag(stateRoot: string): string {
+  return createHash('sha256').update(stateRoot).digest('hex').slice(0, 8);
+}
+
+/** Named like compose names its containers: project-service-1. */
+export function containerName(project: string, service: string): string {
+  return `${project}-${service}-1`;
+}
+
+export interface ContainerConfigOptions {
+  stateRoot: string;
+  /** publish every port on a free host port (a clone beside its original) */
+  remapPorts?: boolean;
+  /** the OCI runtime registered in dockerd to run it with (default: Docker's default, runc) */
+  ociRuntime?: string;
+}
+
+export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of service.ports) {
+    const key = `${p.target}/${p.protocol}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: p.host ?? '', HostPort: o.remapPorts || p.published === undefined ? '' : String(p.published) });
+  }
+  const binds: string[] = [];
+  const mounts: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']> = [];
+  for (const v of service.volumes) {
+    if (v.type === 'bind') binds.push(`${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+    else if (v.source) mounts.push({ Type: 'volume', Source: `${project.name}_${v.source}`, Target: v.target, ReadOnly: v.readOnly });
+    else mounts.push({ Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly });
+  }
+  const restart = service.restart === 'no' ? undefined : { Name: service.restart, ...(service.restartMaxRetries ? { MaximumRetryCount: service.restartMaxRetries } : {}) };
+  return {
+    name: containerName(project.name, service.name),
+    Image: service.image!,
+    ...(service.entrypoint ? { Entrypoint: service.entrypoint } : {}),
+    ...(service.commandOnly ? { Cmd: service.commandOnly } : {}),
+    Env: Object.entries(service.environment).map(([k, v]) => `${k}=${v}`),
+    ...(service.workingDir ? { WorkingDir: service.workingDir } : {}),
+    ...(service.user ? { User: service.user } : {}),
+    ...(service.xCkpt.hostname ? { Hostname: service.xCkpt.hostname } : {}),
+    Labels: {
+      [LABEL_PROJECT]: project.name,
+      [LABEL_SERVICE]: service.name,
+      [LABEL_CONFIG_HASH]: serviceConfigHash(service),
+      [LABEL_STATE]: stateTag(o.stateRoot),
+    },
+    ExposedPorts: exposed,
+    HostConfig: {
+      Binds: binds,
+      Mounts: mounts,
+      PortBindings: bindings,
+      ...(restart ? { RestartPolicy: restart } : {}),
+      ...(o.ociRuntime ? { Runtime: o.ociRuntime } : {}),
+    },
+  };
+}

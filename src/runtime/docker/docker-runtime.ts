@@ -1,0 +1,218 @@
+// Services with `image:` as Docker containers, through dockerode. ckpt keeps no daemon, so what
+// `ps` and `logs` need is read from files Docker keeps itself: the container's config.v2.json
+// (dockerd rewrites it on every state change) and its json-file log.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { CkptError } from '../../errors.js';
+import type { Project, Service } from '../../manifest/types.js';
+import { isAlive, readStat, treeCpuTicks, treeRssBytes } from '../../util/proc.js';
+import { serviceConfigHash } from '../config-hash.js';
+import { FREEZER_ROOT, freezerState, thaw } from '../process/freezer.js';
+import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
+import { docker, requireDocker, unreachable } from './client.js';
+import { LABEL_STATE, containerConfig, stateTag, type ContainerConfigOptions } from './container-config.js';
+import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
+
+type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
+
+interface SavedState {
+  Running?: boolean;
+  Paused?: boolean;
+  Restarting?: boolean;
+  Dead?: boolean;
+  Pid?: number;
+  ExitCode?: number;
+  StartedAt?: string;
+}
+
+function savedConfig(record: ServiceRecord): { State?: SavedState; NetworkSettings?: { Ports?: SavedPorts } } | undefined {
+  try {
+    return JSON.parse(readFileSync(join(record.logFile, '..', 'config.v2.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Docker's published ports in ps's form, sorted: "127.0.0.1:32768->3000/tcp". */
+export function publishedPorts(ports: SavedPorts | undefined): string[] {
+  const out: string[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [target, proto] = key.split('/');
+    for (const b of bindings ?? []) if (b.HostPort) out.push(`${b.HostIp || '0.0.0.0'}:${b.HostPort}->${target}/${proto ?? 'tcp'}`);
+  }
+  return out.sort();
+}
+
+let dockerRoot: string | undefined;
+
+async function dockerRootDir(): Promise<string> {
+  dockerRoot ??= ((await docker().info()) as { DockerRootDir?: string }).DockerRootDir || '/var/lib/docker';
+  return dockerRoot;
+}
+
+/** The freezer cgroup of a host pid (cgroup v1), where ckpt freezes the container for the cut. */
+export function freezerCgroupOf(pid: number): string | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => /^\d+:freezer:/.test(l));
+    return line ? join(FREEZER_ROOT, line.slice(line.indexOf(':freezer:') + ':freezer:'.length)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function statusCode(e: unknown): number | undefined {
+  return (e as { statusCode?: number }).statusCode;
+}
+
+/** What ckpt records of a started (or restored) container. */
+export async function containerRecord(service: Service, id: string): Promise<ServiceRecord> {
+  const info = await docker().getContainer(id).inspect();
+  const pid = info.State.Pid;
+  const cgroup = pid ? freezerCgroupOf(pid) : undefined;
+  return {
+    service: service.name,
+    runtime: 'docker',
+    configHash: serviceConfigHash(service),
+    startedAt: new Date().toISOString(),
+    logFile: info.LogPath || join(await dockerRootDir(), 'containers', id, `${id}-json.log`),
+    containerId: id,
+    ...(pid ? { initPid: pid, initStartTicks: readStat(pid)?.startTicks } : {}),
+    ...(cgroup ? { cgroup } : {}),
+  };
+}
+
+/**
+ * Creates the service's container; one of the same name left by this ckpt install (a crash, an
+ * interrupted restore) is replaced, anyone else's is an error.
+ */
+export async function createServiceContainer(project: Project, service: Service, o: Omit<ContainerConfigOptions, 'ociRuntime'>): Promise<Dockerode.Container> {
+  const d = docker();
+  const cfg = containerConfig(project, service, { ...o, ...(await ociRuntimeName()) });
+  try {
+    const old = await d.getContainer(cfg.name!).inspect();
+    if (old.Config.Labels?.[LABEL_STATE] !== stateTag(o.stateRoot)) {
+      throw new CkptError('SERVICE_START_FAILED', `a container named ${cfg.name} exists and was not started by this ckpt`, {
+        hint: `Remove it (docker rm -f ${cfg.name}) or use another project name (-p).`,
+      });
+    }
+    await d.getContainer(old.Id).remove({ force: true, v: true });
+    forgetRestoreRequest(old.Id);
+  } catch (e) {
+    if (e instanceof CkptError) throw e;
+    if (statusCode(e) !== 404) throw unreachable(e) ?? e;
+  }
+  try {
+    return await d.createContainer(cfg);
+  } catch (e) {
+    if (statusCode(e) === 404) {
+      throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: image ${service.image} is not on this machine`, {
+        hint: /^ckpt-devcontainer:/.test(service.image ?? '')
+          ? 'Build it: sudo bash scripts/build-devcontainer-image.sh'
+          : `Build or load it first (docker build / docker load / docker import), e.g. docker image ls ${service.image}`,
+        cause: e,
+      });
+    }
+    throw unreachable(e) ?? new CkptError('SERVICE_START_FAILED', `service ${service.name}: docker could not create the container: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export class DockerRuntime implements ServiceRuntime {
+  readonly kind = 'docker' as const;
+
+  async start(project: Project, service: Service, { stateRoot }: StartDirs): Promise<ServiceRecord> {
+    await requireDocker();
+    const c = await createServiceContainer(project, service, { stateRoot });
+    try {
+      await c.start();
+    } catch (e) {
+      await c.remove({ force: true, v: true }).catch(() => {});
+      throw unreachable(e) ?? new CkptError('SERVICE_START_FAILED', `service ${service.name}: docker could not start the container: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'Check the service\'s command, entrypoint and volumes; dockerd\'s log may say more.',
+      });
+    }
+    return containerRecord(service, c.id);
+  }
+
+  status(record: ServiceRecord): ServiceStatus {
+    const base = { service: record.service, runtime: 'docker' as const };
+    const saved = savedConfig(record);
+    const s = saved?.State;
+    const pid = s?.Pid || record.initPid;
+    if (s?.Running && pid && isAlive(pid)) {
+      const frozen = record.cgroup !== undefined && freezerState(record.cgroup) === 'FROZEN';
+      return {
+        ...base,
+        state: s.Paused || frozen ? 'paused' : 'running',
+        pid,
+        rssBytes: treeRssBytes(pid),
+        cpuTicks: treeCpuTicks(pid),
+        uptimeMs: s.StartedAt ? Date.now() - Date.parse(s.StartedAt) : 0,
+        ports: publishedPorts(saved?.NetworkSettings?.Ports),
+      };
+    }
+    if (!s) return { ...base, state: 'dead' };
+    return { ...base, state: s.Dead ? 'dead' : 'exited', exit: `exited ${s.ExitCode ?? '?'}` };
+  }
+
+  async stop(record: ServiceRecord, graceMs: number): Promise<void> {
+    // A frozen container acts on no signal until thawed (a checkpoint interrupted mid-cut).
+    if (record.cgroup) thaw(record.cgroup);
+    const c = docker().getContainer(record.containerId!);
+    try {
+      await c.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) });
+    } catch (e) {
+      // 304: already stopped; 404: already gone
+      if (statusCode(e) !== 304 && statusCode(e) !== 404) throw dockerFailure(record, 'stop', e);
+    }
+    try {
+      await c.remove({ force: true, v: true });
+    } catch (e) {
+      if (statusCode(e) !== 404 && !/already in progress/.test((e as Error).message)) throw dockerFailure(record, 'remove', e);
+    }
+    forgetRestoreRequest(record.containerId!);
+  }
+
+  async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {
+    const d = docker();
+    const c = d.getContainer(record.containerId!);
+    let exec: Dockerode.Exec;
+    try {
+      exec = await c.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
+    } catch (e) {
+      return { exitCode: -1, stdout: '', stderr: (e as Error).message, timedOut: false };
+    }
+    const stream = await exec.start({ hijack: true, stdin: false });
+    let stdout = '';
+    let stderr = '';
+    const sink = (add: (s: string) => void) =>
+      ({ write: (b: Buffer) => (add(b.toString()), true) }) as unknown as NodeJS.WritableStream;
+    d.modem.demuxStream(stream, sink((s) => (stdout += s)), sink((s) => (stderr += s)));
+    const ended = new Promise<boolean>((resolve) => {
+      stream.on('end', () => resolve(true));
+      stream.on('close', () => resolve(true));
+      stream.on('error', () => resolve(true));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = !(await Promise.race([ended, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]));
+    clearTimeout(timer);
+    if (timedOut) {
+      stream.destroy();
+      return { exitCode: -1, stdout, stderr, timedOut: true };
+    }
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, stdout, stderr, timedOut: false };
+  }
+}
+
+function dockerFailure(record: ServiceRecord, what: string, e: unknown): CkptError {
+  const gone = unreachable(e);
+  if (gone) return gone;
+  return new CkptError('SERVICE_START_FAILED', `service ${record.service}: docker could not ${what} container ${record.containerId?.slice(0, 12)}: ${(e as Error).message}`, {
+    cause: e,
+    hint: `Look at it with: docker inspect ${record.containerId?.slice(0, 12)}`,
+  });
+}

@@ -1,0 +1,163 @@
+// Restoring a container of a set into a new container created with the service's configuration
+// (a clone when the project name differs), so any number of copies of one checkpoint can run.
+// Docker stays in charge: dockerd creates, starts, logs and stops the container; only where the
+// process comes from changes. Two ways, the first available wins:
+//
+//  ckpt-runc  dockerd runs the container with ckpt's OCI runtime wrapper (ckpt-runc.sh), which
+//             turns the shim's `create` into `runc restore` of the set's images, read in place.
+//  docker     `POST /containers/{id}/start?checkpoint=NAME`, Docker's own restore. What Docker 20.10
+//             gets wrong is worked around here:
+//               - --checkpoint-dir is refused (moby #37344): the set's images are mounted (a
+//                 read-only overlay, no copy) into the new container's checkpoints folder instead;
+//               - the start call must carry the checkpoint as a query parameter and no body;
+//               - containerd unpacks the images into /tmp/ctrd-checkpoint* and never removes
+//                 them: a marker file in the overlay finds this restore's copy, which is removed.
+//
+// The writable layer (rootfs-diff.tar) is unpacked into the new container's upper directory
+// before it starts, so the restored process sees the files it had written.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CkptError } from '../../errors.js';
+import { RESTORE_LOG } from '../../criu/args.js';
+import { logErrors } from '../../criu/run.js';
+import type { Project, Service } from '../../manifest/types.js';
+import type { ServiceRecord } from '../types.js';
+import { docker, requireDocker } from './client.js';
+import { ROOTFS_DIFF, TAR_LAYER_FLAGS } from './checkpoint-container.js';
+import { containerRecord, createServiceContainer } from './docker-runtime.js';
+import { CKPT_OCI_RUNTIME, RESTORE_REQUESTS } from './oci-runtime.js';
+
+const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+
+export interface ContainerRestoreOptions {
+  stateRoot: string;
+  remapPorts: boolean;
+  /** resolves when the set is verified (rejects: the container never runs) */
+  verified: Promise<void>;
+  /**
+   * ckpt's restore gate (native/restore-gate.sh): with ckpt-runc the restore runs while the set is
+   * verified and the process waits before it resumes until the verdict file says "ok"; without
+   * it (Docker's own restore) the container starts only once `verified` resolves.
+   */
+  gate?: { script: string; verdictFile: string; ckptPid: number };
+}
+
+export interface ContainerRestoreResult {
+  record: ServiceRecord;
+  /** from creating the container to it running */
+  ms: number;
+  /** just the start call (where the images are read) */
+  startMs: number;
+  path: 'ckpt-runc' | 'docker';
+}
+
+function runQuiet(file: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', (e) => resolve({ code: null, output: e.message }));
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
+  await requireDocker({ experimental: true });
+  const t0 = performance.now();
+  const c = await createServiceContainer(project, service, { stateRoot: o.stateRoot, remapPorts: o.remapPorts });
+  let started = false;
+  try {
+    const info = await c.inspect();
+    const upper = (info.GraphDriver?.Data as Record<string, string> | undefined)?.['UpperDir'];
+    const diff = join(imagesDir, ROOTFS_DIFF);
+    if (existsSync(diff) && upper) {
+      const r = await runQuiet('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
+      if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
+    }
+    const path = info.HostConfig?.Runtime === CKPT_OCI_RUNTIME ? 'ckpt-runc' : 'docker';
+    if (path === 'docker' || !o.gate) await o.verified;
+    const s0 = performance.now();
+    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate);
+    else await startThroughDocker(c.id, imagesDir, service);
+    started = true;
+    const startMs = performance.now() - s0;
+    return { record: await containerRecord(service, c.id), ms: performance.now() - t0, startMs, path };
+  } finally {
+    if (!started) await c.remove({ force: true, v: true }).catch(() => {});
+  }
+}
+
+async function startThroughWrapper(id: string, imagesDir: string, service: Service, gate: ContainerRestoreOptions['gate']): Promise<void> {
+  const req = join(RESTORE_REQUESTS, id);
+  mkdirSync(req, { recursive: true, mode: 0o700 });
+  writeFileSync(join(req, 'images'), imagesDir);
+  if (gate) {
+    writeFileSync(join(req, 'criu.conf'), `action-script ${gate.script}\n`);
+    writeFileSync(join(req, 'gate.env'), `CKPT_GATE='${gate.verdictFile.replace(/'/g, `'\\''`)}'\nCKPT_PID=${gate.ckptPid}\n`);
+  }
+  try {
+    await docker().getContainer(id).start();
+  } catch (e) {
+    const log = join(req, RESTORE_LOG);
+    const errors = existsSync(log) ? logErrors(log) : [];
+    // The log goes with the request directory: keep the lines that matter in the error.
+    throw new CkptError('RESTORE_FAILED', `restore of service ${service.name} into container ${id.slice(0, 12)} failed: ${errors.at(-1) ?? (e as Error).message}`, {
+      details: [...errors.slice(0, -1).reverse(), (e as Error).message],
+      hint: 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.',
+      cause: e,
+    });
+  } finally {
+    rmSync(req, { recursive: true, force: true });
+  }
+}
+
+async function startThroughDocker(id: string, imagesDir: string, service: Service): Promise<void> {
+  const root = ((await docker().info()) as { DockerRootDir?: string }).DockerRootDir || '/var/lib/docker';
+  const name = `ckpt-${randomBytes(4).toString('hex')}`;
+  const target = join(root, 'containers', id, 'checkpoints', name);
+  const marker = mkdtempSync(join(tmpdir(), 'ckpt-marker-'));
+  const token = `ckpt-restore-${name}`;
+  writeFileSync(join(marker, token), '');
+  mkdirSync(target, { recursive: true });
+  let mounted = false;
+  try {
+    // lowerdir order: the marker first; no upperdir makes a read-only overlay.
+    const m = await runQuiet('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${marker}:${imagesDir}`, target]);
+    if (m.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not mount the set's images for docker: ${m.output.trim()}`);
+    mounted = true;
+    try {
+      // Query parameter, no body: Docker rejects a body on start since API 1.24.
+      await docker().getContainer(id).start({ _query: { checkpoint: name }, _body: {} } as never);
+    } catch (e) {
+      throw new CkptError('RESTORE_FAILED', `restore of service ${service.name} through docker start --checkpoint failed: ${(e as Error).message}`, {
+        hint: 'dockerd\'s log (/var/log/ckpt-dockerd.log) says more.',
+        cause: e,
+      });
+    }
+  } finally {
+    if (mounted) await runQuiet('umount', [target]);
+    rmSync(target, { recursive: true, force: true });
+    rmSync(marker, { recursive: true, force: true });
+    removeContainerdCopy(token);
+  }
+}
+
+/** containerd's task service unpacks a restore's images into $TMPDIR/ctrd-checkpoint* and leaves them. */
+export function removeContainerdCopy(token: string): void {
+  for (const dir of new Set(['/tmp', tmpdir()])) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => n.startsWith('ctrd-checkpoint'));
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (existsSync(join(dir, n, token))) rmSync(join(dir, n), { recursive: true, force: true });
+    }
+  }
+}
+

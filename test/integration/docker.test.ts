@@ -1,0 +1,283 @@
+// The docker runtime against the real dockerd scripts/dockerd.sh starts, with the local
+// dev-container image: up / ps / logs / down of an image service; a mixed stack (a container and a
+// process service) checkpointed, brought down, restored with its in-memory state and its writable
+// layer; four clones of the container running at once; nothing left in /tmp or in Docker after.
+import t from 'tap';
+type Tap = typeof t;
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as core from '../../src/core/index.js';
+import { packageRoot } from '../../src/paths.js';
+import { runtimeFor } from '../../src/runtime/index.js';
+import { docker } from '../../src/runtime/docker/client.js';
+import { LABEL_STATE, stateTag } from '../../src/runtime/docker/container-config.js';
+import { ROOTFS_DIFF } from '../../src/runtime/docker/checkpoint-container.js';
+import { freePort, requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
+import { ckptCli, poll } from '../fixtures/stack-util.js';
+
+const IMAGE = 'ckpt-devcontainer:1';
+
+const ctrdCopies = (): string[] => readdirSync('/tmp').filter((n) => n.startsWith('ctrd-checkpoint'));
+
+async function getJson(url: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(url, { headers: { connection: 'close' } })).json()) as Record<string, unknown>;
+}
+
+/** The first published host port of a service, from ckpt ps. */
+async function hostPort(ctx: core.CoreContext, project: string, service: string): Promise<number> {
+  const row = (await core.ps(ctx, project)).find((r) => r.service === service)!;
+  return Number(/:(\d+)->/.exec(row.ports[0]!)![1]);
+}
+
+async function containersOf(stateRoot: string): Promise<string[]> {
+  const list = await docker().listContainers({ all: true, filters: { label: [`${LABEL_STATE}=${stateTag(stateRoot)}`] } });
+  return list.map((c) => c.Names[0]!);
+}
+
+function setup(t: Tap) {
+  const dir = tempDir(t);
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const storeRoot = join(dir, 'store');
+  const projects: string[] = [];
+  t.teardown(async () => {
+    for (const p of core.listStacks(ctx).map((s) => s.project)) await core.down(ctx, p, { timeoutMs: 1000 }).catch(() => {});
+    for (const c of await containersOf(ctx.stateRoot)) await docker().getContainer(c.slice(1)).remove({ force: true }).catch(() => {});
+  });
+  return { dir, ctx, storeRoot, projects };
+}
+
+t.test('an image service: up, ps, logs, down (manifests/devcontainer.yaml, bind-mounted source)', async (t) => {
+  if (!requireIntegration(t, { docker: true })) return;
+  const { ctx } = setup(t);
+  const port = await freePort();
+  const name = `dc${process.pid}`;
+  const project = await core.loadProject({
+    file: join(packageRoot, 'manifests/devcontainer.yaml'),
+    projectName: name,
+    env: { ...process.env, DEVCONTAINER_PORT: String(port) },
+  });
+  const state = await core.up(ctx, project, { wait: true });
+  const rec = state.services['app']!;
+  t.equal(rec.runtime, 'docker');
+  t.match(rec.containerId, /^[0-9a-f]{64}$/);
+
+  const rows = await core.ps(ctx, name);
+  t.same(
+    rows.map((r) => [r.service, r.runtime, r.state, r.health, r.ports]),
+    [['app', 'docker', 'running', 'healthy', [`127.0.0.1:${port}->3000/tcp`]]],
+  );
+  const body = await getJson(`http://127.0.0.1:${port}/`);
+  t.equal(body.app, 'devcontainer', 'the container runs the bind-mounted source');
+
+  const inspect = await docker().getContainer(rec.containerId!).inspect();
+  t.equal(inspect.Config.Labels['ckpt.project'], name);
+  t.equal(inspect.Config.Labels['ckpt.service'], 'app');
+  t.match(inspect.Config.Labels['ckpt.config-hash'], /^[0-9a-f]{16}$/);
+  t.equal(inspect.Name, `/${name}-app-1`);
+
+  const lines: string[] = [];
+  await core.logs({ ...ctx, events: (e) => e.type === 'log' && lines.push(e.line) }, name);
+  t.match(lines.join('\n'), /dev server on 3000 \(token [0-9a-f]{16}\)/, 'logs show the text of the json-file log');
+
+  // up again: unchanged keeps the container; a changed service is recreated (config-hash label)
+  t.equal((await core.up(ctx, project)).services['app']!.containerId, rec.containerId, 'an unchanged service keeps its container');
+  const changed = { ...project, services: project.services.map((s) => ({ ...s, environment: { ...s.environment, EXTRA: '1' } })) };
+  t.same(core.planUp(changed, core.readStack(ctx, name)!.services).map((x) => x.action), ['recreate']);
+  const again = (await core.up(ctx, changed, { wait: true })).services['app']!;
+  t.not(again.containerId, rec.containerId, 'a changed service gets a new container');
+  t.same(await containersOf(ctx.stateRoot), [`/${name}-app-1`], 'the old one is gone');
+  t.not((await docker().getContainer(again.containerId!).inspect()).Config.Labels['ckpt.config-hash'], inspect.Config.Labels['ckpt.config-hash']);
+
+  await core.down(ctx, name);
+  t.same(await containersOf(ctx.stateRoot), [], 'down removes the container');
+  t.equal(core.readStack(ctx, name), undefined);
+});
+
+const COUNTER = `
+const http = require('http');
+const token = Math.random().toString(16).slice(2);
+let hits = 0;
+http.createServer((q, s) => s.end(JSON.stringify({ hits: ++hits, token }))).listen(8080, '127.0.0.1');
+setInterval(() => {}, 1000);
+`;
+
+async function processHits(ctx: core.CoreContext, project: string): Promise<Record<string, unknown>> {
+  const rec = core.readStack(ctx, project)!.services['counter']!;
+  const r = await runtimeFor('process').exec(rec, ['curl', '-s', 'http://127.0.0.1:8080/'], 5000);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+async function containerExec(ctx: core.CoreContext, project: string, argv: string[]): Promise<string> {
+  const rec = core.readStack(ctx, project)!.services['web']!;
+  const r = await runtimeFor('docker').exec(rec, argv, 5000);
+  return r.stdout;
+}
+
+for (const path of ['ckpt-runc', 'docker'] as const) {
+  t.test(`mixed stack: checkpoint, down, restore (${path} restore path), 4 clones at once`, async (t) => {
+    if (!requireIntegration(t, { criu: true, docker: true })) return;
+    const saved = process.env.CKPT_DOCKER_RESTORE;
+    if (path === 'docker') process.env.CKPT_DOCKER_RESTORE = 'docker';
+    t.teardown(() => {
+      if (saved === undefined) delete process.env.CKPT_DOCKER_RESTORE;
+      else process.env.CKPT_DOCKER_RESTORE = saved;
+    });
+    const { dir, ctx, storeRoot } = setup(t);
+    const copiesBefore = ctrdCopies();
+    const port = await freePort();
+    const name = `mix${path === 'docker' ? 'd' : 'r'}${process.pid}`;
+    const file = writeManifest(
+      dir,
+      `
+name: ${name}
+services:
+  web:
+    image: ${IMAGE}
+    environment:
+      STATE_FILE: /tmp/layer.txt
+    ports: ["127.0.0.1:${port}:3000"]
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://127.0.0.1:3000/health"]
+      interval: 1s
+      retries: 20
+  counter:
+    command: ["node", "-e", ${JSON.stringify(COUNTER)}]
+    x-ckpt:
+      network: private
+`,
+    );
+    await core.up(ctx, await core.loadProject({ file }), { wait: true });
+    await poll(() => processHits(ctx, name), 10_000);
+    const web1 = await getJson(`http://127.0.0.1:${port}/`);
+    const web2 = await getJson(`http://127.0.0.1:${port}/`);
+    t.equal(web2.hits, 2);
+    const c1 = await processHits(ctx, name);
+    // the writable layer: a new file, and a deleted directory of the image
+    await containerExec(ctx, name, ['sh', '-c', 'echo written-before-checkpoint > /tmp/layer.txt && rm -rf /home/dev']);
+
+    const cp = await core.checkpoint(ctx, name, 'warm', { storeRoot });
+    t.same(cp.set.services.sort(), ['counter', 'web']);
+    t.ok(readdirSync(join(cp.set.dir, 'web')).includes(ROOTFS_DIFF), 'the set holds the container\'s writable layer');
+    t.ok(readdirSync(join(cp.set.dir, 'web')).includes('pages-1.img'), 'and its memory, written by CRIU');
+    await t.resolves(core.verifySet(storeRoot, 'warm'), 'the set verifies like any other');
+
+    await core.down(ctx, name);
+    t.same(await containersOf(ctx.stateRoot), [], 'down removed the container');
+
+    const r = await core.restore(ctx, 'warm', { storeRoot });
+    t.equal(r.project, name);
+    const after = await getJson(`http://127.0.0.1:${port}/`);
+    t.equal(after.token, web1.token, 'the container\'s in-memory token survived');
+    t.equal(after.hits, 3, 'and its hit counter');
+    t.equal(after.file, 'written-before-checkpoint\n', 'the restored process reads the file it wrote into its writable layer');
+    t.equal((await containerExec(ctx, name, ['sh', '-c', 'ls -d /home/dev 2>/dev/null || echo gone'])).trim(), 'gone', 'a deletion survives too');
+    const c2 = await processHits(ctx, name);
+    t.equal(c2.token, c1.token, 'the process service came back with it');
+    t.equal(c2.hits, (c1.hits as number) + 1);
+    const webRec = core.readStack(ctx, name)!.services['web']!;
+    t.equal((await docker().getContainer(webRec.containerId!).inspect()).HostConfig.Runtime, path === 'docker' ? 'runc' : 'ckpt-runc', `restored through the ${path} path`);
+
+    const clones = ['1', '2', '3', '4'].map((i) => `${name}c${i}`);
+    const results = await Promise.all(clones.map((as) => core.restore(ctx, 'warm', { storeRoot, as })));
+    t.same(results.map((x) => x.project), clones);
+    const ports = new Set<number>();
+    for (const c of clones) {
+      const rows = await core.ps(ctx, c);
+      t.same(rows.map((x) => [x.service, x.state]).sort(), [['counter', 'running'], ['web', 'running']], `${c} runs`);
+      const p = await hostPort(ctx, c, 'web');
+      t.not(p, port, `${c} publishes on a port of its own`);
+      ports.add(p);
+      const b = await getJson(`http://127.0.0.1:${p}/`);
+      t.same([b.token, b.hits, b.file], [web1.token, 3, 'written-before-checkpoint\n'], `${c}'s container has the checkpoint's memory and files`);
+    }
+    t.equal(ports.size, 4);
+    t.equal((await containersOf(ctx.stateRoot)).length, 5, 'the restored stack and 4 clones run at once');
+    // the clones are separate: a hit on one does not count on another
+    await getJson(`http://127.0.0.1:${[...ports][0]}/`);
+    t.equal((await getJson(`http://127.0.0.1:${[...ports][1]}/`)).hits, 4);
+
+    for (const p of [name, ...clones]) await core.down(ctx, p, { timeoutMs: 1000 });
+    t.same(await containersOf(ctx.stateRoot), [], 'no container left');
+    t.same(ctrdCopies().filter((n) => !copiesBefore.includes(n)), [], 'no copy of the images left under /tmp');
+  });
+}
+
+t.test('checkpoint of a container with --stop leaves nothing running', async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const { dir, ctx, storeRoot } = setup(t);
+  const name = `stop${process.pid}`;
+  const file = writeManifest(dir, `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n`);
+  await core.up(ctx, await core.loadProject({ file }));
+  await poll(async () => (await containerExecWeb(ctx, name)).includes('token'), 10_000);
+  await core.checkpoint(ctx, name, 's', { storeRoot, stop: true });
+  t.equal(core.readStack(ctx, name), undefined, 'the stack is gone');
+  t.same(await containersOf(ctx.stateRoot), [], 'and its container');
+  await t.rejects(core.restore(ctx, 's', { storeRoot, here: true }), { code: 'USAGE', message: /is a container/ }, 'a container is not restored into a terminal');
+  await core.restore(ctx, 's', { storeRoot });
+  t.match(await containerExecWeb(ctx, name), /"hits":2/, 'the restore has the first request counted');
+});
+
+async function containerExecWeb(ctx: core.CoreContext, project: string): Promise<string> {
+  return containerExec(ctx, project, ['wget', '-qO-', 'http://127.0.0.1:3000/']);
+}
+
+t.test('dockerd down: up fails with DOCKER_UNREACHABLE (exit 69) and says how to start it', async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const file = writeManifest(dir, `name: nodocker${process.pid}\nservices:\n  web:\n    image: ${IMAGE}\n`);
+  const r = await ckptCli(['up', '-d', '-f', file], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(r.exitCode, 69, 'the environment exit code');
+  t.match(r.stderr, /dockerd does not answer on .*no-dockerd\.sock/);
+  t.match(r.stderr, /scripts\/dockerd\.sh/, 'the hint names the script that starts it');
+  t.equal(core.readStack({ stateRoot: join(dir, 'state'), events: () => {} }, `nodocker${process.pid}`), undefined, 'nothing was recorded as running');
+
+  const j = await ckptCli(['up', '-d', '-f', file, '--json'], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(j.exitCode, 69);
+  t.match(j.stdout + j.stderr, /"code":\s*"DOCKER_UNREACHABLE"/, '--json names the code');
+
+  // dockerd gone while a stack runs: down says so (and the stack is still there to retry)
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  t.teardown(async () => {
+    if (core.readStack(ctx, `nodocker${process.pid}`)) await core.down(ctx, `nodocker${process.pid}`, { timeoutMs: 1000 });
+  });
+  await core.up(ctx, await core.loadProject({ file }));
+  const d = await ckptCli(['down', '-p', `nodocker${process.pid}`, '-t', '1'], { DOCKER_HOST: `unix://${join(dir, 'no-dockerd.sock')}`, CKPT_STATE_DIR: join(dir, 'state') });
+  t.equal(d.exitCode, 69, 'down without dockerd: the environment exit code');
+  t.match(d.stderr, /dockerd does not answer/);
+  t.ok(core.readStack(ctx, `nodocker${process.pid}`), 'the stack is still recorded, so down can be retried');
+  await core.down(ctx, `nodocker${process.pid}`, { timeoutMs: 1000 });
+  t.same(await containersOf(ctx.stateRoot), []);
+});
+
+t.test('a tampered set: the container is never run, through either restore path', async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const { dir, ctx, storeRoot } = setup(t);
+  const name = `tamp${process.pid}`;
+  const file = writeManifest(dir, `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    environment:\n      MEM_MIB: "32"\n`);
+  await core.up(ctx, await core.loadProject({ file }));
+  await poll(async () => (await containerExecWeb(ctx, name)).includes('token'), 10_000);
+  const cp = await core.checkpoint(ctx, name, 'base', { storeRoot, stop: true });
+  // flip a byte in the middle of the memory pages (the set's own copy: the store hard-links it)
+  const pages = join(cp.set.dir, 'web', 'pages-1.img');
+  const { openSync, readSync, writeSync, closeSync, statSync, chmodSync } = await import('node:fs');
+  chmodSync(pages, 0o600);
+  const fd = openSync(pages, 'r+');
+  const at = Math.floor(statSync(pages).size / 2);
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, at);
+  b[0] = b[0]! ^ 0xff;
+  writeSync(fd, b, 0, 1, at);
+  closeSync(fd);
+  for (const path of ['ckpt-runc', 'docker']) {
+    const saved = process.env.CKPT_DOCKER_RESTORE;
+    if (path === 'docker') process.env.CKPT_DOCKER_RESTORE = 'docker';
+    const e = await core.restore(ctx, 'base', { storeRoot }).catch((x: unknown) => x as core.CkptError);
+    if (saved === undefined) delete process.env.CKPT_DOCKER_RESTORE;
+    else process.env.CKPT_DOCKER_RESTORE = saved;
+    t.equal((e as core.CkptError).code, 'STORE_CORRUPT', `${path}: the restore fails as a corrupt set`);
+    t.match((e as Error).message, /pages-1\.img/, 'naming the file');
+    t.same(await containersOf(ctx.stateRoot), [], `${path}: no container is left`);
+    t.equal(core.readStack(ctx, name), undefined, 'and no stack');
+  }
+  t.same(ctrdCopies().filter((n) => n.includes('ckpt')), []);
+});

@@ -1,0 +1,87 @@
+// The pure parts of the docker runtime: a service as a container-create body, Docker's saved
+// ports and json-file log lines as ckpt shows them, runc's checkpoint command line.
+import t from 'tap';
+import { containerConfig, containerName, stateTag } from '../../../src/runtime/docker/container-config.js';
+import { dockerLogText } from '../../../src/runtime/docker/logs.js';
+import { publishedPorts } from '../../../src/runtime/docker/docker-runtime.js';
+import { runcCheckpointArgs } from '../../../src/runtime/docker/checkpoint-container.js';
+import { serviceConfigHash } from '../../../src/runtime/config-hash.js';
+import type { Project, Service } from '../../../src/manifest/types.js';
+
+const service: Service = {
+  name: 'app',
+  command: ['node', 'server.js'],
+  entrypoint: ['/bin/sh', '-c'],
+  commandOnly: ['node server.js'],
+  workingDir: '/workspace',
+  environment: { A: '1', PORT: '3000' },
+  user: '1000:1000',
+  dependsOn: {},
+  restart: 'on-failure',
+  restartMaxRetries: 3,
+  image: 'ckpt-devcontainer:1',
+  volumes: [
+    { type: 'bind', source: '/home/me/src', target: '/workspace', readOnly: false },
+    { type: 'bind', source: '/etc/app.conf', target: '/etc/app.conf', readOnly: true },
+    { type: 'volume', source: 'cache', target: '/cache', readOnly: false },
+  ],
+  ports: [
+    { host: '127.0.0.1', published: 3000, target: 3000, protocol: 'tcp' },
+    { target: 9229, protocol: 'tcp' },
+  ],
+  xCkpt: { runtime: 'docker', network: 'host', hostname: 'dev', stopGracePeriodMs: 3000, checkpoint: {}, restore: { stdio: 'image', creds: 'image', pid: 'image' } },
+};
+const project: Project = { name: 'proj', file: '/m.yaml', workingDir: '/', services: [service], xCkpt: {}, hash: 'h' };
+
+t.test('a service becomes a container-create body', async (t) => {
+  const c = containerConfig(project, service, { stateRoot: '/run/ckpt' });
+  t.equal(c.name, 'proj-app-1');
+  t.equal(containerName('proj', 'app'), 'proj-app-1');
+  t.same(c.Entrypoint, ['/bin/sh', '-c']);
+  t.same(c.Cmd, ['node server.js']);
+  t.same(c.Env, ['A=1', 'PORT=3000']);
+  t.equal(c.WorkingDir, '/workspace');
+  t.equal(c.User, '1000:1000');
+  t.equal(c.Hostname, 'dev');
+  t.same(c.Labels, { 'ckpt.project': 'proj', 'ckpt.service': 'app', 'ckpt.config-hash': serviceConfigHash(service), 'ckpt.state': stateTag('/run/ckpt') });
+  t.same(c.ExposedPorts, { '3000/tcp': {}, '9229/tcp': {} });
+  t.same(c.HostConfig!.PortBindings, { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '3000' }], '9229/tcp': [{ HostIp: '', HostPort: '' }] });
+  t.same(c.HostConfig!.Binds, ['/home/me/src:/workspace', '/etc/app.conf:/etc/app.conf:ro']);
+  t.same(c.HostConfig!.Mounts, [{ Type: 'volume', Source: 'proj_cache', Target: '/cache', ReadOnly: false }]);
+  t.same(c.HostConfig!.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
+  t.notOk('Runtime' in c.HostConfig!, "Docker's default runtime unless told");
+});
+
+t.test('a clone publishes on free host ports and may name the OCI runtime', async (t) => {
+  const c = containerConfig({ ...project, name: 'copy' }, service, { stateRoot: '/run/ckpt', remapPorts: true, ociRuntime: 'ckpt-runc' });
+  t.equal(c.name, 'copy-app-1');
+  t.same(c.HostConfig!.PortBindings!['3000/tcp'], [{ HostIp: '127.0.0.1', HostPort: '' }]);
+  t.equal(c.HostConfig!.Runtime, 'ckpt-runc');
+  t.equal(c.Labels!['ckpt.config-hash'], serviceConfigHash(service), 'same configuration, same hash');
+});
+
+t.test('the state root tag keeps installs apart', async (t) => {
+  t.not(stateTag('/run/ckpt'), stateTag('/tmp/x/state'));
+  t.match(stateTag('/run/ckpt'), /^[0-9a-f]{8}$/);
+});
+
+t.test("Docker's saved ports as ps shows them", async (t) => {
+  t.same(publishedPorts({ '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '32768' }], '9229/tcp': null, '53/udp': [{ HostIp: '', HostPort: '5353' }] }), [
+    '0.0.0.0:5353->53/udp',
+    '127.0.0.1:32768->3000/tcp',
+  ]);
+  t.same(publishedPorts(undefined), []);
+});
+
+t.test('json-file log lines show their text', async (t) => {
+  t.equal(dockerLogText('{"log":"dev server on 3000\\n","stream":"stdout","time":"2026-01-01T00:00:00Z"}'), 'dev server on 3000');
+  t.equal(dockerLogText('{"log":"no newline","stream":"stderr"}'), 'no newline');
+  t.equal(dockerLogText('plain text'), 'plain text');
+  t.equal(dockerLogText('{broken'), '{broken');
+});
+
+t.test("runc's checkpoint command line", async (t) => {
+  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby' };
+  t.same(runcCheckpointArgs(plan, '/s/app', true), ['--root', '/run/docker/runtime-runc/moby', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app', '--leave-running', 'abc']);
+  t.same(runcCheckpointArgs(plan, '/s/app', false), ['--root', '/run/docker/runtime-runc/moby', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app', 'abc']);
+});
