@@ -18,10 +18,15 @@ function wantColor(): boolean {
   return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 }
 
-function makeCtx(json: boolean, prefixWidth?: number, logPrefix = true): core.CoreContext {
+/** The Ink UI needs a terminal on both ends; CI logs and pipes get plain lines. */
+function wantUi(): boolean {
+  return Boolean(process.stdout.isTTY && process.stdin.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
+}
+
+function makeCtx(json: boolean, prefixWidth?: number, logPrefix = true, progress = false): core.CoreContext {
   return {
     stateRoot: core.stateRoot(),
-    events: json ? jsonSink() : plainSink({ color: wantColor(), logPrefix, ...(prefixWidth ? { prefixWidth } : {}) }),
+    events: json ? jsonSink(undefined, { progress }) : plainSink({ color: wantColor(), logPrefix, ...(prefixWidth ? { prefixWidth } : {}) }),
   };
 }
 
@@ -49,11 +54,18 @@ export function buildProgram(): Command {
     .option('-d, --detach', 'start in the background and return')
     .option('--wait', 'with -d: return once every service with a healthcheck is healthy')
     .option('--json', 'print events as JSON lines')
-    .action(async (manifest: string | undefined, opts: { detach?: boolean; wait?: boolean; json?: boolean }, cmd: Command) => {
+    .option('--no-ui', 'plain output even on a terminal (the default when not a terminal, or under CI)')
+    .option('--plain', 'same as --no-ui')
+    .action(async (manifest: string | undefined, opts: { detach?: boolean; wait?: boolean; json?: boolean; ui?: boolean; plain?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const { project, warnings } = await resolveTarget({ ...g, ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
       const width = Math.max(...project!.services.map((s) => s.name.length));
       const ctx = makeCtx(Boolean(opts.json), width);
+      if (!opts.detach && !opts.json && opts.ui !== false && !opts.plain && wantUi()) {
+        const { runUi } = await import('../ui/ink/run.js');
+        process.exitCode = await runUi({ stateRoot: ctx.stateRoot, storeRoot: core.storeRoot(g.store), project: project!.name, up: project!, color: wantColor() });
+        return;
+      }
       for (const w of warnings) ctx.events(core.ev({ type: 'message', level: 'warn', text: w }));
       if (opts.detach) {
         await core.up(ctx, project!, { wait: Boolean(opts.wait) });
@@ -85,6 +97,23 @@ export function buildProgram(): Command {
         return;
       }
       process.exitCode = await runUpForeground(ctx, project);
+    });
+
+  program
+    .command('ui')
+    .description('Attach the terminal UI to a running stack (quitting it can leave the stack running)')
+    .addOption(fileOpt())
+    .addOption(projOpt())
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const { name } = await resolveTarget(g, { needManifest: false });
+      if (!wantUi()) {
+        throw new CkptError('USAGE', 'ckpt ui needs a terminal (stdin and stdout a TTY, not under CI)', {
+          hint: `Use ckpt ps -p ${name} and ckpt logs -f -p ${name} instead.`,
+        });
+      }
+      const { runUi } = await import('../ui/ink/run.js');
+      process.exitCode = await runUi({ stateRoot: core.stateRoot(), storeRoot: core.storeRoot(g.store), project: name, color: wantColor() });
     });
 
   program
@@ -174,7 +203,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = EXIT.environment;
     });
 
-  addSetCommands(program, globals, (json) => makeCtx(json));
+  addSetCommands(program, globals, (json, progress) => makeCtx(json, undefined, true, progress));
   return program;
 }
 

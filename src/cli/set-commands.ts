@@ -10,9 +10,12 @@ interface Common extends TargetOpts {
   store?: string;
   json?: boolean;
   printStats?: boolean;
+  /** with --json: every progress event */
+  progress?: boolean;
 }
 
-type MakeCtx = (json: boolean) => core.CoreContext;
+type MakeCtx = (json: boolean, progress?: boolean) => core.CoreContext;
+const PROGRESS_HELP = 'with --json: every progress event (bytes so far, per service), not only the last';
 type Globals = (cmd: Command) => Common;
 
 const out = (s: string): boolean => process.stdout.write(s);
@@ -127,10 +130,11 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
     .option('--replace', 'replace an existing set of that name')
     .option('--print-stats', 'print CRIU timing statistics')
     .option('--json', 'print the result as JSON')
+    .option('--progress', PROGRESS_HELP)
     .action(async (set: string, services: string[], _o: unknown, cmd: Command) => {
       const o = globals(cmd);
       const { name } = await resolveTarget(o, { needManifest: false });
-      const r = await core.checkpoint(makeCtx(Boolean(o.json)), name, set, {
+      const r = await core.checkpoint(makeCtx(Boolean(o.json), Boolean(o.progress)), name, set, {
         storeRoot: storeOf(o),
         services,
         stop: Boolean(cmd.opts().stop),
@@ -154,7 +158,8 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .option('--replace', 'stop the running stack of that name first')
       .option('--here', 'bring a one-program set back in this terminal (fds 0-2 inherited) and wait for it')
       .option('--print-stats', 'print CRIU timing statistics')
-      .option('--json', 'print the result as JSON'),
+      .option('--json', 'print the result as JSON')
+      .option('--progress', PROGRESS_HELP),
   ).action(async (set: string, _o: unknown, cmd: Command) => {
       const o = globals(cmd);
       const opts: core.RestoreOptions = {
@@ -167,7 +172,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
         process.exitCode = await restoreHere(makeCtx, set, opts);
         return;
       }
-      const r = await core.restore(makeCtx(Boolean(o.json)), set, opts);
+      const r = await core.restore(makeCtx(Boolean(o.json), Boolean(o.progress)), set, opts);
       if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
       out(`restored ${r.project} from ${r.set.name} in ${formatDuration(r.totalMs)}\n`);
       if (o.printStats) printRestoreStats(r);
@@ -181,10 +186,11 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .requiredOption('--as <name>', 'project name of the copy')
       .option('--store <dir>', 'checkpoint store')
       .option('--print-stats', 'print CRIU timing statistics')
-      .option('--json', 'print the result as JSON'),
+      .option('--json', 'print the result as JSON')
+      .option('--progress', PROGRESS_HELP),
   ).action(async (set: string, opts: { as: string }, cmd: Command) => {
       const o = globals(cmd);
-      const r = await core.restore(makeCtx(Boolean(o.json)), set, { storeRoot: storeOf(o), as: opts.as, ...restoreModes(cmd.opts()) });
+      const r = await core.restore(makeCtx(Boolean(o.json), Boolean(o.progress)), set, { storeRoot: storeOf(o), as: opts.as, ...restoreModes(cmd.opts()) });
       if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
       out(`cloned ${r.set.name} as ${r.project} in ${formatDuration(r.totalMs)}\n`);
       if (o.printStats) printRestoreStats(r);

@@ -19,6 +19,7 @@ import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { ev } from './events.js';
 import { sharedHostMounts, type HostMount } from '../runtime/process/host-mounts.js';
+import { cgroupAnonBytes, dirFileBytes, meterProgress } from './progress.js';
 import type { CoreContext } from './stack.js';
 
 export interface CheckpointOptions {
@@ -165,13 +166,16 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         const dir = writer.serviceDir(rec.service);
         emit(rec.service, 'dumping', { expectedBytes: runtimeFor(rec.runtime).status(rec).rssBytes ?? 0 });
         followings.push(writer.follow(rec.service));
+        const meter = meterProgress(ctx.events, { op: 'checkpoint', project: projectName, set: setName, service: rec.service }, cgroupAnonBytes(rec.cgroup!), () =>
+          dirFileBytes(dir),
+        );
         // A container is dumped by runc (which runs CRIU for it), straight into the set as well.
         const plan = containerPlans.get(rec.service);
         const onStart = (pid: number): void => {
           guard.watchPid(pid);
           faultPoint('dump');
         };
-        const r = plan ? await dumpContainer(rec, plan, dir, { leaveRunning: !opts.stop, onStart }, `service ${rec.service}`) : await criuDump(
+        const r = await (plan ? dumpContainer(rec, plan, dir, { leaveRunning: !opts.stop, onStart }, `service ${rec.service}`) : criuDump(
           {
             pid: rec.initPid!,
             imagesDir: dir,
@@ -183,8 +187,9 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
           },
           `service ${rec.service}`,
           onStart,
-        );
+        )).finally(() => meter.stop());
         const bytes = dirBytes(dir, readdirSync(dir));
+        meter.finish(bytes);
         const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...readDumpStatsSafe(dir) };
         stats.push(s);
         emit(rec.service, 'dumped', { bytes, ms: r.ms });

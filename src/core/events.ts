@@ -26,6 +26,22 @@ export type CoreEvent =
       detail?: Record<string, unknown>;
       at: number;
     }
+  | {
+      /** bytes dumped or restored so far for one service (how each is measured: core/progress.ts) */
+      type: 'progress';
+      op: 'checkpoint' | 'restore';
+      project: string;
+      set: string;
+      service: string;
+      doneBytes: number;
+      /** the expected total; on the final event, the real one */
+      totalBytes: number;
+      /** since this service's dump or restore began */
+      elapsedMs: number;
+      /** the last event of this service's dump or restore */
+      final?: boolean;
+      at: number;
+    }
   | { type: 'message'; level: 'info' | 'warn'; text: string; at: number };
 
 export type EventSink = (e: CoreEvent) => void;

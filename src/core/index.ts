@@ -18,3 +18,10 @@ export type { RestoreOptions, RestoreResult, ServiceRestoreStats } from './resto
 export { listSets, getSet, removeSet, gc, verifySet, inspectSet } from './sets.js';
 export type { SetInspection } from './sets.js';
 export { programProject } from './run-program.js';
+export { stopService, startService } from './service-control.js';
+// What the UI needs to show sets and figures the way the CLI does.
+export { renderInspectTree } from '../criu/images/index.js';
+export { formatBytes, formatDuration } from '../util/time.js';
+export type { SetInfo } from '../store/index.js';
+export { isSetName } from '../store/index.js';
+export { isValidProjectName } from '../manifest/load.js';

@@ -26,6 +26,7 @@ import { Store, type SetInfo } from '../store/index.js';
 import { readStat } from '../util/proc.js';
 import type { SetServiceMeta } from './checkpoint.js';
 import { ev } from './events.js';
+import { cgroupReadBytes, dirFileBytes, meterProgress } from './progress.js';
 import { down, type CoreContext } from './stack.js';
 import { readRestoreStatsSafe, type RestoreStatsSummary } from './stats.js';
 
@@ -209,12 +210,16 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
           // process waits at the same gate as process services; Docker's own restore starts the
           // container only once the set is verified.
           emit(service.name, 'restoring');
+          // runc restores into a cgroup Docker makes meanwhile: only the start and the end are seen
+          const containerBytes = dirFileBytes(join(set.dir, service.name));
+          const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, containerBytes, () => 0);
           const c = await restoreContainer(project, service, join(set.dir, service.name), {
             stateRoot: ctx.stateRoot,
             remapPorts: projectName !== set.project,
             verified: verifying,
             gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
-          });
+          }).finally(() => meter.stop());
+          meter.finish(containerBytes);
           state.services[service.name] = c.record;
           stats.push({ service: service.name, restoreWallMs: c.ms });
           emit(service.name, 'restored', { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path });
@@ -230,6 +235,11 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
         const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
         createCgroup(cgroup);
         emit(service.name, 'restoring');
+        const imageBytes = dirFileBytes(join(set.dir, service.name));
+        let readBytes = 0;
+        const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, imageBytes, () =>
+          (readBytes = Math.min(Math.floor(imageBytes * 0.99), Math.max(readBytes, cgroupReadBytes(cgroup)))),
+        );
         const modes = restoreModes(service, opts);
         const r = await criuRestoreDetached(
           {
@@ -254,7 +264,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
           },
           `service ${service.name} from set ${setName}`,
-        );
+        ).finally(() => meter.stop());
+        meter.finish(imageBytes);
         if (r.exited) exited = r.exited;
         const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
         const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());

@@ -1,6 +1,7 @@
 // The plain sink: one line per event, for terminals without the Ink UI, pipes and CI.
 import type { CoreEvent, EventSink } from '../../core/events.js';
 import { formatBytes, formatDuration } from '../../util/time.js';
+import { fromEvent, rateOf } from '../progress.js';
 
 const ACTION_TEXT: Record<string, string> = {
   starting: 'Starting',
@@ -31,10 +32,7 @@ function phaseLine(e: Extract<CoreEvent, { type: 'checkpoint' | 'restore' }>): s
   const ms = typeof d.ms === 'number' ? ` in ${formatDuration(d.ms)}` : '';
   if (e.service) {
     switch (e.phase) {
-      case 'dumping':
-        return ` ${e.project}-${e.service}  Dumping (~${formatBytes(Number(d.expectedBytes ?? 0))} resident)`;
-      case 'dumped':
-        return ` ${e.project}-${e.service}  Dumped ${formatBytes(Number(d.bytes ?? 0))}${ms}`;
+      // 'dumping' and 'dumped' are told by the progress events: the estimate, then the bytes and rate
       case 'restoring':
         return ` ${e.project}-${e.service}  Restoring`;
       case 'restored':
@@ -63,6 +61,7 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
     if (!colors.has(service)) colors.set(service, PALETTE[colors.size % PALETTE.length]!);
     return `\x1b[${colors.get(service)}m${text}\x1b[0m`;
   };
+  const started = new Set<string>();
   return (e: CoreEvent) => {
     switch (e.type) {
       case 'service': {
@@ -83,6 +82,21 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
       case 'restore': {
         const line = phaseLine(e);
         if (line) write(line + '\n');
+        break;
+      }
+      case 'progress': {
+        // The first figure of a dump (its estimate) and each service's last one; the figures in
+        // between are for live displays.
+        const key = `${e.op} ${e.project} ${e.set} ${e.service}`;
+        const who = ` ${e.project}-${e.service}`;
+        if (e.final) {
+          started.delete(key);
+          const how = `in ${formatDuration(e.elapsedMs)} (${formatBytes(rateOf(fromEvent(e)))}/s)`;
+          write(`${who}  ${e.op === 'checkpoint' ? 'Dumped' : 'Read'} ${formatBytes(e.doneBytes)}${e.op === 'restore' ? ' of images' : ''} ${how}\n`);
+        } else if (!started.has(key)) {
+          started.add(key);
+          if (e.op === 'checkpoint') write(`${who}  Dumping (~${formatBytes(e.totalBytes)} expected)\n`);
+        }
         break;
       }
       case 'message':
