@@ -17,19 +17,41 @@ const PROJECT = 'tuidemo';
 // keeps the screens (the README's captures come from there).
 const [COLS, ROWS] = (process.env.CKPT_TUI_SIZE ?? '120x32').split('x').map(Number) as [number, number];
 
-async function haveTmux(): Promise<boolean> {
-  return (await execa('tmux', ['-V'], { reject: false })).exitCode === 0;
+type T = { teardown(fn: () => unknown): void; fail(msg: string): unknown; skip(msg: string): unknown };
+
+/** Whether tmux is here; under CI its absence fails the test (bootstrap installs it), else skips it. */
+async function needTmux(t: T): Promise<boolean> {
+  if ((await execa('tmux', ['-V'], { reject: false })).exitCode === 0) return true;
+  if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
+  else t.skip('needs tmux');
+  return false;
+}
+
+/**
+ * A tmux server of the test's own (its socket in `dir`), killed at teardown: `tmux(args)` runs a
+ * tmux command, `until(session, re)` polls the session's screen until it matches (or about a
+ * minute passes) and returns the last screen seen.
+ */
+function tmuxIn(t: T, dir: string) {
+  const sock = join(dir, 'tmux.sock');
+  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
+  t.teardown(() => tmux(['kill-server']));
+  const until = async (session: string, re: RegExp): Promise<string> => {
+    let s = '';
+    for (let i = 0; i < 600 && !re.test(s); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = (await tmux(['capture-pane', '-p', '-t', session])).stdout;
+    }
+    return s;
+  };
+  return { tmux, until };
 }
 
 t.test('ckpt up in tmux: checkpoint, restore, lineage, every key, quit leaving the stack running', { timeout: 400_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true })) return;
-  if (!(await haveTmux())) {
-    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
-    else t.skip('needs tmux');
-    return;
-  }
+  if (!(await needTmux(t))) return;
   const dir = tempDir(t);
-  const sock = join(dir, 'tmux.sock');
+  const { tmux } = tmuxIn(t, dir);
   const env = {
     CKPT_STATE_DIR: join(dir, 'state'),
     CKPT_STORE: join(dir, 'store'),
@@ -38,9 +60,7 @@ t.test('ckpt up in tmux: checkpoint, restore, lineage, every key, quit leaving t
     DEMO_DOCS: '200000',
   };
   const ckpt = (args: string[]) => execa(bin, args, { reject: false, cwd: packageRoot, env: userEnv(env), extendEnv: false, timeout: 120_000 });
-  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
   t.teardown(async () => {
-    await tmux(['kill-server']);
     for (const p of [PROJECT, `${PROJECT}-copy`]) await ckpt(['down', '-p', p, '-t', '1']);
   });
 
@@ -177,21 +197,11 @@ t.test('ckpt ui without a terminal says to use ps and logs', async (t) => {
 });
 
 t.test('ckpt ui on a terminal, with no such stack: the error, and no screen drawn', async (t) => {
-  if (!(await haveTmux())) {
-    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
-    else t.skip('needs tmux');
-    return;
-  }
+  if (!(await needTmux(t))) return;
   const dir = tempDir(t);
-  const sock = join(dir, 'tmux.sock');
-  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
-  t.teardown(() => tmux(['kill-server']));
+  const { tmux, until } = tmuxIn(t, dir);
   await tmux(['new-session', '-d', '-s', 'ui', '-x', '80', '-y', '24', `env -u CI CKPT_STATE_DIR=${join(dir, 'state')} node ${bin} ui -p nothing; echo "[ckpt exited $?]"; sleep 600`]);
-  let s = '';
-  for (let i = 0; i < 300 && !/\[ckpt exited/.test(s); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    s = (await tmux(['capture-pane', '-p', '-t', 'ui'])).stdout;
-  }
+  const s = await until('ui', /\[ckpt exited/);
   t.match(s, /no stack named nothing is running/);
   t.match(s, /\[ckpt exited 71\]/);
   t.notMatch(s, /Services ·/, 'no UI was drawn');
@@ -199,19 +209,13 @@ t.test('ckpt ui on a terminal, with no such stack: the error, and no screen draw
 
 t.test('on a terminal, --no-ui, --plain and CI=true keep the plain output', { timeout: 120_000 }, async (t) => {
   if (!requireIntegration(t)) return;
-  if (!(await haveTmux())) {
-    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
-    else t.skip('needs tmux');
-    return;
-  }
+  if (!(await needTmux(t))) return;
   const dir = tempDir(t);
-  const sock = join(dir, 'tmux.sock');
+  const { tmux, until } = tmuxIn(t, dir);
   const file = join(dir, 'ckpt.yaml');
   writeFileSync(file, 'name: plainfb\nservices:\n  ticker:\n    command: ["sh", "-c", "while :; do echo tick; sleep 0.2; done"]\n');
   const state = join(dir, 'state');
-  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
   t.teardown(async () => {
-    await tmux(['kill-server']);
     await execa(bin, ['down', '-p', 'plainfb', '-t', '1'], { reject: false, env: userEnv({ CKPT_STATE_DIR: state }), extendEnv: false });
   });
   const variants: [string, string][] = [
@@ -222,14 +226,7 @@ t.test('on a terminal, --no-ui, --plain and CI=true keep the plain output', { ti
   for (const [name, cmd] of variants) {
     await tmux(['kill-server']);
     await tmux(['new-session', '-d', '-s', 'p', '-x', '80', '-y', '24', `${cmd}; echo "[ckpt exited $?]"; sleep 600`]);
-    const read = async (re: RegExp): Promise<string> => {
-      let s = '';
-      for (let i = 0; i < 600 && !re.test(s); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        s = (await tmux(['capture-pane', '-p', '-t', 'p'])).stdout;
-      }
-      return s;
-    };
+    const read = (re: RegExp): Promise<string> => until('p', re);
     const running = await read(/ticker \| tick\n.*ticker \| tick/);
     t.match(running, /plainfb-ticker\s+Started/, `${name}: plain lines`);
     t.match(running, /ticker \| tick/, `${name}: the log followed as lines`);
@@ -242,32 +239,19 @@ t.test('on a terminal, --no-ui, --plain and CI=true keep the plain output', { ti
 
 t.test('ckpt ui attaches to a stack started with up -d; quitting leaves it, or stops it', { timeout: 180_000 }, async (t) => {
   if (!requireIntegration(t)) return;
-  if (!(await haveTmux())) {
-    if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
-    else t.skip('needs tmux');
-    return;
-  }
+  if (!(await needTmux(t))) return;
   const dir = tempDir(t);
-  const sock = join(dir, 'tmux.sock');
+  const { tmux, until } = tmuxIn(t, dir);
   const file = join(dir, 'ckpt.yaml');
   writeFileSync(file, 'name: attach\nservices:\n  ticker:\n    command: ["sh", "-c", "while :; do date +tick-%s%N; sleep 0.2; done"]\n');
   const env = { CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') };
   const ckpt = (args: string[]) => execa(bin, args, { reject: false, cwd: dir, env: userEnv(env), extendEnv: false, timeout: 60_000 });
-  const tmux = (args: string[]) => execa('tmux', ['-S', sock, ...args], { reject: false, env: userEnv({ TERM: 'xterm-256color' }), extendEnv: false });
   t.teardown(async () => {
-    await tmux(['kill-server']);
     await ckpt(['down', '-p', 'attach', '-t', '1']);
   });
   const up = await ckpt(['up', '-d', '-f', file]);
   t.equal(up.exitCode, 0, up.stderr);
-  const read = async (re: RegExp): Promise<string> => {
-    let s = '';
-    for (let i = 0; i < 600 && !re.test(s); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      s = (await tmux(['capture-pane', '-p', '-t', 'a'])).stdout;
-    }
-    return s;
-  };
+  const read = (re: RegExp): Promise<string> => until('a', re);
   const attach = async (): Promise<void> => {
     await tmux(['kill-server']);
     const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
