@@ -67,7 +67,7 @@ nogroup:x:65534:
 EOF
 chown 1000:1000 "$rootfs/home/dev"
 # The loader finds the copied libraries without a cache, but a missing one is a clear error.
-env -i chroot "$rootfs" /usr/bin/node -e 'process.exit(0)' || { say "node does not run in the rootfs"; exit 1; }
+env -i "$(command -v chroot)" "$rootfs" /usr/bin/node -e 'process.exit(0)' || { say "node does not run in the rootfs"; exit 1; }
 
 say "importing as $TAG (recipe $recipe)"
 tar -C "$rootfs" --numeric-owner -c . | "$DOCKER" import \
