@@ -188,7 +188,7 @@ export function buildProgram(): Command {
       const { project, warnings } = await resolveTarget({ ...globals(cmd), ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
       for (const w of warnings) process.stderr.write(`WARN ${w}\n`);
       if (opts.quiet) return;
-      process.stdout.write(opts.json ? core.projectToJSON(project!) + '\n' : core.renderProject(project!));
+      process.stdout.write(opts.json ? (await core.projectToJSON(project!)) + '\n' : await core.renderProject(project!));
     });
 
   program

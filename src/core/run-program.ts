@@ -4,7 +4,7 @@
 // pids (CRIU --restore-pidns) and never collide with the original.
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
-import { isValidProjectName } from '../manifest/load.js';
+import { isValidProjectName } from '../manifest/project-name.js';
 import { projectHash } from '../manifest/normalize.js';
 import type { Project, Service } from '../manifest/types.js';
 

@@ -19,6 +19,9 @@ import { formatIssues, isUnder, Locator, manifestError, type Issue, type Path } 
 import { isRecord, type RawManifest } from './raw.js';
 import type { Project } from './types.js';
 import { validate } from './validate.js';
+import { isValidProjectName } from './project-name.js';
+
+export { isValidProjectName };
 
 /** Looked for, in this order, when no file is given (compose's names after ckpt's own). */
 export const MANIFEST_NAMES = [
@@ -78,7 +81,6 @@ function notFound(dir: string): CkptError {
 // ---------------------------------------------------------------------------------------------
 // project name
 
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** Like compose: lowercase, keep [a-z0-9_-], drop leading `_` and `-`. */
 export function normalizeProjectName(s: string): string {
@@ -88,9 +90,6 @@ export function normalizeProjectName(s: string): string {
     .replace(/^[_-]+/, '');
 }
 
-export function isValidProjectName(s: string): boolean {
-  return PROJECT_NAME.test(s);
-}
 
 /**
  * The project name: the explicit one, else the manifest's `name`, else the manifest directory's
