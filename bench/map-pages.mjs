@@ -250,6 +250,16 @@ async function main() {
         results.plain.push({ mib, variants: Object.fromEntries(names.map((v) => [v, { ms: summary(times[v]) }])) });
         log(`   ` + names.map((v) => `${v} ${fmtMs(median(times[v]))}`).join(', '));
       } finally {
+        // The program is pid 1 of its namespace: killing it ends the namespace (unshare alone
+        // would leave it running, with its memory).
+        const init = (() => {
+          try {
+            return hogOf(child.pid);
+          } catch {
+            return undefined;
+          }
+        })();
+        if (init) await killTree(init);
         child.kill('SIGKILL');
       }
     }
