@@ -1,7 +1,7 @@
 // `ckpt checkpoint <set>`: one consistent cut of a running stack. Every selected service's
 // freezer cgroup is frozen before the first dump starts; then each frozen tree is dumped by its
 // own CRIU (concurrently), into a set the store publishes only once it is complete.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criuDump } from '../criu/run.js';
 import { DUMP_LOG } from '../criu/args.js';
@@ -102,7 +102,8 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   const store = new Store(opts.storeRoot);
   store.init();
   const started = performance.now();
-  const hostMounts = new Map(selected.filter((r) => r.runtime === 'process').map((r) => [r.service, sharedHostMounts(r.initPid!)]));
+  const hostMountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const hostMounts = new Map(selected.filter((r) => r.runtime === 'process').map((r) => [r.service, sharedHostMounts(r.initPid!, hostMountinfo)]));
   const writer = await store.beginSet(
     setName,
     {

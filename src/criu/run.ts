@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CkptError, type ErrorCode } from '../errors.js';
 import { DUMP_LOG, RESTORE_LOG, dumpArgs, restoreArgs, shellQuote, type DumpOptions, type RestoreOptions } from './args.js';
 import { criuPath } from './probe.js';
+import { spawnCapturing } from '../util/exec.js';
 
 const CRIU_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 
@@ -68,21 +69,10 @@ export async function criuDump(o: DumpOptions, what: string, onStart?: (pid: num
   const args = dumpArgs(o);
   const logFile = join(o.workDir ?? o.imagesDir, DUMP_LOG);
   const started = performance.now();
-  const child = spawn(criuPath(), args, { env: CRIU_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) onStart?.(child.pid);
   // CRIU writes to its log file; what it prints is kept (bounded) for when the log is missing.
-  let output = '';
-  const keep = (d: Buffer): void => {
-    if (output.length < 64 * 1024) output += d.toString();
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, error }));
-    child.once('close', (code) => resolve({ code }));
-  });
+  const exit = await spawnCapturing(criuPath(), args, CRIU_ENV, onStart);
   if (exit.code !== 0) {
-    const extra = exit.error ? `cannot run ${criuPath()}: ${exit.error.message}` : output.trim() || `criu exited with status ${exit.code}`;
+    const extra = exit.error ? `cannot run ${criuPath()}: ${exit.error.message}` : exit.output.trim() || `criu exited with status ${exit.code}`;
     throw failure('CHECKPOINT_FAILED', `checkpoint of ${what} failed`, logFile, args, extra);
   }
   return { logFile, command: [criuPath(), ...args], ms: performance.now() - started };

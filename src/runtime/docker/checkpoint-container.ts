@@ -6,12 +6,12 @@
 //
 // The container's writable layer is not in CRIU's images: the overlay upper directory is packed
 // into rootfs-diff.tar beside them (whiteouts and opaque directories included), like Podman's.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import { DUMP_LOG } from '../../criu/args.js';
 import { logErrors } from '../../criu/run.js';
+import { spawnCapturing } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
 
@@ -67,19 +67,9 @@ export function runcCheckpointArgs(plan: ContainerDumpPlan, dir: string, leaveRu
   return ['--root', plan.runcRoot, 'checkpoint', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), plan.id];
 }
 
-function runTo(file: string, args: string[], onStart?: (pid: number) => void): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid !== undefined) onStart?.(child.pid);
-    let output = '';
-    const keep = (d: Buffer): void => {
-      if (output.length < 64 * 1024) output += d.toString();
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.once('error', (e) => resolve({ code: null, output: `cannot run ${file}: ${e.message}` }));
-    child.once('close', (code) => resolve({ code, output }));
-  });
+async function runTo(file: string, args: string[], onStart?: (pid: number) => void): Promise<{ code: number | null; output: string }> {
+  const r = await spawnCapturing(file, args, ENV, onStart);
+  return r.error ? { code: null, output: `cannot run ${file}: ${r.error.message}` } : r;
 }
 
 /** Packs the writable layer; run while the container is frozen, so it is the layer of the cut. */
