@@ -74,14 +74,12 @@ cleanup_chain() {
 }
 trap cleanup_chain EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-# (help captured first: grep -q quitting early would SIGPIPE criu under pipefail)
-help=$("$CRIU" --help 2>&1 | tr -d '\0' || true)
-grep -q -a -- '--no-chain-copy' <<<"$help" || fail "$CRIU --help does not list --no-chain-copy"
+require_criu_option '--no-chain-copy'
 gcc -O2 -Wall -o "$tmp/map-image" "$here/prog/map-image.c" || fail "gcc map-image.c"
 mi=$tmp/map-image
 have_stock=0
 [[ -x $STOCK_CRIU ]] && have_stock=1 || say "no stock CRIU at $STOCK_CRIU: stock case skipped"
-grep -q -a -- '--map-pages' <<<"$help" || fail "$CRIU --help does not list --map-pages (0013 comes after 0012)"
+require_criu_option '--map-pages' '0013 comes after 0012'
 
 # start NAME MODE FILE: run map-image on FILE, output in $tmp/NAME.log,
 # trigger files in $tmp/trig-NAME; waits for its first tick.  Sets pid.

@@ -53,8 +53,7 @@ cleanup_fh() {
 }
 trap cleanup_fh EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
-grep -q -- '--allow-changed-files' <<<"$help" || fail "$CRIU --help does not list --allow-changed-files"
+require_criu_option '--allow-changed-files'
 gcc -O2 -Wall -o "$tmp/fh-map" "$here/prog/fh-map.c" || fail "gcc fh-map.c"
 have_stock=0
 [[ -x $STOCK_CRIU ]] && have_stock=1 || say "no stock CRIU at $STOCK_CRIU: stock cases skipped"

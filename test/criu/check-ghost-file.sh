@@ -48,8 +48,7 @@ cleanup_ghost() {
 }
 trap cleanup_ghost EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
-grep -q -- '--ghost-file PATH' <<<"$help" || fail "$CRIU --help does not list --ghost-file"
+require_criu_option '--ghost-file PATH'
 gcc -O2 -Wall -o "$tmp/ghost-reader" "$here/prog/ghost-reader.c" || fail "gcc ghost-reader.c"
 have_stock=0
 [[ -x $STOCK_CRIU ]] && have_stock=1 || say "no stock CRIU at $STOCK_CRIU: stock case skipped"

@@ -58,8 +58,7 @@ PY=/usr/bin/python3
 PYTHONPATH=$CRIU_PYLIB "$PY" -c 'import pycriu.images' 2>/dev/null ||
   fail "no pycriu under $CRIU_PYLIB for $PY (run criu-patches/build.sh; Debian python3-protobuf)"
 # (not "| grep -q": with pipefail, criu's SIGPIPE after an early match fails it)
-help=$("$CRIU" --help 2>&1) || true
-grep -q -- '--inherit-creds' <<<"$help" || fail "$CRIU --help does not list --inherit-creds"
+require_criu_option '--inherit-creds'
 
 gcc -O2 -Wall -o "$tmp/creds-show" "$here/prog/creds-show.c" || fail "gcc creds-show.c"
 # The unprivileged CRIU.  File capabilities are ignored on nosuid mounts.

@@ -38,8 +38,7 @@ fail() {
 # shellcheck source=test/criu/lib.sh
 . "$here/lib.sh"
 command -v gcc >/dev/null || fail "gcc not found"
-help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
-grep -q -- '--inherit-stdio' <<<"$help" || fail "$CRIU --help does not list --inherit-stdio"
+require_criu_option '--inherit-stdio'
 
 gcc -O2 -Wall -o "$tmp/stdio-writer" "$here/prog/stdio-writer.c" || fail "gcc stdio-writer.c"
 mkdir -p "$tmp/img"

@@ -55,16 +55,9 @@ fail() {
 }
 # shellcheck source=test/criu/lib.sh
 . "$here/lib.sh"
-cleanup_copies() {
-  local c
-  for c in "${copies[@]}"; do kill -KILL "$c" 2>/dev/null || true; done
-  cleanup
-}
-trap cleanup_copies EXIT
 command -v gcc >/dev/null || fail "gcc not found"
 [[ -x /usr/bin/python3 ]] || fail "/usr/bin/python3 not found (reads xattrs)"
-help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
-grep -q -- '--map-pages' <<<"$help" || fail "$CRIU --help does not list --map-pages"
+require_criu_option '--map-pages'
 gcc -O2 -Wall -o "$tmp/mem-pattern" "$here/prog/mem-pattern.c" || fail "gcc mem-pattern.c"
 mkdir -p "$tmp/run"
 

@@ -38,16 +38,8 @@ fail() {
 }
 # shellcheck source=test/criu/lib.sh
 . "$here/lib.sh"
-# Kill the restored copies too (killing a copy's root empties its namespace).
-cleanup_copies() {
-  local c
-  for c in "${copies[@]}"; do kill -KILL "$c" 2>/dev/null || true; done
-  cleanup
-}
-trap cleanup_copies EXIT
 command -v gcc >/dev/null || fail "gcc not found"
-help=$("$CRIU" --help 2>&1 | tr -d '\0' || true) # captured: grep -q in a pipe can SIGPIPE criu (pipefail)
-grep -q -- '--restore-pidns' <<<"$help" || fail "$CRIU --help does not list --restore-pidns"
+require_criu_option '--restore-pidns'
 
 for p in pidns-counter pidns-subreaper; do
   gcc -O2 -Wall -o "$tmp/$p" "$here/prog/$p.c" || fail "gcc $p.c"

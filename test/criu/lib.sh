@@ -1,9 +1,13 @@
 # test/criu/lib.sh — shared by the check-*.sh scripts, sourced after they set CRIU, tmp, pid,
-# say() and fail(): cleanup on exit, waiting for a pid to be free, the root/CRIU checks.
+# say() and fail() (and copies=() if it restores copies): cleanup on exit, waiting for a pid to
+# be free, asking CRIU for an option, the root/CRIU checks.
 cleanup() {
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null || true
   fi
+  # restored copies a script keeps in copies=() (killing a copy's root empties its namespace)
+  local c
+  for c in ${copies[@]+"${copies[@]}"}; do kill -KILL "$c" 2>/dev/null || true; done
   if [[ ${KEEP:-0} == 1 ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -35,6 +39,13 @@ wait_pid_free() {
     sleep 0.1
   done
   return 1
+}
+
+# fail() unless `$CRIU --help` lists OPTION (a grep pattern). The help is read whole first: grep -q
+# quitting early would kill criu with SIGPIPE under pipefail. Usage: require_criu_option OPTION [WHY]
+require_criu_option() {
+  [[ -n ${criu_help:-} ]] || criu_help=$("$CRIU" --help 2>&1 | tr -d '\0' || true)
+  grep -q -- "$1" <<<"$criu_help" || fail "$CRIU --help does not list ${1%% *}${2:+ ($2)}"
 }
 
 [[ $(id -u) == 0 ]] || fail "must run as root"
