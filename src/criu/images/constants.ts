@@ -118,8 +118,12 @@ export const SK_STATE: Record<number, string> = {
 
 /** inventory lsmtype (images/inventory.proto) */
 export const LSM_TYPE: Record<number, string> = { 0: 'none', 1: 'selinux', 2: 'apparmor' };
-/** criu_network_lock_method and criu_pre_dump_mode (images/rpc.proto) */
-export const NETWORK_LOCK: Record<number, string> = { 1: 'iptables', 2: 'nftables', 3: 'skip' };
+/**
+ * inventory network_lock_method: CRIU stores its internal enum (criu/include/cr_options.h, from 0),
+ * not rpc.proto's criu_network_lock_method (from 1).
+ */
+export const NETWORK_LOCK: Record<number, string> = { 0: 'iptables', 1: 'nftables', 2: 'skip' };
+/** criu_pre_dump_mode (images/rpc.proto) */
 export const PRE_DUMP_MODE: Record<number, string> = { 1: 'splice', 2: 'read' };
 /** remap_type (images/remap-file-path.proto) */
 export const REMAP_TYPE: Record<number, 'linked' | 'ghost' | 'procfs'> = { 0: 'linked', 1: 'ghost', 2: 'procfs' };

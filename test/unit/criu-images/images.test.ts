@@ -58,7 +58,7 @@ function makeImages(t: Test): Fixture {
   // missing.txt is recorded but never created: missing
 
   write(dir, 'inventory.img', image(MAGIC.INVENTORY, [
-    cat(u(1, 2), u(2, true), msg(3, ids(1, 11)), u(4, true), u(5, 1), u(6, 0), u(10, false), u(11, 2), msg(12), str(13, 'run-1')),
+    cat(u(1, 2), u(2, true), msg(3, ids(1, 11)), u(4, true), u(5, 1), u(6, 0), u(10, false), u(11, 1), msg(12), str(13, 'run-1')),
   ], null));
   write(dir, 'pstree.img', image(MAGIC.PSTREE, [
     cat(u(1, 100), u(2, 0), u(3, 100), u(4, 100), packed(5, [100, 101])),
