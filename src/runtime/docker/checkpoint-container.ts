@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
+import { containerDumpConfigPath } from '../../paths.js';
 import { DUMP_LOG } from '../../criu/args.js';
 import { logErrors } from '../../criu/run.js';
 import { spawnCapturing } from '../../util/exec.js';
@@ -18,6 +19,8 @@ import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
 export const ROOTFS_DIFF = 'rootfs-diff.tar';
 export const RUNC = process.env.CKPT_RUNC || '/usr/sbin/runc';
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+/** runc runs CRIU with its environment: ckpt's own CRIU options reach it without runc.conf */
+const DUMP_ENV = { ...ENV, CRIU_CONFIG_FILE: containerDumpConfigPath() };
 /** overlayfs keeps whiteouts as 0/0 devices and opaque directories as trusted.overlay.* xattrs */
 export const TAR_LAYER_FLAGS = ['--numeric-owner', '--xattrs', '--xattrs-include=trusted.overlay.*'];
 
@@ -67,8 +70,8 @@ export function runcCheckpointArgs(plan: ContainerDumpPlan, dir: string, leaveRu
   return ['--root', plan.runcRoot, 'checkpoint', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), plan.id];
 }
 
-async function runTo(file: string, args: string[], onStart?: (pid: number) => void): Promise<{ code: number | null; output: string }> {
-  const r = await spawnCapturing(file, args, ENV, onStart);
+async function runTo(file: string, args: string[], onStart?: (pid: number) => void, env = ENV): Promise<{ code: number | null; output: string }> {
+  const r = await spawnCapturing(file, args, env, onStart);
   return r.error ? { code: null, output: `cannot run ${file}: ${r.error.message}` } : r;
 }
 
@@ -91,7 +94,7 @@ export async function dumpContainer(
 ): Promise<{ ms: number; logFile: string }> {
   const started = performance.now();
   const args = runcCheckpointArgs(plan, dir, o.leaveRunning);
-  const [dump] = await Promise.all([runTo(RUNC, args, o.onStart), plan.upperDir ? packRootfsDiff(plan.upperDir, dir) : undefined]);
+  const [dump] = await Promise.all([runTo(RUNC, args, o.onStart, DUMP_ENV), plan.upperDir ? packRootfsDiff(plan.upperDir, dir) : undefined]);
   const logFile = join(dir, DUMP_LOG);
   if (dump.code !== 0) {
     const errors = existsSync(logFile) ? logErrors(logFile) : [];
