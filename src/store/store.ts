@@ -203,6 +203,8 @@ interface CommitState {
   prefixes: Set<string>;
   placing: Map<string, Promise<void>>;
   verified: Set<string>;
+  /** objects hashed in full before and unchanged since need not be read again to be shared */
+  known: VerifiedFiles;
 }
 
 const NOT_CREATED = 'The set was not created; any set of that name is unchanged.';
@@ -379,7 +381,7 @@ export class Store {
   }
 
   private async commit(w: WriterState, extra: { stats?: unknown }): Promise<SetInfo> {
-    const st: CommitState = { created: [], prefixes: new Set(), placing: new Map(), verified: new Set() };
+    const st: CommitState = { created: [], prefixes: new Set(), placing: new Map(), verified: new Set(), known: new VerifiedFiles(this.root) };
     let current = w.dir;
     const step = (s: CommitStep, path: string): void => {
       current = path;
@@ -453,9 +455,8 @@ export class Store {
     // failure (or a crash) here leaves the replaced snapshot unreferenced, and gc removes it.
     // Every file was just hashed (or followed while written) and linked: the first restore
     // need not read them again.
-    const known = new VerifiedFiles(this.root);
-    for (const [rel, e] of entries) known.hashed(join(snapshot, rel), e.sha256);
-    known.save();
+    for (const [rel, e] of entries) st.known.hashed(join(snapshot, rel), e.sha256);
+    st.known.save();
     try {
       fsyncPath(this.setsDir);
     } catch (e) {
@@ -501,10 +502,10 @@ export class Store {
   /** Make the file read-only, hash and fsync it, and make it one inode with its object. */
   private async storeFile(w: WriterState, path: string, st: CommitState): Promise<FileEntry> {
     chmodSync(path, FILE_MODE);
-    const { sha256, size } = await this.hashOrTakeFollowed(w, path);
+    const { sha256, size, synced } = await this.hashOrTakeFollowed(w, path);
     // One placement per content at a time: two files of a set can be identical.
     for (let p = st.placing.get(sha256); p; p = st.placing.get(sha256)) await p;
-    const placing = this.place(w, path, sha256, size, st);
+    const placing = this.place(w, path, sha256, size, st, synced);
     st.placing.set(
       sha256,
       placing.then(
@@ -520,20 +521,23 @@ export class Store {
     return { sha256, size };
   }
 
-  /** The hash taken while the file was written if it still is that file, else a fresh one; fsync'd either way. */
-  private async hashOrTakeFollowed(w: WriterState, path: string): Promise<{ sha256: string; size: number }> {
+  /**
+   * The hash taken while the file was written if it still is that file, else a fresh one (fsync'd
+   * beside the hashing). A followed file is not fsync'd here: if the store already holds its
+   * content it is dropped for a link to the object, and flushing it first would be wasted.
+   */
+  private async hashOrTakeFollowed(w: WriterState, path: string): Promise<{ sha256: string; size: number; synced: boolean }> {
     const f = w.followed.get(path);
     if (f) {
       const st = lstatSync(path, { bigint: true });
       if (st.ino === BigInt(f.ino) && st.dev === BigInt(f.dev) && st.size === BigInt(f.size) && st.mtimeNs === f.mtimeNs) {
-        await fsyncFile(path);
-        return { sha256: f.sha256, size: f.size };
+        return { sha256: f.sha256, size: f.size, synced: false };
       }
     }
-    return hashFile(path, { fsync: true });
+    return { ...(await hashFile(path, { fsync: true })), synced: true };
   }
 
-  private async place(w: WriterState, path: string, sha256: string, size: number, st: CommitState): Promise<void> {
+  private async place(w: WriterState, path: string, sha256: string, size: number, st: CommitState, synced: boolean): Promise<void> {
     const obj = this.objectPath(sha256);
     const prefix = dirname(obj);
     if (!st.prefixes.has(prefix)) {
@@ -545,7 +549,10 @@ export class Store {
       const o = lstatOrUndefined(obj);
       if (o && o.ino === mine.ino && o.dev === mine.dev) return; // already that object (linked in by the caller)
       if (o) {
-        if (st.verified.has(sha256) || (o.isFile() && o.size === size && (await hashFile(obj)).sha256 === sha256)) {
+        if (
+          st.verified.has(sha256) ||
+          (o.isFile() && o.size === size && (st.known.unchanged(obj, sha256) || (await hashFile(obj)).sha256 === sha256))
+        ) {
           st.verified.add(sha256);
           unlinkSync(path);
           linkSync(obj, path);
@@ -570,6 +577,11 @@ export class Store {
         }
         renameSync(copy, path);
         mine = lstatSync(path);
+        synced = true;
+      }
+      if (!synced) {
+        await fsyncFile(path);
+        synced = true;
       }
       try {
         linkSync(path, obj);
