@@ -1,7 +1,6 @@
 // The checkpoint-set commands: checkpoint (save), restore, clone, sets, rm, gc, inspect.
 import { Option, type Command } from 'commander';
 import * as core from '../core/index.js';
-import { renderInspectTree } from '../criu/images/index.js';
 import { renderTable } from '../ui/plain/table.js';
 import { formatBytes, formatDuration } from '../util/time.js';
 import { resolveTarget, type TargetOpts } from './target.js';
@@ -283,7 +282,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       out(`${r.set.name}  (project ${r.set.project}, ${age(r.set.createdAt)}, ${formatBytes(r.set.sizeBytes)}${r.set.parent ? `, parent ${r.set.parent}` : ''})\n`);
       for (const s of r.services) {
         out(`\nservice ${s.service}\n`);
-        out(renderInspectTree(s.report, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n');
+        out(core.renderInspectTree(s.report, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }) + '\n');
       }
     });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { criuDump } from '../criu/run.js';
 import { DUMP_LOG } from '../criu/args.js';
 import { requireFeatures } from '../criu/features.js';
-import { readDumpStatsSafe, type DumpStatsSummary } from './stats.js';
+import type { DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
 import { dumpContainer, planContainerDump, type ContainerDumpPlan } from '../runtime/docker/checkpoint-container.js';
@@ -161,6 +161,10 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     }
     freezeMs = performance.now() - frozenAt;
     emit(undefined, 'frozen', { ms: freezeMs });
+    // The stats decoder is needed only once a dump is done: loaded while CRIU works, it costs
+    // the command no time.
+    const statsReader = import('./stats.js');
+    statsReader.catch(() => undefined);
 
     await Promise.all(
       selected.map(async (rec) => {
@@ -191,7 +195,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         )).finally(() => meter.stop());
         const bytes = dirBytes(dir, readdirSync(dir));
         meter.finish(bytes);
-        const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...readDumpStatsSafe(dir) };
+        const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...(await statsReader).readDumpStatsSafe(dir) };
         stats.push(s);
         emit(rec.service, 'dumped', { bytes, ms: r.ms });
       }),

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
 import { isValidProjectName } from '../manifest/project-name.js';
-import { projectHash } from '../manifest/normalize.js';
+import { projectHash } from '../manifest/canonical.js';
 import type { Project, Service } from '../manifest/types.js';
 
 export function programProject(name: string, argv: string[], cwd: string, env: Record<string, string> = {}): Project {

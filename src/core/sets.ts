@@ -1,6 +1,6 @@
 // Listing, removing, collecting and inspecting checkpoint sets.
 import { join } from 'node:path';
-import { inspectImages, type InspectReport } from '../criu/images/index.js';
+import type { InspectReport } from '../criu/images/index.js';
 import { Store, type GcReport, type SetInfo } from '../store/index.js';
 
 export function listSets(storeRoot: string): SetInfo[] {
@@ -26,6 +26,9 @@ export async function verifySet(storeRoot: string, name: string) {
   return new Store(storeRoot).verifySet(name);
 }
 
+/** The image decoders are loaded by the one command that needs them, not by every ckpt run. */
+const images = (): Promise<typeof import('../criu/images/inspect.js')> => import('../criu/images/inspect.js');
+
 export interface SetInspection {
   set: SetInfo;
   services: { service: string; report: InspectReport }[];
@@ -38,7 +41,7 @@ export async function inspectSet(storeRoot: string, name: string, opts: { servic
   return {
     set,
     services: await Promise.all(
-      services.map(async (service) => ({ service, report: await inspectImages(join(set.dir, service), { checkFiles: true }) })),
+      services.map(async (service) => ({ service, report: await (await images()).inspectImages(join(set.dir, service), { checkFiles: true }) })),
     ),
   };
 }

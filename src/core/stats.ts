@@ -1,6 +1,6 @@
 // Timing figures from CRIU's own stats images (stats-dump, stats-restore), in milliseconds.
 // A missing or unreadable stats file gives no figures, never a failed checkpoint.
-import { readDumpStats, readRestoreStats } from '../criu/images/index.js';
+import { readDumpStats, readRestoreStats } from '../criu/images/stats.js';
 
 export interface DumpStatsSummary {
   /** CRIU's time to freeze (seize) the tree */

@@ -3,10 +3,12 @@
 // manifest's directory), defaults are filled in like compose, services are put in dependency
 // order, and the result is hashed so later commands can tell when the manifest changed.
 
-import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CkptError } from '../errors.js';
+import { canonicalJSON, projectHash, setOwn, sortedRecord, sortKeysDeep } from './canonical.js';
+
+export { canonicalJSON, projectHash, sortKeysDeep };
 import { parseDuration } from './durations.js';
 import { resolveEnvironment } from './environment.js';
 import type { Env, Lookup } from './interpolate.js';
@@ -78,12 +80,6 @@ export function resolvePath(p: string, dir: string, home: string): string {
   return path.resolve(dir, p);
 }
 
-function sortedRecord<T>(entries: Iterable<[string, T]>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) setOwn(out, k, v);
-  return out;
-}
-
 interface ServiceContext {
   dir: string;
   home: string;
@@ -95,10 +91,6 @@ interface ServiceContext {
 }
 
 /** `target[key] = value`, also for a key named __proto__. */
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 function normalizeService(name: string, s: RawService, o: ServiceContext): Service {
   const runtime = serviceRuntime(s);
   const entrypoint = argv(s.entrypoint);
@@ -185,28 +177,6 @@ export function topologicalOrder(deps: ReadonlyMap<string, readonly string[]>): 
     for (const ds of remaining.values()) ds.delete(next);
   }
   return out;
-}
-
-/** JSON with object keys sorted at every level, undefined left out: the input of the hash. */
-export function canonicalJSON(v: unknown): string {
-  return JSON.stringify(sortKeysDeep(v));
-}
-
-export function sortKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeysDeep);
-  if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .map(([k, x]) => [k, sortKeysDeep(x)] as [string, unknown]);
-    return sortedRecord(entries);
-  }
-  return v;
-}
-
-/** sha256 (hex) of the canonical JSON of the project without its `hash`. */
-export function projectHash(p: Omit<Project, 'hash'> & { hash?: string }): string {
-  const { hash: _ignored, ...rest } = p;
-  return createHash('sha256').update(canonicalJSON(rest)).digest('hex');
 }
 
 /** A validated manifest → Project. Assumes `validate` found no problems. */
