@@ -24,7 +24,7 @@ id=${!#}
 req=$REQUESTS/$id
 
 if [ "$cmd" = create ] && [ -f "$req/images" ]; then
-  images=$(cat "$req/images")
+  images=$(<"$req/images")
   # ckpt's restore gate: a CRIU config file naming the action script that holds the restored
   # process before it resumes until ckpt has verified the set (CRIU runs config-file scripts in
   # RPC mode too, after notifying runc), and the script's environment.
