@@ -218,6 +218,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             remapPorts: projectName !== set.project,
             verified: verifying,
             gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
+            mapPages: restoreModes(service, opts).pages === 'map',
           }).finally(() => meter.stop());
           meter.finish(containerBytes);
           state.services[service.name] = c.record;

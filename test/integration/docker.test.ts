@@ -4,7 +4,7 @@
 // layer; four clones of the container running at once; nothing left in /tmp or in Docker after.
 import t from 'tap';
 type Tap = typeof t;
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { packageRoot } from '../../src/paths.js';
@@ -177,9 +177,20 @@ services:
     const webRec = core.readStack(ctx, name)!.services['web']!;
     t.equal((await docker().getContainer(webRec.containerId!).inspect()).HostConfig.Runtime, path === 'docker' ? 'runc' : 'ckpt-runc', `restored through the ${path} path`);
 
+    if (path === 'docker') {
+      await t.rejects(core.restore(ctx, 'warm', { storeRoot, as: `${name}m`, pages: 'map' }), { code: 'RESTORE_FAILED', message: /pages: map needs ckpt's OCI runtime/ }, 'Docker\'s own restore cannot map pages: said, not ignored');
+      t.equal((await containersOf(ctx.stateRoot)).length, 1, 'and the refused restore left no container');
+    }
+    // Through ckpt-runc, two of the clones map their pages from the set's images (patch 0012).
     const clones = ['1', '2', '3', '4'].map((i) => `${name}c${i}`);
-    const results = await Promise.all(clones.map((as) => core.restore(ctx, 'warm', { storeRoot, as })));
+    const mapped = path === 'ckpt-runc' ? clones.slice(2) : [];
+    const results = await Promise.all(clones.map((as) => core.restore(ctx, 'warm', { storeRoot, as, ...(mapped.includes(as) ? { pages: 'map' as const } : {}) })));
     t.same(results.map((x) => x.project), clones);
+    for (const c of clones) {
+      const pid = core.readStack(ctx, c)!.services['web']!.initPid!;
+      const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+      t.equal(/\/pages-\d+\.img/.test(maps), mapped.includes(c), `${c}'s container ${mapped.includes(c) ? 'maps' : 'copied'} its pages`);
+    }
     const ports = new Set<number>();
     for (const c of clones) {
       const rows = await core.ps(ctx, c);

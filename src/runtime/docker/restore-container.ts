@@ -43,6 +43,8 @@ export interface ContainerRestoreOptions {
    * it (Docker's own restore) the container starts only once `verified` resolves.
    */
   gate?: { script: string; verdictFile: string; ckptPid: number };
+  /** CRIU maps the private pages from the set's images instead of copying them (patch 0012) */
+  mapPages?: boolean;
 }
 
 export interface ContainerRestoreResult {
@@ -79,9 +81,14 @@ export async function restoreContainer(project: Project, service: Service, image
       if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
     }
     const path = info.HostConfig?.Runtime === CKPT_OCI_RUNTIME ? 'ckpt-runc' : 'docker';
+    if (path === 'docker' && o.mapPages) {
+      throw new CkptError('RESTORE_FAILED', `service ${service.name}: pages: map needs ckpt's OCI runtime; Docker's own restore copies the pages`, {
+        hint: 'Register ckpt-runc with dockerd (sudo bash scripts/dockerd.sh) and leave CKPT_DOCKER_RESTORE unset, or restore with --pages copy.',
+      });
+    }
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
-    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate);
+    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate, Boolean(o.mapPages));
     else await startThroughDocker(c.id, imagesDir, service);
     started = true;
     const startMs = performance.now() - s0;
@@ -91,12 +98,14 @@ export async function restoreContainer(project: Project, service: Service, image
   }
 }
 
-async function startThroughWrapper(id: string, imagesDir: string, service: Service, gate: ContainerRestoreOptions['gate']): Promise<void> {
+async function startThroughWrapper(id: string, imagesDir: string, service: Service, gate: ContainerRestoreOptions['gate'], mapPages: boolean): Promise<void> {
   const req = join(RESTORE_REQUESTS, id);
   mkdirSync(req, { recursive: true, mode: 0o700 });
   writeFileSync(join(req, 'images'), imagesDir);
+  // CRIU reads this file in runc's RPC mode too (CRIU_CONFIG_FILE, set by ckpt-runc).
+  const conf = [...(gate ? [`action-script ${gate.script}`] : []), ...(mapPages ? ['map-pages'] : [])];
+  if (conf.length) writeFileSync(join(req, 'criu.conf'), conf.map((l) => `${l}\n`).join(''));
   if (gate) {
-    writeFileSync(join(req, 'criu.conf'), `action-script ${gate.script}\n`);
     writeFileSync(join(req, 'gate.env'), `CKPT_GATE='${gate.verdictFile.replace(/'/g, `'\\''`)}'\nCKPT_PID=${gate.ckptPid}\n`);
   }
   try {
