@@ -111,12 +111,16 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
   checks.push({
     name: 'dockerd',
     optional: true,
-    ok: docker.reachable && docker.experimental === true,
+    // ckpt checkpoints containers through runc; only Docker's own restore path (taken when
+    // ckpt-runc is not registered) needs Docker's experimental checkpoint API.
+    ok: docker.reachable && (docker.experimental === true || docker.ckptRuntime === true),
     detail: docker.reachable
-      ? `Docker ${docker.version}${docker.experimental ? ', experimental' : ', NOT experimental (checkpoints disabled)'}${docker.ckptRuntime ? ', ckpt-runc registered' : ', ckpt-runc not registered (restores go through docker start --checkpoint: slower; sudo bash scripts/dockerd.sh registers it)'}`
+      ? `Docker ${docker.version}, ${docker.ckptRuntime ? 'ckpt-runc registered' : 'ckpt-runc not registered (restores go through docker start --checkpoint: slower)'}, ${
+          docker.experimental ? 'experimental' : docker.ckptRuntime ? 'not experimental (needed only by CKPT_DOCKER_RESTORE=docker)' : 'NOT experimental: containers cannot be restored'
+        }`
       : `not reachable (${docker.error}); needed only for image services`,
     fix: docker.reachable
-      ? 'add {"experimental": true} to /etc/docker/daemon.json and restart dockerd'
+      ? 'sudo bash scripts/dockerd.sh   # registers ckpt-runc and sets "experimental": true in /etc/docker/daemon.json'
       : 'sudo bash scripts/dockerd.sh   # installs docker.io, sets "experimental": true, starts dockerd',
   });
 

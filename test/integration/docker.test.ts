@@ -292,3 +292,58 @@ t.test('a tampered set: the container is never run, through either restore path'
   }
   t.same(ctrdCopies().filter((n) => n.includes('ckpt')), []);
 });
+
+/**
+ * A dockerd that says it is not in experimental mode: the real one behind a proxy on a socket of
+ * the test's own, which rewrites only /version's "Experimental". Other requests pass through.
+ */
+async function nonExperimentalDockerd(t: Tap, dir: string): Promise<string> {
+  const http = await import('node:http');
+  const socket = join(dir, 'dockerd-not-experimental.sock');
+  const server = http.createServer((req, res) => {
+    const upstream = http.request({ socketPath: '/var/run/docker.sock', method: req.method, path: req.url, headers: req.headers }, (up) => {
+      if (!/\/version$/.test(req.url ?? '')) {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        const body = JSON.stringify({ ...JSON.parse(Buffer.concat(chunks).toString()), Experimental: false });
+        res.writeHead(up.statusCode ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return socket;
+}
+
+t.test('dockerd not in experimental mode: restores through ckpt-runc work; Docker\'s own path says what to fix', async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const { dir, ctx, storeRoot } = setup(t);
+  const name = `noexp${process.pid}`;
+  const file = writeManifest(dir, `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n`);
+  await core.up(ctx, await core.loadProject({ file }));
+  await poll(async () => (await containerExecWeb(ctx, name)).includes('token'), 10_000);
+  await core.checkpoint(ctx, name, 's', { storeRoot });
+  await core.down(ctx, name);
+  const socket = await nonExperimentalDockerd(t, dir);
+  const env = { DOCKER_HOST: `unix://${socket}`, CKPT_STATE_DIR: ctx.stateRoot, CKPT_STORE: storeRoot };
+
+  const refused = await ckptCli(['restore', 's'], { ...env, CKPT_DOCKER_RESTORE: 'docker' });
+  t.equal(refused.exitCode, 69, 'the environment exit code');
+  t.match(refused.stderr, /is not in experimental mode, which checkpoints need/);
+  t.match(refused.stderr, /"experimental": true/, 'the hint says what to set');
+  t.equal(core.readStack(ctx, name), undefined, 'nothing recorded as running');
+  t.same(await containersOf(ctx.stateRoot), [], 'and no container left behind');
+
+  const r = await ckptCli(['restore', 's'], env);
+  t.equal(r.exitCode, 0, `restored through ckpt-runc without experimental mode: ${r.stderr}`);
+  t.match(await containerExecWeb(ctx, name), /"hits":2/, 'with the checkpoint\'s memory');
+  t.equal((await docker().getContainer(core.readStack(ctx, name)!.services['web']!.containerId!).inspect()).HostConfig.Runtime, 'ckpt-runc');
+});

@@ -68,7 +68,7 @@ function runQuiet(file: string, args: string[]): Promise<{ code: number | null; 
 }
 
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
-  await requireDocker({ experimental: true });
+  await requireDocker();
   const t0 = performance.now();
   const c = await createServiceContainer(project, service, { stateRoot: o.stateRoot, remapPorts: o.remapPorts });
   let started = false;
@@ -86,6 +86,9 @@ export async function restoreContainer(project: Project, service: Service, image
         hint: 'Register ckpt-runc with dockerd (sudo bash scripts/dockerd.sh) and leave CKPT_DOCKER_RESTORE unset, or restore with --pages copy.',
       });
     }
+    // Docker's checkpoint API (start --checkpoint) exists only in experimental mode; ckpt-runc
+    // restores through a plain start.
+    if (path === 'docker') await requireDocker({ experimental: true });
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
     if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate, Boolean(o.mapPages));
