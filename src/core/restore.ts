@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criuRestoreDetached } from '../criu/run.js';
 import { CkptError } from '../errors.js';
+import { isValidProjectName } from '../manifest/project-name.js';
 import type { Project, Service, ServiceRestoreOptions } from '../manifest/types.js';
 import { requireFeatures, type PatchedOption } from '../criu/features.js';
 import { restoreGatePath, shimPath } from '../paths.js';
@@ -120,6 +121,12 @@ function setExtra(set: SetInfo): SetExtra {
 
 export async function restore(ctx: CoreContext, setName: string, opts: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
+  if (opts.as !== undefined && !isValidProjectName(opts.as)) {
+    // It names containers, cgroups and state directories: Docker alone would refuse it half-way.
+    throw new CkptError('USAGE', `the project name ${JSON.stringify(opts.as)} is not valid`, {
+      hint: 'Use lowercase letters, digits, `-` and `_`, starting with a letter or digit (as docker compose -p).',
+    });
+  }
   const store = new Store(opts.storeRoot);
   const set = store.getSet(setName);
   const { spec, services: meta } = setExtra(set);
