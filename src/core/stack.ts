@@ -224,7 +224,8 @@ export interface PsRow extends ServiceStatus {
   project: string;
   /** published ports, "HOSTIP:HOSTPORT->TARGET/tcp" */
   ports: string[];
-  health: 'healthy' | 'unhealthy' | 'none' | 'unknown';
+  /** `starting`: the last probe failed, but within start_period + interval × retries of the start (compose's "health: starting") */
+  health: 'healthy' | 'starting' | 'unhealthy' | 'none' | 'unknown';
   healthOutput?: string;
 }
 
@@ -247,7 +248,8 @@ export async function ps(ctx: CoreContext, projectName: string): Promise<PsRow[]
       let healthOutput: string | undefined;
       if (hc && st.state === 'running') {
         const r = await probe(runtime, rec, hc);
-        health = r.ok ? 'healthy' : 'unhealthy';
+        const grace = hc.startPeriodMs + hc.intervalMs * hc.retries;
+        health = r.ok ? 'healthy' : st.uptimeMs !== undefined && st.uptimeMs < grace ? 'starting' : 'unhealthy';
         if (!r.ok) healthOutput = r.output;
       }
       const ports = st.ports ?? (state.network?.ports ?? []).filter((p) => p.service === name).map((p) => `${p.hostIp}:${p.hostPort}->${p.target}/tcp`);

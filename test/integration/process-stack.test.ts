@@ -148,3 +148,35 @@ services:
   t.equal(rows[0]!.health, 'healthy', 'reachable from inside its namespace');
   await t.rejects(fetch(`http://127.0.0.1:${port}/`), 'not reachable from the host');
 });
+
+t.test('ps: a failing healthcheck reads "starting" inside its grace (start_period + interval × retries), "unhealthy" after', SLOW, async (t) => {
+  if (!requireIntegration(t)) return;
+  const dir = tempDir(t);
+  const file = writeManifest(
+    dir,
+    `
+name: graced
+services:
+  slow:
+    command: ["sleep", "1000"]
+    healthcheck:
+      test: ["CMD", "false"]
+      start_period: 60s
+  quick:
+    command: ["sleep", "1000"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 1
+`,
+  );
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  t.teardown(async () => {
+    if (core.readStack(ctx, 'graced')) await core.down(ctx, 'graced', { timeoutMs: 1000 });
+  });
+  await core.up(ctx, await core.loadProject({ file }));
+  const health = async (): Promise<Record<string, string>> => Object.fromEntries((await core.ps(ctx, 'graced')).map((r) => [r.service, r.health]));
+  t.same(await health(), { slow: 'starting', quick: 'starting' }, 'both failing, both within their grace');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.same(await health(), { slow: 'starting', quick: 'unhealthy' }, 'past 1 s × 1 retry the quick one is unhealthy; the slow one is still in its start period');
+});
