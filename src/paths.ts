@@ -28,8 +28,5 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 export const shimPath = (): string => process.env.CKPT_SHIM || join(packageRoot, 'native/bin/ckpt-shim');
 
-/** CRIU options file (CRIU_CONFIG_FILE) for ckpt's `runc checkpoint` of a container. */
-export const containerDumpConfigPath = (): string => join(packageRoot, 'native/container-dump.criu.conf');
-
 /** CRIU action script that holds a restored tree until ckpt has verified its set. */
 export const restoreGatePath = (): string => join(packageRoot, 'native/restore-gate.sh');

@@ -19,6 +19,8 @@ export const PATCHED_OPTIONS = {
   ghostFile: '--ghost-file',
   /** restore: private memory mapped from the pages images instead of read into memory (patch 0012) */
   mapPages: '--map-pages',
+  /** dump: simple tmpfs contents written to their tar.gz image without running tar (patch 0015) */
+  tmpfsInline: '--tmpfs-inline',
 } as const;
 
 export type PatchedOption = keyof typeof PATCHED_OPTIONS;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { containerConfig, containerName, stateTag } from '../../../src/runtime/docker/container-config.js';
 import { dockerLogText } from '../../../src/runtime/docker/logs.js';
 import { publishedPorts } from '../../../src/runtime/docker/docker-runtime.js';
-import { runcCheckpointArgs } from '../../../src/runtime/docker/checkpoint-container.js';
+import { containerDumpOptions, runcCheckpointArgs } from '../../../src/runtime/docker/checkpoint-container.js';
 import { serviceConfigHash } from '../../../src/runtime/config-hash.js';
 import type { Project, Service } from '../../../src/manifest/types.js';
 
@@ -81,7 +81,13 @@ t.test('json-file log lines show their text', async (t) => {
 });
 
 t.test("runc's checkpoint command line", async (t) => {
-  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby' };
-  t.same(runcCheckpointArgs(plan, '/s/app', true), ['--root', '/run/docker/runtime-runc/moby', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app', '--leave-running', 'abc']);
-  t.same(runcCheckpointArgs(plan, '/s/app', false), ['--root', '/run/docker/runtime-runc/moby', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app', 'abc']);
+  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby', criu: '/usr/local/sbin/criu', criuConfig: '/run/ckpt/criu/x.conf' };
+  const head = ['--root', '/run/docker/runtime-runc/moby', '--criu', '/usr/local/sbin/criu', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app'];
+  t.same(runcCheckpointArgs(plan, '/s/app', true), [...head, '--leave-running', 'abc']);
+  t.same(runcCheckpointArgs(plan, '/s/app', false), [...head, 'abc'], 'runc runs the CRIU ckpt runs (CKPT_CRIU), not whichever is first in PATH');
+});
+
+t.test("ckpt's CRIU options for container dumps", async (t) => {
+  t.same(containerDumpOptions({ tmpfsInline: true }), ['network-lock skip', 'tmpfs-inline']);
+  t.same(containerDumpOptions({ tmpfsInline: false }), ['network-lock skip'], 'a CRIU without patch 0015 is not given its option (it would refuse the file)');
 });
