@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlin
 import { join } from 'node:path';
 import { criuDump } from '../criu/run.js';
 import { DUMP_LOG } from '../criu/args.js';
-import { requireFeatures } from '../criu/features.js';
+import { criuFeatures, requireFeatures } from '../criu/features.js';
 import type { DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
@@ -89,6 +89,9 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     });
   }
   const selected = selectServices(state, opts.services);
+  // A container's dump options depend on what the CRIU has: asked now, answered by the time
+  // the dump is planned (criuFeatures keeps the answer).
+  if (selected.some((r) => r.runtime === 'docker')) criuFeatures().catch(() => undefined);
   const copyFiles = new Map(state.spec.services.map((s) => [s.name, s.xCkpt.checkpoint.copy_files ?? []]));
   if (selected.some((r) => copyFiles.get(r.service)!.length > 0)) await requireFeatures(['ghostFile'], 'x-ckpt.checkpoint.copy_files');
   const stackLock = await states.lock(projectName);
