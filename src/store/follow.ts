@@ -41,8 +41,12 @@ export class ImageFollower {
   private timer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> = Promise.resolve();
   private failed: unknown;
-  /** one read buffer: passes run one at a time (every 10 ms; a new 4 MiB buffer each would churn) */
-  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  /**
+   * Two read buffers: the next chunk is read (on libuv's pool) while this one is hashed (here),
+   * or the hash falls behind CRIU's writing and commit waits for it. Passes run one at a time
+   * (every 10 ms), so two buffers serve them all.
+   */
+  private readonly bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
 
   constructor(private readonly dir: string) {
     this.timer = setInterval(() => this.tick(), POLL_MS);
@@ -76,10 +80,15 @@ export class ImageFollower {
   }
 
   private async readOn(f: Followed): Promise<void> {
+    let i = 0;
+    let pending = f.fh.read(this.bufs[i]!, 0, CHUNK, f.size);
     for (;;) {
-      const { bytesRead } = await f.fh.read(this.buf, 0, CHUNK, f.size);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) return;
-      f.hash.update(this.buf.subarray(0, bytesRead));
+      const chunk = this.bufs[i]!.subarray(0, bytesRead);
+      i ^= 1;
+      pending = f.fh.read(this.bufs[i]!, 0, CHUNK, f.size + bytesRead);
+      f.hash.update(chunk);
       f.size += bytesRead;
       if (f.size - f.flushedAt >= FLUSH_EVERY && !f.flushing) {
         f.flushedAt = f.size;
