@@ -347,3 +347,56 @@ t.test('dockerd not in experimental mode: restores through ckpt-runc work; Docke
   t.match(await containerExecWeb(ctx, name), /"hits":2/, 'with the checkpoint\'s memory');
   t.equal((await docker().getContainer(core.readStack(ctx, name)!.services['web']!.containerId!).inspect()).HostConfig.Runtime, 'ckpt-runc');
 });
+
+t.test('volumes: a named and an anonymous volume go into the set; a restore and a clone get their contents at the checkpoint', async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const { dir, ctx, storeRoot } = setup(t);
+  const name = `vol${process.pid}`;
+  const port = await freePort();
+  const file = writeManifest(
+    dir,
+    `
+name: ${name}
+services:
+  web:
+    image: ${IMAGE}
+    environment:
+      STATE_FILE: /data/state.txt
+    ports: ["127.0.0.1:${port}:3000"]
+    volumes: ["data:/data", "/cache"]
+volumes:
+  data: {}
+`,
+  );
+  t.teardown(async () => {
+    const vols = (await docker().listVolumes()).Volumes ?? [];
+    for (const v of vols.filter((x) => x.Name.startsWith(name))) await docker().getVolume(v.Name).remove().catch(() => {});
+  });
+  await core.up(ctx, await core.loadProject({ file }));
+  await poll(async () => (await containerExecWeb(ctx, name)).includes('token'), 10_000);
+  await containerExec(ctx, name, ['sh', '-c', 'echo at-checkpoint > /data/state.txt && echo cached > /cache/c.txt && chmod 640 /data/state.txt']);
+  const before = await getJson(`http://127.0.0.1:${port}/`);
+  t.equal(before.file, 'at-checkpoint\n');
+
+  const cp = await core.checkpoint(ctx, name, 'v', { storeRoot });
+  const files = readdirSync(join(cp.set.dir, 'web'));
+  t.ok(files.includes('volumes.json') && files.includes('volume-0.tar') && files.includes('volume-1.tar'), `the set holds both volumes (${files.filter((f) => f.startsWith('volume')).join(' ')})`);
+  // written after the checkpoint: the restore must bring back the checkpoint's contents
+  await containerExec(ctx, name, ['sh', '-c', 'echo after-checkpoint > /data/state.txt']);
+  await core.down(ctx, name);
+
+  await core.restore(ctx, 'v', { storeRoot });
+  const after = await getJson(`http://127.0.0.1:${port}/`);
+  t.equal(after.token, before.token, 'the process came back');
+  t.equal(after.file, 'at-checkpoint\n', 'the named volume holds what it held at the checkpoint, not what was written later');
+  t.equal((await containerExec(ctx, name, ['cat', '/cache/c.txt'])).trim(), 'cached', 'and the anonymous volume its file');
+  t.equal((await containerExec(ctx, name, ['stat', '-c', '%a', '/data/state.txt'])).trim(), '640', 'modes kept');
+
+  await core.restore(ctx, 'v', { storeRoot, as: `${name}c` });
+  const p = await hostPort(ctx, `${name}c`, 'web');
+  const clone = await getJson(`http://127.0.0.1:${p}/`);
+  t.same([clone.token, clone.file], [before.token, 'at-checkpoint\n'], 'a clone gets a volume of its own with the checkpoint\'s contents');
+  await containerExec(ctx, `${name}c`, ['sh', '-c', 'echo clone-wrote > /data/state.txt']);
+  t.equal((await getJson(`http://127.0.0.1:${port}/`)).file, 'at-checkpoint\n', 'and writing to it does not touch the original\'s');
+  for (const pr of [name, `${name}c`]) await core.down(ctx, pr, { timeoutMs: 1000 });
+});

@@ -18,6 +18,7 @@ import { logErrors } from '../../criu/run.js';
 import { spawnCapturing } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
+import { containerVolumes, packVolumes, type ContainerVolume } from './volumes.js';
 
 export const ROOTFS_DIFF = 'rootfs-diff.tar';
 export const RUNC = process.env.CKPT_RUNC || '/usr/sbin/runc';
@@ -30,6 +31,8 @@ export interface ContainerDumpPlan {
   id: string;
   runcRoot: string;
   upperDir?: string;
+  /** its Docker volumes, stored in the set with it */
+  volumes: ContainerVolume[];
   /** the CRIU runc runs (ckpt's), and ckpt's CRIU options file for it (CRIU_CONFIG_FILE) */
   criu: string;
   criuConfig: string;
@@ -77,7 +80,8 @@ export async function planContainerDump(rec: ServiceRecord): Promise<ContainerDu
       hint: 'The container is not running, or dockerd runs it with another OCI runtime than runc; check it with docker ps.',
     });
   }
-  const rootfs = (JSON.parse(readFileSync(join(root, id, 'state.json'), 'utf8')) as { config?: { rootfs?: string } }).config?.rootfs;
+  const config = (JSON.parse(readFileSync(join(root, id, 'state.json'), 'utf8')) as { config?: { rootfs?: string; mounts?: { source?: string; destination?: string; device?: string }[] } }).config;
+  const rootfs = config?.rootfs;
   const upperDir = rootfs ? overlayUpperDir(rootfs) : undefined;
   if (!upperDir) {
     throw new CkptError('CHECKPOINT_FAILED', `service ${rec.service}: the container's root filesystem ${rootfs ?? '?'} is not an overlay mount`, {
@@ -85,7 +89,9 @@ export async function planContainerDump(rec: ServiceRecord): Promise<ContainerDu
     });
   }
   const criu = criuPath();
-  return { id, runcRoot: root, upperDir, criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu))) };
+  // overlay2 keeps layers under <docker root>/overlay2/, volumes under <docker root>/volumes/
+  const dockerRoot = upperDir.slice(0, Math.max(0, upperDir.indexOf('/overlay2/'))) || '/var/lib/docker';
+  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu))) };
 }
 
 /** The upperdir= of the overlay mounted at `mountPoint` (from /proc/self/mountinfo). */
@@ -129,7 +135,11 @@ export async function dumpContainer(
 ): Promise<{ ms: number; logFile: string }> {
   const started = performance.now();
   const args = runcCheckpointArgs(plan, dir, o.leaveRunning);
-  const [dump] = await Promise.all([runTo(RUNC, args, o.onStart, { ...ENV, CRIU_CONFIG_FILE: plan.criuConfig }), plan.upperDir ? packRootfsDiff(plan.upperDir, dir) : undefined]);
+  const [dump] = await Promise.all([
+    runTo(RUNC, args, o.onStart, { ...ENV, CRIU_CONFIG_FILE: plan.criuConfig }),
+    plan.upperDir ? packRootfsDiff(plan.upperDir, dir) : undefined,
+    packVolumes(plan.volumes, dir),
+  ]);
   const logFile = join(dir, DUMP_LOG);
   if (dump.code !== 0) {
     const errors = existsSync(logFile) ? logErrors(logFile) : [];

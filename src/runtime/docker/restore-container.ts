@@ -27,6 +27,7 @@ import type { Project, Service } from '../../manifest/types.js';
 import type { ServiceRecord } from '../types.js';
 import { docker, requireDocker } from './client.js';
 import { ROOTFS_DIFF, TAR_LAYER_FLAGS } from './checkpoint-container.js';
+import { unpackVolumes } from './volumes.js';
 import { containerRecord, createServiceContainer } from './docker-runtime.js';
 import { CKPT_OCI_RUNTIME, RESTORE_REQUESTS } from './oci-runtime.js';
 
@@ -80,6 +81,7 @@ export async function restoreContainer(project: Project, service: Service, image
       const r = await runQuiet('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
       if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
     }
+    await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
     const path = info.HostConfig?.Runtime === CKPT_OCI_RUNTIME ? 'ckpt-runc' : 'docker';
     if (path === 'docker' && o.mapPages) {
       throw new CkptError('RESTORE_FAILED', `service ${service.name}: pages: map needs ckpt's OCI runtime; Docker's own restore copies the pages`, {

@@ -5,6 +5,7 @@ import { containerConfig, containerName, stateTag } from '../../../src/runtime/d
 import { dockerLogText } from '../../../src/runtime/docker/logs.js';
 import { publishedPorts } from '../../../src/runtime/docker/docker-runtime.js';
 import { containerDumpOptions, runcCheckpointArgs } from '../../../src/runtime/docker/checkpoint-container.js';
+import { containerVolumes } from '../../../src/runtime/docker/volumes.js';
 import { serviceConfigHash } from '../../../src/runtime/config-hash.js';
 import type { Project, Service } from '../../../src/manifest/types.js';
 
@@ -90,4 +91,20 @@ t.test("runc's checkpoint command line", async (t) => {
 t.test("ckpt's CRIU options for container dumps", async (t) => {
   t.same(containerDumpOptions({ tmpfsInline: true }), ['network-lock skip', 'tmpfs-inline']);
   t.same(containerDumpOptions({ tmpfsInline: false }), ['network-lock skip'], 'a CRIU without patch 0015 is not given its option (it would refuse the file)');
+});
+
+t.test("a container's volumes, from runc's mounts", async (t) => {
+  const mounts = [
+    { source: 'proc', destination: '/proc', device: 'proc' },
+    { source: '/var/lib/docker/volumes/p_data/_data', destination: '/data', device: 'bind' },
+    { source: '/var/lib/docker/volumes/3f2a9c/_data', destination: '/cache', device: 'bind' },
+    { source: '/home/dev/src', destination: '/app', device: 'bind' },
+    { source: '/var/lib/docker/containers/abc/hosts', destination: '/etc/hosts', device: 'bind' },
+    { source: '/var/lib/docker/volumes/p_data/_data/sub', destination: '/sub', device: 'bind' },
+  ];
+  t.same(containerVolumes(mounts, '/var/lib/docker/'), [
+    { target: '/data', source: '/var/lib/docker/volumes/p_data/_data' },
+    { target: '/cache', source: '/var/lib/docker/volumes/3f2a9c/_data' },
+  ], 'named and anonymous volumes; bind mounts, Docker\'s own files and a volume\'s subdirectory are not volumes');
+  t.same(containerVolumes(mounts, '/srv/docker'), [], 'another Docker root');
 });

@@ -1,0 +1,93 @@
+// A container's Docker volumes (named and anonymous) go into its set, like its writable layer:
+// the restored process finds the files it had open and the data it wrote there, and a clone
+// gets a copy instead of an empty volume of its own project. Bind mounts are the user's own
+// directories (a source folder) and are referenced, not stored.
+//
+// Packed while the container is frozen, beside CRIU's dump; unpacked into the new container's
+// volumes after it is created and before it starts (so Docker does not seed them from the image).
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CkptError } from '../../errors.js';
+import { spawnCapturing } from '../../util/exec.js';
+
+export const VOLUMES_INDEX = 'volumes.json';
+const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+const TAR_FLAGS = ['--numeric-owner', '--xattrs', '--acls'];
+
+export interface ContainerVolume {
+  /** where the container sees it */
+  target: string;
+  /** its _data directory on the host */
+  source: string;
+}
+
+export interface StoredVolume {
+  target: string;
+  /** the archive's name in the service's directory of the set */
+  file: string;
+}
+
+/**
+ * The container's volumes, from runc's view of its mounts (state.json): bind mounts of a
+ * `<docker root>/volumes/<name>/_data` directory. No dockerd round trip before the freeze.
+ */
+export function containerVolumes(mounts: { source?: string; destination?: string; device?: string }[], dockerRoot: string): ContainerVolume[] {
+  const under = `${dockerRoot.replace(/\/+$/, '')}/volumes/`;
+  return mounts
+    .filter((m) => m.device === 'bind' && m.source?.startsWith(under) && m.source.endsWith('/_data') && m.destination)
+    .map((m) => ({ target: m.destination!, source: m.source! }));
+}
+
+async function tar(args: string[], what: string): Promise<void> {
+  const r = await spawnCapturing('tar', args, ENV);
+  if (r.code !== 0) {
+    throw new CkptError('CHECKPOINT_FAILED', `${what}: ${(r.error?.message ?? r.output).trim()}`, { hint: 'tar must be installed (GNU tar, with xattr and ACL support).' });
+  }
+}
+
+/** Packs each volume into `dir` and writes the index; run while the container is frozen. */
+export async function packVolumes(volumes: ContainerVolume[], dir: string): Promise<void> {
+  if (volumes.length === 0) return;
+  const stored: StoredVolume[] = volumes.map((v, i) => ({ target: v.target, file: `volume-${i}.tar` }));
+  await Promise.all(volumes.map((v, i) => tar(['-C', v.source, ...TAR_FLAGS, '-cf', join(dir, stored[i]!.file), '.'], `could not pack the container's volume ${v.target} (${v.source})`)));
+  writeFileSync(join(dir, VOLUMES_INDEX), `${JSON.stringify(stored, null, 2)}\n`);
+}
+
+export function storedVolumes(imagesDir: string): StoredVolume[] {
+  try {
+    return JSON.parse(readFileSync(join(imagesDir, VOLUMES_INDEX), 'utf8')) as StoredVolume[];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new CkptError('STORE_CORRUPT', `${join(imagesDir, VOLUMES_INDEX)} cannot be read: ${(e as Error).message}`, { hint: 'Check the set with ckpt verify.' });
+  }
+}
+
+/**
+ * Replaces what each of the new container's volumes holds with the set's copy. `mounts` is the
+ * created container's (docker inspect: Mounts). A volume kept from before (same project, after
+ * down) gets the checkpoint's contents: the restored process must find what it left. Its old
+ * contents are removed only once the set is verified (`verified`): a damaged set must not cost
+ * the user data it cannot give back. A new volume is empty and is filled meanwhile.
+ */
+export async function unpackVolumes(
+  imagesDir: string,
+  mounts: { Type?: string; Destination?: string; Source?: string }[],
+  service: string,
+  verified: Promise<void>,
+): Promise<void> {
+  for (const v of storedVolumes(imagesDir)) {
+    const m = mounts.find((x) => x.Type === 'volume' && x.Destination === v.target);
+    if (!m?.Source) {
+      throw new CkptError('RESTORE_FAILED', `service ${service}: the new container has no volume at ${v.target}, which the set holds`, {
+        hint: 'The set was taken with a volume there; restore it with the configuration it was taken with.',
+      });
+    }
+    const old = readdirSync(m.Source);
+    if (old.length > 0) await verified;
+    for (const n of old) rmSync(join(m.Source, n), { recursive: true, force: true });
+    const r = await spawnCapturing('tar', ['-C', m.Source, ...TAR_FLAGS, '-xpf', join(imagesDir, v.file)], ENV);
+    if (r.code !== 0) {
+      throw new CkptError('RESTORE_FAILED', `service ${service}: could not unpack the volume ${v.target}: ${(r.error?.message ?? r.output).trim()}`);
+    }
+  }
+}
