@@ -21,6 +21,7 @@ import { ev } from './events.js';
 import { sharedHostMounts, type HostMount } from '../runtime/process/host-mounts.js';
 import { cgroupAnonBytes, dirFileBytes, meterProgress } from './progress.js';
 import type { CoreContext } from './stack.js';
+import type { Service } from '../manifest/types.js';
 
 export interface CheckpointOptions {
   storeRoot: string;
@@ -58,6 +59,30 @@ export interface SetServiceMeta {
   rssBytes?: number;
   /** the host's tmpfs mounts in the service's namespace, not dumped: bound from the host on restore */
   hostMounts?: HostMount[];
+  /** dumped inside a pid namespace of a restore's making, not its own (see criu/args.ts externalPidns) */
+  externalPidns?: boolean;
+  /** x-ckpt.checkpoint.tcp: close — CRIU wants --tcp-close at the restore too */
+  tcpClose?: boolean;
+}
+
+export const PIDNS_KEY = 'ckpt-pidns';
+
+function pidnsInode(pid: number | 'self'): string | undefined {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A `ckpt run` program (pid_namespace host) restored with fresh pids runs as pid N of a namespace
+ * whose init is CRIU's holder: the namespace, not the program, would have to be dumped.
+ */
+function foreignPidns(rec: ServiceRecord, spec: Service | undefined): string | undefined {
+  if (rec.runtime !== 'process' || spec?.xCkpt.pidNamespace !== 'host' || !rec.initPid) return undefined;
+  const ino = pidnsInode(rec.initPid);
+  return ino !== undefined && ino !== pidnsInode('self') ? ino : undefined;
 }
 
 /** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
@@ -93,6 +118,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   // the dump is planned (criuFeatures keeps the answer).
   if (selected.some((r) => r.runtime === 'docker')) criuFeatures().catch(() => undefined);
   const copyFiles = new Map(state.spec.services.map((s) => [s.name, s.xCkpt.checkpoint.copy_files ?? []]));
+  const tcpClose = new Set(state.spec.services.filter((s) => s.xCkpt.checkpoint.tcp === 'close').map((s) => s.name));
   if (selected.some((r) => copyFiles.get(r.service)!.length > 0)) await requireFeatures(['ghostFile'], 'x-ckpt.checkpoint.copy_files');
   const stackLock = await states.lock(projectName);
   const guardFile = join(states.dir(projectName), 'checkpoint-guard.pid');
@@ -107,6 +133,10 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   const started = performance.now();
   const hostMountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const hostMounts = new Map(selected.filter((r) => r.runtime === 'process').map((r) => [r.service, sharedHostMounts(r.initPid!, hostMountinfo)]));
+  const pidnses = new Map(selected.flatMap((r) => {
+    const ino = foreignPidns(r, state.spec.services.find((s) => s.name === r.service));
+    return ino ? [[r.service, ino] as const] : [];
+  }));
   const writer = await store.beginSet(
     setName,
     {
@@ -117,7 +147,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       extra: {
         spec: state.spec,
         services: Object.fromEntries(
-          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes, ...(hostMounts.has(r.service) ? { hostMounts: hostMounts.get(r.service)! } : {}) } satisfies SetServiceMeta]),
+          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes, ...(hostMounts.has(r.service) ? { hostMounts: hostMounts.get(r.service)! } : {}), ...(pidnses.has(r.service) ? { externalPidns: true } : {}), ...(tcpClose.has(r.service) ? { tcpClose: true } : {}) } satisfies SetServiceMeta]),
         ),
       },
     },
@@ -127,7 +157,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   // now, so the frozen time has none of it.
   const containerPlans = new Map<string, ContainerDumpPlan>();
   try {
-    for (const r of selected) if (r.runtime === 'docker') containerPlans.set(r.service, await planContainerDump(r));
+    for (const r of selected) if (r.runtime === 'docker') containerPlans.set(r.service, await planContainerDump(r, { tcpClose: tcpClose.has(r.service) }));
   } catch (e) {
     await writer.abort();
     stackLock.release();
@@ -190,8 +220,10 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
             freezeCgroup: rec.cgroup!,
             leaveRunning: !opts.stop,
             ghostFiles: copyFiles.get(rec.service)!,
+            tcpClose: tcpClose.has(rec.service),
             externalMounts: hostMounts.get(rec.service) ?? [],
             ...(stackServices.has(rec.service) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
+            ...(pidnses.has(rec.service) ? { externalPidns: { inode: pidnses.get(rec.service)!, key: PIDNS_KEY } } : {}),
           },
           `service ${rec.service}`,
           onStart,
@@ -259,7 +291,9 @@ function keepDumpLogs(e: unknown, setDir: string, projectDir: string, services: 
       hint: 'Free space on the store\'s filesystem (ckpt rm old sets, then ckpt gc), or use a store elsewhere (--store DIR).',
     });
   }
-  return new CkptError(e.code, e.message, { cause: e.cause, details: e.details, ...(logFile ? { logFile } : {}), ...(e.hint ? { hint: logFile ? `Read the CRIU log for the whole story: ${logFile}` : e.hint } : {}) });
+  // A hint that named the log names the copy; any other hint (what to change) is kept.
+  const hint = e.hint && e.logFile && logFile ? e.hint.split(e.logFile).join(logFile) : e.hint;
+  return new CkptError(e.code, e.message, { cause: e.cause, details: e.details, ...(logFile ? { logFile } : {}), ...(hint ? { hint } : {}) });
 }
 
 function freeBytes(dir: string): number {

@@ -81,9 +81,10 @@ export interface RestoreResult {
  * pids are fresh outside already, so `pid: fresh` asks CRIU for a new namespace only for a
  * program that ran in the host's (ckpt run).
  */
-function restoreModes(service: Service, opts: RestoreOptions): ServiceRestoreOptions {
+function restoreModes(service: Service, opts: RestoreOptions, meta?: SetServiceMeta): ServiceRestoreOptions {
   const r = service.xCkpt.restore;
-  const pid = opts.pid ?? r.pid;
+  // Dumped under a restore's pid namespace holder: only a new namespace can take the tree back.
+  const pid = meta?.externalPidns ? 'fresh' : (opts.pid ?? r.pid);
   return {
     stdio: opts.here ? 'inherit' : (opts.stdio ?? r.stdio),
     creds: opts.creds ?? r.creds,
@@ -141,13 +142,19 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       hint: `Restore the whole stack without --here (ckpt restore ${setName}), or take a set of one service: ckpt checkpoint <set> <service>`,
     });
   }
+  const pinned = services.filter((s) => meta[s.name]?.externalPidns);
+  if (opts.pid === 'image' && pinned.length > 0) {
+    throw new CkptError('USAGE', `--pid image: ${pinned.map((s) => s.name).join(', ')} in set ${setName} ran with fresh pids (a pid namespace of its own); it restores only into a new one`, {
+      hint: `Restore it with --pid fresh (the default for programs of ckpt run): ckpt restore ${setName}`,
+    });
+  }
   if (opts.here && meta[services[0]!.name]?.runtime === 'docker') {
     throw new CkptError('USAGE', `--here restores a program into this terminal; ${services[0]!.name} in set ${setName} is a container`, {
       hint: `Restore it as a container: ckpt restore ${setName} (then ckpt logs -f, or docker attach)`,
     });
   }
   await requireFeatures(
-    [...neededFeatures(services.map((s) => restoreModes(s, opts))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
+    [...neededFeatures(services.map((s) => restoreModes(s, opts, meta[s.name]))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
     `restoring set ${setName}`,
   );
 
@@ -225,7 +232,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             remapPorts: projectName !== set.project,
             verified: verifying,
             gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
-            mapPages: restoreModes(service, opts).pages === 'map',
+            mapPages: restoreModes(service, opts, m).pages === 'map',
+            tcpClose: Boolean(m.tcpClose),
           }).finally(() => meter.stop());
           meter.finish(containerBytes);
           state.services[service.name] = c.record;
@@ -248,7 +256,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
         const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, imageBytes, () =>
           (readBytes = Math.min(Math.floor(imageBytes * 0.99), Math.max(readBytes, cgroupReadBytes(cgroup)))),
         );
-        const modes = restoreModes(service, opts);
+        const modes = restoreModes(service, opts, m);
         const r = await criuRestoreDetached(
           {
             imagesDir: join(set.dir, service.name),
@@ -258,6 +266,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             inheritCreds: modes.creds === 'inherit',
             restorePidns: modes.pid === 'fresh',
             mapPages: modes.pages === 'map',
+            tcpClose: Boolean(m.tcpClose),
             externalMounts: m.hostMounts ?? [],
             allowChangedFiles: Boolean(opts.allowChangedFiles),
           },

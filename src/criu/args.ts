@@ -16,6 +16,14 @@ export interface DumpOptions {
   leaveRunning: boolean;
   /** the tree lives in a network namespace it does not own (the stack's): its inode and key */
   externalNetns?: { inode: string; key: string };
+  /**
+   * the tree is not its pid namespace's init (a program restored with fresh pids, under the
+   * namespace's holder): the namespace is recorded by key, and only a --restore-pidns restore,
+   * which makes a new one, can bring the tree back
+   */
+  externalPidns?: { inode: string; key: string };
+  /** established TCP connections are dumped without their state, to be restored closed */
+  tcpClose?: boolean;
   /** patched CRIU: these files' contents go into the images (x-ckpt.checkpoint.copy_files) */
   ghostFiles?: string[];
   /** the host's own mounts in the tree's namespace: recorded by key, not dumped (runtime/process/host-mounts.ts) */
@@ -27,13 +35,15 @@ export function dumpArgs(o: DumpOptions): string[] {
   const args = ['dump', '--tree', String(o.pid), '--images-dir', o.imagesDir];
   if (o.workDir) args.push('--work-dir', o.workDir);
   args.push('--log-file', DUMP_LOG, `-v${o.verbosity ?? 4}`);
-  // Established TCP connections (between services, or to clients) are part of the state.
-  args.push('--tcp-established');
+  // Established TCP connections (between services, or to clients) are part of the state, unless
+  // the service asks for them closed.
+  args.push(o.tcpClose ? '--tcp-close' : '--tcp-established');
   // ckpt, not CRIU, decides which cgroup a service lives in (so clones get their own).
   args.push('--manage-cgroups=ignore');
   if (o.freezeCgroup) args.push('--freeze-cgroup', o.freezeCgroup);
   if (o.leaveRunning) args.push('--leave-running');
   if (o.externalNetns) args.push('--external', `net[${o.externalNetns.inode}]:${o.externalNetns.key}`);
+  if (o.externalPidns) args.push('--external', `pid[${o.externalPidns.inode}]:${o.externalPidns.key}`);
   for (const f of o.ghostFiles ?? []) args.push('--ghost-file', f);
   for (const m of o.externalMounts ?? []) args.push('--external', `mnt[${m.path}]:${m.key}`);
   return args;
@@ -59,6 +69,8 @@ export interface RestoreOptions {
   mapPages?: boolean;
   /** the host mounts the dump recorded as external: bound from these paths */
   externalMounts?: { key: string; path: string }[];
+  /** the set was dumped with --tcp-close, which CRIU then requires at restore */
+  tcpClose?: boolean;
   verbosity?: number;
 }
 
@@ -70,6 +82,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   // Process services keep the host's root filesystem in their mount namespace.
   args.push('--root', '/');
   args.push('--tcp-established', '--manage-cgroups=ignore');
+  if (o.tcpClose) args.push('--tcp-close');
   for (const { fd, key } of o.inheritFds ?? []) args.push('--inherit-fd', `fd[${fd}]:${key}`);
   if (o.actionScript) args.push('--action-script', o.actionScript);
   if (o.inheritStdio) args.push('--inherit-stdio');

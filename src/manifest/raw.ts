@@ -41,7 +41,7 @@ export interface RawEnvFile {
 export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
   network?: 'host' | 'private' | 'stack';
-  checkpoint?: Record<string, unknown> & { copy_files?: string[] };
+  checkpoint?: Record<string, unknown> & { copy_files?: string[]; tcp?: 'keep' | 'close' };
   restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh'; pages?: 'copy' | 'map' };
 }
 

@@ -43,8 +43,11 @@ export interface ServiceCkptOptions {
   hostname?: string;
   /** seconds between SIGTERM and SIGKILL on stop */
   stopGracePeriodMs: number;
-  /** options for checkpoint: copy_files (absolute paths) are stored in the set, not referenced */
-  checkpoint: Record<string, unknown> & { copy_files?: string[] };
+  /**
+   * options for checkpoint: copy_files (absolute paths) are stored in the set, not referenced;
+   * tcp: close dumps established connections closed (CRIU --tcp-close)
+   */
+  checkpoint: Record<string, unknown> & { copy_files?: string[]; tcp?: 'keep' | 'close' };
   restore: ServiceRestoreOptions;
 }
 

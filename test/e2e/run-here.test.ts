@@ -69,6 +69,45 @@ t.test('ckpt run → checkpoint → restore --here beside the original → 8 clo
   t.ok((await lastTick(clones[7]!)) > atDump, 'a copy counts on from the dump into its own log');
 });
 
+t.test('a ckpt run program restored with fresh pids is checkpointed again, three generations on', { timeout: 300_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const env = userEnv({ CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') });
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, env, extendEnv: false, cwd: dir, timeout: 120_000 });
+  const projects = ['gen', 'gen1', 'gen2', 'gen3'];
+  t.teardown(async () => {
+    for (const p of projects) await ckpt(['down', '-p', p, '-t', '1']);
+  });
+  // $$ is bash's pid as bash sees it: inside a restore's pid namespace, the pid it had at the dump.
+  const run = await ckpt(['run', '--name', 'gen', '-d', '--', 'bash', '-c', 'i=0; while :; do i=$((i+1)); echo "tick $i pid $$"; sleep 0.1; done']);
+  t.equal(run.exitCode, 0, run.stderr);
+  const last = async (project: string): Promise<{ tick: number; pid: number }> => {
+    const m = [...(await ckpt(['logs', '-p', project])).stdout.matchAll(/tick (\d+) pid (\d+)/g)].at(-1);
+    return { tick: Number(m?.[1] ?? 0), pid: Number(m?.[2] ?? 0) };
+  };
+  await waitFor(async () => ((await last('gen')).tick >= 3 ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+  const original = await last('gen');
+
+  let from = 'gen';
+  for (const [k, project] of ['gen1', 'gen2', 'gen3'].entries()) {
+    const set = `g${k}`;
+    const cp = await ckpt(['checkpoint', set, '-p', from]);
+    t.equal(cp.exitCode, 0, `checkpoint of ${from}: ${cp.stderr}`);
+    const atDump = (await last(from)).tick;
+    if (from !== 'gen') await ckpt(['down', '-p', from, '-t', '1']);
+    const cl = await ckpt(['clone', set, '--as', project]);
+    t.equal(cl.exitCode, 0, `clone of ${set} as ${project}: ${cl.stderr}`);
+    await waitFor(async () => ((await last(project)).tick > atDump ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
+    const now = await last(project);
+    t.ok(now.tick > atDump, `${project} counts on from ${set} (${atDump} at the dump, ${now.tick} now)`);
+    t.equal(now.pid, original.pid, `${project} has the pid the program started with, inside its namespace`);
+    from = project;
+  }
+  const image = await ckpt(['restore', 'g1', '--pid', 'image', '-p', 'gen9']);
+  t.equal(image.exitCode, 64, 'a set taken under fresh pids cannot come back with --pid image');
+  t.match(image.stderr, /ran with fresh pids.*restores only into a new one/);
+});
+
 t.test('x-ckpt.restore creds: inherit — a service dumped as nobody comes back with the restorer\'s creds', { timeout: 180_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true })) return;
   const dir = tempDir(t);

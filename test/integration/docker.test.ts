@@ -400,3 +400,44 @@ volumes:
   t.equal((await getJson(`http://127.0.0.1:${port}/`)).file, 'at-checkpoint\n', 'and writing to it does not touch the original\'s');
   for (const pr of [name, `${name}c`]) await core.down(ctx, pr, { timeoutMs: 1000 });
 });
+
+t.test('a container with an open TCP connection: refused with the fix named; with x-ckpt.checkpoint.tcp: close it restores and reconnects', async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const { dir, ctx, storeRoot } = setup(t);
+  const name = `tcp${process.pid}`;
+  const port = await freePort();
+  // A client holding a connection to its own server, as a database pool would, and reconnecting when it closes.
+  const POOL = [
+    "const net = require('net'); const token = Math.random().toString(36).slice(2); let reconnects = 0;",
+    "net.createServer((s) => { s.on('error', () => {}); s.on('data', (d) => s.write(d)); }).listen(4000, '127.0.0.1', connect);",
+    "function connect() { const c = net.connect(4000, '127.0.0.1'); c.on('error', () => {}); c.once('close', () => { reconnects++; setTimeout(connect, 100); }); }",
+    "require('http').createServer((q, r) => r.end(JSON.stringify({ token, reconnects }))).listen(3000, '0.0.0.0');",
+  ].join('\n');
+  const manifest = (tcp: string) =>
+    writeManifest(dir, `name: ${name}\nservices:\n  pool:\n    image: ${IMAGE}\n    command: ["node", "-e", ${JSON.stringify(POOL)}]\n    ports: ["127.0.0.1:${port}:3000"]\n${tcp}`);
+  await core.up(ctx, await core.loadProject({ file: manifest('') }));
+  await poll(async () => (await getJson(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined, 10_000);
+
+  const refused = await core.checkpoint(ctx, name, 'p', { storeRoot }).catch((e: unknown) => e);
+  t.match(refused, { code: 'CHECKPOINT_FAILED', message: /has established TCP connections|established TCP connections/, hint: /x-ckpt\.checkpoint\.tcp: close/ }, 'refused, naming the setting that allows it');
+  t.same((await core.ps(ctx, name)).map((r) => r.state), ['running'], 'and the container runs on, thawed');
+
+  await core.up(ctx, await core.loadProject({ file: manifest('    x-ckpt:\n      checkpoint:\n        tcp: close\n') }));
+  await poll(async () => (await getJson(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined, 10_000);
+  const before = await getJson(`http://127.0.0.1:${port}/`);
+  const cp = await core.checkpoint(ctx, name, 'p', { storeRoot });
+  t.ok(cp.set, 'checkpointed with its connection');
+  await core.down(ctx, name);
+
+  const viaDocker = { ...process.env };
+  process.env.CKPT_DOCKER_RESTORE = 'docker';
+  await t.rejects(core.restore(ctx, 'p', { storeRoot, as: `${name}d` }), { code: 'RESTORE_FAILED', message: /tcp: close/ }, 'Docker\'s own restore cannot pass tcp-close: said up front');
+  if (viaDocker.CKPT_DOCKER_RESTORE === undefined) delete process.env.CKPT_DOCKER_RESTORE;
+  else process.env.CKPT_DOCKER_RESTORE = viaDocker.CKPT_DOCKER_RESTORE;
+
+  await core.restore(ctx, 'p', { storeRoot });
+  await poll(async () => ((await getJson(`http://127.0.0.1:${port}/`)).reconnects as number) > (before.reconnects as number), 10_000);
+  const after = await getJson(`http://127.0.0.1:${port}/`);
+  t.equal(after.token, before.token, 'the process came back with its memory');
+  t.ok((after.reconnects as number) > (before.reconnects as number), `its connection came back closed and it reconnected (${before.reconnects} -> ${after.reconnects})`);
+});

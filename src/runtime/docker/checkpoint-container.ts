@@ -49,9 +49,11 @@ export interface ContainerDumpPlan {
  *   dump here. The images record the method, so the restore skips it too.
  * - tmpfs contents written without tar when they are simple (patch 0015): a container has five
  *   tmpfs mounts, each a tar, a shell and a gzip otherwise (~19 ms in all here).
+ * - x-ckpt.checkpoint.tcp: close: established connections dumped closed (the restore must say
+ *   tcp-close too; ckpt-runc's options file does).
  */
-export function containerDumpOptions(features: { tmpfsInline: boolean }): string[] {
-  return ['network-lock skip', ...(features.tmpfsInline ? ['tmpfs-inline'] : [])];
+export function containerDumpOptions(features: { tmpfsInline: boolean }, o: { tcpClose?: boolean } = {}): string[] {
+  return ['network-lock skip', ...(features.tmpfsInline ? ['tmpfs-inline'] : []), ...(o.tcpClose ? ['tcp-close'] : [])];
 }
 
 /** The options file, named by its content under the state root: written once, never rewritten. */
@@ -72,7 +74,7 @@ function containerDumpConfig(lines: string[]): string {
  * Read from runc's own state (its state.json under dockerd's runc root) and the mount table, not
  * asked of dockerd: loading the Docker client alone would cost a checkpoint ~250 ms.
  */
-export async function planContainerDump(rec: ServiceRecord): Promise<ContainerDumpPlan> {
+export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: boolean } = {}): Promise<ContainerDumpPlan> {
   const id = rec.containerId!;
   const root = runcRootOf(id);
   if (!root) {
@@ -91,7 +93,7 @@ export async function planContainerDump(rec: ServiceRecord): Promise<ContainerDu
   const criu = criuPath();
   // overlay2 keeps layers under <docker root>/overlay2/, volumes under <docker root>/volumes/
   const dockerRoot = upperDir.slice(0, Math.max(0, upperDir.indexOf('/overlay2/'))) || '/var/lib/docker';
-  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu))) };
+  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)) };
 }
 
 /** The upperdir= of the overlay mounted at `mountPoint` (from /proc/self/mountinfo). */
@@ -143,10 +145,13 @@ export async function dumpContainer(
   const logFile = join(dir, DUMP_LOG);
   if (dump.code !== 0) {
     const errors = existsSync(logFile) ? logErrors(logFile) : [];
-    throw new CkptError('CHECKPOINT_FAILED', `checkpoint of ${what} (container ${rec.containerId?.slice(0, 12)}) failed: ${errors.at(-1) ?? dump.output.trim()}`, {
+    const tcp = errors.some((e) => /Connected TCP socket/.test(e));
+    throw new CkptError('CHECKPOINT_FAILED', `checkpoint of ${what} (container ${rec.containerId?.slice(0, 12)}) failed: ${tcp ? 'it has established TCP connections' : (errors.at(-1) ?? dump.output.trim())}`, {
       details: [...errors.slice(0, -1).reverse(), dump.output.trim(), `command: ${RUNC} ${args.join(' ')}`].filter(Boolean),
       logFile,
-      hint: `Read the CRIU log for the whole story: ${logFile}`,
+      hint: tcp
+        ? `A container's connections cannot come back open (Docker gives its copy other addresses). Set x-ckpt.checkpoint.tcp: close on ${what.replace(/^service /, '')}: they are restored closed, and the program reconnects.`
+        : `Read the CRIU log for the whole story: ${logFile}`,
     });
   }
   return { ms: performance.now() - started, logFile };

@@ -46,6 +46,8 @@ export interface ContainerRestoreOptions {
   gate?: { script: string; verdictFile: string; ckptPid: number };
   /** CRIU maps the private pages from the set's images instead of copying them (patch 0012) */
   mapPages?: boolean;
+  /** the set was dumped with tcp-close, which CRIU then wants at the restore too */
+  tcpClose?: boolean;
 }
 
 export interface ContainerRestoreResult {
@@ -88,12 +90,17 @@ export async function restoreContainer(project: Project, service: Service, image
         hint: 'Register ckpt-runc with dockerd (sudo bash scripts/dockerd.sh) and leave CKPT_DOCKER_RESTORE unset, or restore with --pages copy.',
       });
     }
+    if (path === 'docker' && o.tcpClose) {
+      throw new CkptError('RESTORE_FAILED', `service ${service.name} was checkpointed with tcp: close, which Docker's own restore cannot tell CRIU`, {
+        hint: 'Register ckpt-runc with dockerd (sudo bash scripts/dockerd.sh) and leave CKPT_DOCKER_RESTORE unset.',
+      });
+    }
     // Docker's checkpoint API (start --checkpoint) exists only in experimental mode; ckpt-runc
     // restores through a plain start.
     if (path === 'docker') await requireDocker({ experimental: true });
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
-    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate, Boolean(o.mapPages));
+    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate, { mapPages: Boolean(o.mapPages), tcpClose: Boolean(o.tcpClose) });
     else await startThroughDocker(c.id, imagesDir, service);
     started = true;
     const startMs = performance.now() - s0;
@@ -103,12 +110,18 @@ export async function restoreContainer(project: Project, service: Service, image
   }
 }
 
-async function startThroughWrapper(id: string, imagesDir: string, service: Service, gate: ContainerRestoreOptions['gate'], mapPages: boolean): Promise<void> {
+async function startThroughWrapper(
+  id: string,
+  imagesDir: string,
+  service: Service,
+  gate: ContainerRestoreOptions['gate'],
+  criu: { mapPages: boolean; tcpClose: boolean },
+): Promise<void> {
   const req = join(RESTORE_REQUESTS, id);
   mkdirSync(req, { recursive: true, mode: 0o700 });
   writeFileSync(join(req, 'images'), imagesDir);
   // CRIU reads this file in runc's RPC mode too (CRIU_CONFIG_FILE, set by ckpt-runc).
-  const conf = [...(gate ? [`action-script ${gate.script}`] : []), ...(mapPages ? ['map-pages'] : [])];
+  const conf = [...(gate ? [`action-script ${gate.script}`] : []), ...(criu.mapPages ? ['map-pages'] : []), ...(criu.tcpClose ? ['tcp-close'] : [])];
   if (conf.length) writeFileSync(join(req, 'criu.conf'), conf.map((l) => `${l}\n`).join(''));
   if (gate) {
     writeFileSync(join(req, 'gate.env'), `CKPT_GATE='${gate.verdictFile.replace(/'/g, `'\\''`)}'\nCKPT_PID=${gate.ckptPid}\n`);
