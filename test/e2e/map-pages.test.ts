@@ -40,13 +40,14 @@ t.test('--pages map: byte for byte, DONTNEED, rm while mapped, chained re-checkp
   const ask = async (p: string, sig: NodeJS.Signals, re: RegExp): Promise<string> => {
     const before = (await logLines(p)).filter((l) => re.test(l)).length;
     process.kill(await pidOf(p), sig);
-    return waitFor(
+    const line = await waitFor<string>(
       async () => {
         const hits = (await logLines(p)).filter((l) => re.test(l));
         return hits.length > before ? hits[hits.length - 1] : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 50 },
     );
+    return line ?? '';
   };
   const mapsImages = async (p: string): Promise<number> =>
     readFileSync(`/proc/${await pidOf(p)}/maps`, 'utf8').split('\n').filter((l) => /\/pages-\d+\.img/.test(l)).length;

@@ -3,7 +3,7 @@
 // set, see it in the tree, restore it, take a second set (a child of the first), inspect,
 // clone, remove, stop and start a service, quit leaving the stack running; then `ckpt ps` from
 // another process finds it running.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,13 +17,13 @@ const PROJECT = 'tuidemo';
 // keeps the screens (the README's captures come from there).
 const [COLS, ROWS] = (process.env.CKPT_TUI_SIZE ?? '120x32').split('x').map(Number) as [number, number];
 
-type T = { teardown(fn: () => unknown): void; fail(msg: string): unknown; skip(msg: string): unknown };
+type T = Pick<Test, 'skip' | 'fail' | 'teardown'>;
 
 /** Whether tmux is here; under CI its absence fails the test (bootstrap installs it), else skips it. */
 async function needTmux(t: T): Promise<boolean> {
   if ((await execa('tmux', ['-V'], { reject: false })).exitCode === 0) return true;
   if (inCI) t.fail('tmux is missing under CI (scripts/bootstrap.sh installs it)');
-  else t.skip('needs tmux');
+  else t.skip('needs tmux', () => undefined);
   return false;
 }
 

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 
-type T = {
-  skip: (msg: string) => void;
-  fail: (msg: string) => void;
-  teardown: (fn: () => void | Promise<void>) => void;
-};
+import type { Test } from 'tap';
+
+/** the root `t` or any subtest */
+type T = Pick<Test, 'skip' | 'fail' | 'teardown'>;
 
 export const inCI = process.env.CI === 'true';
 
@@ -28,7 +27,7 @@ export function requireIntegration(t: T, needs: { criu?: boolean; docker?: boole
   if (!missing.length) return true;
   const msg = `needs ${missing.join(' and ')}`;
   if (inCI) t.fail(`integration test cannot run under CI: ${msg}`);
-  else t.skip(msg);
+  else t.skip(msg, () => undefined);
   return false;
 }
 

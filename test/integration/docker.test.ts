@@ -2,8 +2,8 @@
 // dev-container image: up / ps / logs / down of an image service; a mixed stack (a container and a
 // process service) checkpointed, brought down, restored with its in-memory state and its writable
 // layer; four clones of the container running at once; nothing left in /tmp or in Docker after.
-import t from 'tap';
-type Tap = typeof t;
+import t, { type Test } from 'tap';
+type Tap = Test;
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '../../src/core/index.js';

@@ -54,7 +54,7 @@ t.test('schemas match CRIU\'s .proto files', async (t) => {
     return;
   }
   const { messages, enums } = parseProtos(PROTO_DIR);
-  const schemas = Object.entries(S).filter((e): e is [string, Schema] => isSchema(e[1]));
+  const schemas = (Object.entries(S) as [string, unknown][]).filter((e): e is [string, Schema] => isSchema(e[1]));
   const nameOf = new Map<Schema, string>(schemas.map(([k, v]) => [v, snake(k)]));
   t.ok(schemas.length >= 40, `${schemas.length} schemas`);
   for (const [exportName, schema] of schemas) {

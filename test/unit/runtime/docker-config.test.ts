@@ -30,7 +30,7 @@ const service: Service = {
     { host: '127.0.0.1', published: 3000, target: 3000, protocol: 'tcp' },
     { target: 9229, protocol: 'tcp' },
   ],
-  xCkpt: { runtime: 'docker', network: 'host', hostname: 'dev', stopGracePeriodMs: 3000, checkpoint: {}, restore: { stdio: 'image', creds: 'image', pid: 'image' } },
+  xCkpt: { runtime: 'docker', network: 'host', hostname: 'dev', stopGracePeriodMs: 3000, checkpoint: {}, restore: { stdio: 'image', creds: 'image', pid: 'image', pages: 'copy' } },
 };
 const project: Project = { name: 'proj', file: '/m.yaml', workingDir: '/', services: [service], xCkpt: {}, hash: 'h' };
 
@@ -82,7 +82,7 @@ t.test('json-file log lines show their text', async (t) => {
 });
 
 t.test("runc's checkpoint command line", async (t) => {
-  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby', criu: '/usr/local/sbin/criu', criuConfig: '/run/ckpt/criu/x.conf' };
+  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby', volumes: [], criu: '/usr/local/sbin/criu', criuConfig: '/run/ckpt/criu/x.conf' };
   const head = ['--root', '/run/docker/runtime-runc/moby', '--criu', '/usr/local/sbin/criu', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app'];
   t.same(runcCheckpointArgs(plan, '/s/app', true), [...head, '--leave-running', 'abc']);
   t.same(runcCheckpointArgs(plan, '/s/app', false), [...head, 'abc'], 'runc runs the CRIU ckpt runs (CKPT_CRIU), not whichever is first in PATH');
