@@ -87,6 +87,21 @@ export function pointerToPath(pointer: string, root: unknown): Path {
   return out;
 }
 
+/**
+ * Compose keys of a service that ckpt knowingly does not take, and what to do instead: a compose
+ * user's manifest should not stop at "unknown key".
+ */
+const UNSUPPORTED_SERVICE_KEYS: Record<string, string> = {
+  build: 'ckpt does not build images — build it first (docker build -t NAME .) and name it in `image:`',
+  tty: 'a container terminal cannot be checkpointed yet — give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it',
+  stdin_open: 'a container\'s stdin cannot be checkpointed yet — give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it',
+  networks: 'containers use Docker\'s default bridge and process services `x-ckpt.network` (host, private or stack)',
+  network_mode: 'containers use Docker\'s default bridge and process services `x-ckpt.network` (host, private or stack)',
+  container_name: 'ckpt names containers <project>-<service>-1, so clones (-p / clone --as) never collide',
+  deploy: 'ckpt runs one instance of each service',
+  profiles: 'every service of the manifest is part of the stack',
+};
+
 function issueFromAjv(e: ErrorObject, root: unknown): Issue | undefined {
   const at = pointerToPath(e.instancePath, root);
   const parent = (e.parentSchema ?? {}) as SchemaNode;
@@ -97,6 +112,8 @@ function issueFromAjv(e: ErrorObject, root: unknown): Issue | undefined {
       const k = String(params['additionalProperty']);
       const candidates = Object.keys(parent.properties ?? {});
       const where = at.length === 0 ? 'unknown top-level key' : 'unknown key';
+      const unsupported = at.length === 2 && at[0] === 'services' ? UNSUPPORTED_SERVICE_KEYS[k] : undefined;
+      if (unsupported) return { at: [...at, k], key: true, path: at, message: `\`${k}\` is not supported: ${unsupported}` };
       return { at: [...at, k], key: true, path: at, message: `${where} \`${k}\`${suggestion(k, candidates)}` };
     }
     case 'required':
