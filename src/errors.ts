@@ -43,6 +43,7 @@ export const CODES = {
   SERVICE_UNKNOWN: EXIT.usage,
   SERVICE_START_FAILED: EXIT.runtime,
   SERVICE_UNHEALTHY: EXIT.runtime,
+  VOLUME_IN_USE: EXIT.runtime,
   CHECKPOINT_FAILED: EXIT.checkpoint,
   RESTORE_FAILED: EXIT.restore,
   STORE_LOCKED: EXIT.store,

@@ -122,12 +122,13 @@ export function buildProgram(): Command {
     .addOption(fileOpt())
     .addOption(projOpt())
     .option('-t, --timeout <seconds>', 'grace period before SIGKILL (default: each service\'s stop_grace_period)')
+    .option('-v, --volumes', 'also remove the named volumes of its containers (anonymous ones always go)')
     .option('--json', 'print events as JSON lines')
-    .action(async (opts: { timeout?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { timeout?: string; volumes?: boolean; json?: boolean }, cmd: Command) => {
       const { name } = await resolveTarget(globals(cmd), { needManifest: false });
       const ctx = makeCtx(Boolean(opts.json));
       const timeoutMs = opts.timeout === undefined ? undefined : parseSeconds(opts.timeout, '--timeout');
-      await core.down(ctx, name, timeoutMs === undefined ? {} : { timeoutMs });
+      await core.down(ctx, name, { ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(opts.volumes ? { volumes: true } : {}) });
     });
 
   program

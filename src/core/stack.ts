@@ -4,7 +4,7 @@
 import { CkptError } from '../errors.js';
 import type { Healthcheck, Project, Service } from '../manifest/types.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
-import { runtimeFor } from '../runtime/index.js';
+import { removeProjectVolumes, runtimeFor } from '../runtime/index.js';
 import { requireDocker } from '../runtime/docker/client.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
@@ -184,6 +184,8 @@ async function stopOne(ctx: CoreContext, project: string, rec: ServiceRecord, gr
 export interface DownOptions {
   /** grace period override; default: each service's stop_grace_period (10 s) */
   timeoutMs?: number;
+  /** also remove the project's named volumes (compose down -v); anonymous ones go with their containers */
+  volumes?: boolean;
 }
 
 /** Stops every service in reverse dependency order and forgets the stack. */
@@ -204,6 +206,9 @@ export async function down(ctx: CoreContext, projectName: string, opts: DownOpti
       await stopOne(ctx, projectName, rec, grace);
     }
     if (state.network) await stopStackNetwork(state.network);
+    if (opts.volumes) {
+      for (const v of await removeProjectVolumes(state.spec)) ctx.events(ev({ type: 'message', level: 'info', text: `volume ${v} removed` }));
+    }
     lock.release();
     store.remove(projectName);
     return order;

@@ -1,12 +1,18 @@
 import { DockerRuntime } from './docker/docker-runtime.js';
 import { ProcessRuntime } from './process/process-runtime.js';
 import type { ServiceRuntime } from './types.js';
+import type { Project } from '../manifest/types.js';
 
 const processRuntime = new ProcessRuntime();
 const dockerRuntime = new DockerRuntime();
 
 export function runtimeFor(kind: 'process' | 'docker'): ServiceRuntime {
   return kind === 'process' ? processRuntime : dockerRuntime;
+}
+
+/** compose down -v: the named volumes of a project that is down (Docker's; process services have none) */
+export function removeProjectVolumes(project: Project): Promise<string[]> {
+  return dockerRuntime.removeVolumes(project);
 }
 
 export type { ServiceRuntime, ServiceRecord, ServiceStatus } from './types.js';

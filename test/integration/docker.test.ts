@@ -398,7 +398,13 @@ volumes:
   t.same([clone.token, clone.file], [before.token, 'at-checkpoint\n'], 'a clone gets a volume of its own with the checkpoint\'s contents');
   await containerExec(ctx, `${name}c`, ['sh', '-c', 'echo clone-wrote > /data/state.txt']);
   t.equal((await getJson(`http://127.0.0.1:${port}/`)).file, 'at-checkpoint\n', 'and writing to it does not touch the original\'s');
-  for (const pr of [name, `${name}c`]) await core.down(ctx, pr, { timeoutMs: 1000 });
+
+  const volumeExists = async (v: string): Promise<boolean> => docker().getVolume(v).inspect().then(() => true, () => false);
+  await core.down(ctx, name, { timeoutMs: 1000 });
+  t.ok(await volumeExists(`${name}_data`), 'down keeps the named volume (as compose down does)');
+  const d = await ckptCli(['down', '-v', '-p', `${name}c`, '-t', '1'], { CKPT_STATE_DIR: ctx.stateRoot, CKPT_STORE: storeRoot });
+  t.equal(d.exitCode, 0, d.stderr);
+  t.notOk(await volumeExists(`${name}c_data`), 'down -v removes it (compose down -v)');
 });
 
 t.test('a container with an open TCP connection: refused with the fix named; with x-ckpt.checkpoint.tcp: close it restores and reconnects', async (t) => {

@@ -20,6 +20,11 @@ export function containerName(project: string, service: string): string {
   return `${project}-${service}-1`;
 }
 
+/** A named volume of a project, named like compose names it: project_volume (a clone's are its own). */
+export function volumeName(project: string, source: string): string {
+  return `${project}_${source}`;
+}
+
 export interface ContainerConfigOptions {
   stateRoot: string;
   /** publish every port on a free host port (a clone beside its original) */
@@ -40,7 +45,7 @@ export function containerConfig(project: Project, service: Service, o: Container
   const mounts: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']> = [];
   for (const v of service.volumes) {
     if (v.type === 'bind') binds.push(`${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
-    else if (v.source) mounts.push({ Type: 'volume', Source: `${project.name}_${v.source}`, Target: v.target, ReadOnly: v.readOnly });
+    else if (v.source) mounts.push({ Type: 'volume', Source: volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly });
     else mounts.push({ Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly });
   }
   const restart = service.restart === 'no' ? undefined : { Name: service.restart, ...(service.restartMaxRetries ? { MaximumRetryCount: service.restartMaxRetries } : {}) };

@@ -11,7 +11,7 @@ import { serviceConfigHash } from '../config-hash.js';
 import { FREEZER_ROOT, freezerState, thaw } from '../process/freezer.js';
 import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
 import { docker, requireDocker, unreachable } from './client.js';
-import { LABEL_STATE, containerConfig, stateTag, type ContainerConfigOptions } from './container-config.js';
+import { LABEL_STATE, containerConfig, stateTag, volumeName, type ContainerConfigOptions } from './container-config.js';
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
 
 type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
@@ -174,6 +174,25 @@ export class DockerRuntime implements ServiceRuntime {
       if (statusCode(e) !== 404 && !/already in progress/.test((e as Error).message)) throw dockerFailure(record, 'remove', e);
     }
     forgetRestoreRequest(record.containerId!);
+  }
+
+  /** Removes the named volumes of a project that is down (compose down -v); returns those removed. */
+  async removeVolumes(project: Project): Promise<string[]> {
+    const names = [...new Set(project.services.filter((s) => s.xCkpt.runtime === 'docker').flatMap((s) => s.volumes.filter((v) => v.type !== 'bind' && v.source).map((v) => volumeName(project.name, v.source!))))];
+    const removed: string[] = [];
+    for (const name of names) {
+      try {
+        await docker().getVolume(name).remove();
+        removed.push(name);
+      } catch (e) {
+        if (statusCode(e) === 404) continue;
+        throw unreachable(e) ?? new CkptError('VOLUME_IN_USE', `could not remove the volume ${name}: ${(e as Error).message}`, {
+          hint: `A container outside this stack may use it (docker ps -a --filter volume=${name}).`,
+          cause: e,
+        });
+      }
+    }
+    return removed;
   }
 
   async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {
