@@ -136,9 +136,13 @@ static void join_netns(const char *path)
 }
 
 static volatile pid_t service_pid;
+/* the init was asked to stop (down, Ctrl-C): a service that ends now is not restarted */
+static volatile sig_atomic_t stopping;
 
 static void forward_signal(int sig)
 {
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+		stopping = 1;
 	if (service_pid > 0)
 		kill(service_pid, sig);
 }
@@ -222,6 +226,8 @@ struct run_opts {
 	const char *hostname;
 	const char *workdir;
 	const char *user;
+	/* init: compose's restart policy (no, always, unless-stopped, on-failure[:N]) */
+	const char *restart;
 	/* init: the fd on which to tell the shim that the service has been forked */
 	int ready_fd;
 	int private_net;
@@ -373,6 +379,10 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 		args[n++] = "--user";
 		args[n++] = (char *)o->user;
 	}
+	if (o->restart) {
+		args[n++] = "--restart";
+		args[n++] = (char *)o->restart;
+	}
 	args[n++] = "--";
 	for (int i = 0; argv_rest[i] && n < 16 + 1023; i++)
 		args[n++] = argv_rest[i];
@@ -399,6 +409,57 @@ static void exec_program(struct run_opts *o)
 	_exit(127);
 }
 
+static pid_t fork_service(struct run_opts *o, const sigset_t *old)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork service");
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		exec_program(o);
+	}
+	return pid;
+}
+
+/*
+ * Whether compose's policy restarts a service that ended with `code` after `restarts` restarts.
+ * always and unless-stopped are the same here: a stopped stack is down, never started again by
+ * anyone but `ckpt up`.
+ */
+static int wants_restart(const char *policy, int code, int restarts)
+{
+	if (!policy || stopping)
+		return 0;
+	if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped"))
+		return 1;
+	if (!strncmp(policy, "on-failure", 10)) {
+		int max = policy[10] == ':' ? atoi(policy + 11) : 0;
+		return code != 0 && (max <= 0 || restarts < max);
+	}
+	return 0;
+}
+
+/* Waits `ms` while reaping the namespace's orphans; returns early (0) when asked to stop. */
+static int backoff(long ms)
+{
+	struct timespec tick = { 0, 20 * 1000000L };
+	for (long waited = 0; waited < ms; waited += 20) {
+		if (stopping)
+			return 0;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		nanosleep(&tick, NULL);
+	}
+	return !stopping;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 /* Second half: pid 1 of the namespace, running the service below it. */
 static int cmd_init(struct run_opts *o)
 {
@@ -410,14 +471,9 @@ static int cmd_init(struct run_opts *o)
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork service");
-	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		exec_program(o);
-	}
-	service_pid = pid;
+	service_pid = fork_service(o, &old);
+	long started = now_ms();
+	int restarts = 0, delay_ms = 100;
 	/* Only now is the service pid 2 of the namespace: let the shim report the start. */
 	if (o->ready_fd > 0) {
 		if (write(o->ready_fd, "1", 1) < 0)
@@ -443,9 +499,24 @@ static int cmd_init(struct run_opts *o)
 			die("waitpid in init");
 		}
 		if (w == service_pid) {
-			if (WIFEXITED(status))
-				return WEXITSTATUS(status);
-			return 128 + WTERMSIG(status);
+			int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			if (!wants_restart(o->restart, code, restarts))
+				return code;
+			/* Docker's backoff: 100 ms doubling per restart, back to 100 ms after 10 s of running. */
+			if (now_ms() - started >= 10000)
+				delay_ms = 100;
+			fprintf(stderr, "ckpt: the service ended (%s %d); restart: %s, restarting in %d ms\n", WIFEXITED(status) ? "exit" : "signal",
+				WIFEXITED(status) ? code : WTERMSIG(status), o->restart, delay_ms);
+			service_pid = 0;
+			if (!backoff(delay_ms))
+				return code;
+			if (delay_ms < 60000)
+				delay_ms *= 2;
+			restarts++;
+			sigprocmask(SIG_BLOCK, &all, NULL);
+			service_pid = fork_service(o, &old);
+			started = now_ms();
+			sigprocmask(SIG_SETMASK, &old, NULL);
 		}
 	}
 }
@@ -950,7 +1021,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
-		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] [--pid host] -- ARGV...\n"
+		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] [--pid host]\n"
+		"                 [--restart no|always|unless-stopped|on-failure[:N]] -- ARGV...\n"
 		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] [--stdio pipe|here] -- ARGV...\n"
 		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:TARGET]...\n"
 		"       ckpt-shim guard   (reads cgroup/pid/done lines on stdin)\n");
@@ -990,6 +1062,8 @@ int main(int argc, char **argv)
 			o.workdir = v;
 		else if (!strcmp(a, "--user"))
 			o.user = v;
+		else if (!strcmp(a, "--restart"))
+			o.restart = strcmp(v, "no") ? v : NULL;
 		else if (!strcmp(a, "--cgroup"))
 			o.cgroup = v;
 		else if (!strcmp(a, "--netns"))

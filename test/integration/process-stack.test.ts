@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { isAlive, processTree } from '../../src/util/proc.js';
 import { requireIntegration, tempDir, writeManifest, pidsInMountNs, nsLink, freePort } from '../helpers/env.js';
+import { waitFor } from '../../src/util/time.js';
 
 const SLOW = { timeout: 120_000 };
 
@@ -179,4 +180,66 @@ services:
   t.same(await health(), { slow: 'starting', quick: 'starting' }, 'both failing, both within their grace');
   await new Promise((r) => setTimeout(r, 1500));
   t.same(await health(), { slow: 'starting', quick: 'unhealthy' }, 'past 1 s × 1 retry the quick one is unhealthy; the slow one is still in its start period');
+});
+
+t.test('restart: the namespace init restarts a service by compose\'s policy, with backoff, and not after down', SLOW, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const file = writeManifest(
+    dir,
+    `
+name: restarts
+services:
+  flaky:
+    command: ["sh", "-c", "echo started; sleep 0.2; exit 3"]
+    restart: on-failure:2
+  steady:
+    command: ["sh", "-c", "echo started; exec sleep 1000"]
+    restart: always
+`,
+  );
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const storeRoot = join(dir, 'store');
+  t.teardown(async () => {
+    if (core.readStack(ctx, 'restarts')) await core.down(ctx, 'restarts', { timeoutMs: 1000 });
+  });
+  const state = await core.up(ctx, await core.loadProject({ file }));
+  const logOf = (service: string): string => readFileSync(join(dir, 'state', 'projects', 'restarts', 'services', service, 'service.log'), 'utf8');
+  const started = (service: string): number => (logOf(service).match(/^started$/gm) ?? []).length;
+  const rowOf = async (service: string) => (await core.ps(ctx, 'restarts')).find((r) => r.service === service)!;
+
+  // on-failure:2 — the first run and two restarts (100 ms, then 200 ms later), then it stays exited
+  const gaveUp = await waitFor(async () => ((await rowOf('flaky')).state === 'exited' ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+  t.ok(gaveUp, 'flaky ends up exited');
+  t.equal(started('flaky'), 3, 'after the first run and 2 restarts');
+  t.match(logOf('flaky'), /restart: on-failure:2, restarting in 100 ms[\s\S]*restarting in 200 ms/, 'with the backoff said in its log');
+  t.match((await rowOf('flaky')).exit, /3/, 'and its last exit code');
+
+  // always — the service (below the init) is killed: it comes back, the init stays
+  const init = state.services['steady']!.initPid!;
+  const serviceOf = (): number | undefined => processTree(init).find((p) => p !== init);
+  const first = serviceOf()!;
+  process.kill(first, 'SIGKILL');
+  const second = await waitFor(() => {
+    const p = serviceOf();
+    return p && p !== first && started('steady') === 2 ? p : undefined;
+  }, { timeoutMs: 5000, intervalMs: 50 });
+  t.ok(second, `killed, it was started again (${first} -> ${second})`);
+  t.equal((await rowOf('steady')).state, 'running');
+
+  // the policy survives a checkpoint and restore: the restored init restarts it too
+  await core.checkpoint(ctx, 'restarts', 'r', { storeRoot, services: ['steady'] });
+  await core.down(ctx, 'restarts', { timeoutMs: 1000 });
+  const restored = await core.restore(ctx, 'r', { storeRoot });
+  t.ok(restored);
+  const init2 = core.readStack(ctx, 'restarts')!.services['steady']!.initPid!;
+  const svc = processTree(init2).find((p) => p !== init2)!;
+  process.kill(svc, 'SIGKILL');
+  const again = await waitFor(() => processTree(init2).find((p) => p !== init2 && p !== svc), { timeoutMs: 5000, intervalMs: 50 });
+  t.ok(again, 'the restored service is restarted after a kill too');
+
+  const t0 = Date.now();
+  await core.down(ctx, 'restarts');
+  t.ok(Date.now() - t0 < 5000, `down is not fought by the policy (${Date.now() - t0} ms)`);
+  t.notOk(isAlive(init2), 'the init is gone');
 });

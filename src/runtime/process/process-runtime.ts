@@ -37,6 +37,10 @@ export function shimArgs(service: Service, serviceDir: string, logFile: string, 
   else args.push('--hostname', service.xCkpt.hostname ?? service.name);
   if (service.workingDir) args.push('--workdir', service.workingDir);
   if (service.user) args.push('--user', service.user);
+  // The namespace's init restarts the service (a program of ckpt run has no init of its own).
+  if (service.restart !== 'no' && service.xCkpt.pidNamespace !== 'host') {
+    args.push('--restart', service.restart === 'on-failure' && service.restartMaxRetries ? `on-failure:${service.restartMaxRetries}` : service.restart);
+  }
   args.push('--', ...service.command);
   return args;
 }
