@@ -58,26 +58,6 @@ require_criu_option 'replaces an external pid namespace' 'criu-patches/0016'
 
 gcc -O2 -Wall -o "$tmp/pidns-clock" "$here/prog/pidns-clock.c" || fail "gcc pidns-clock.c"
 
-# ask PID: SIGUSR1, then print its reply line.
-ask() {
-  local p=$1 i
-  rm -f "$tmp/reply.$p"
-  kill -USR1 "$p" || return 1
-  for ((i = 0; i < 50; i++)); do
-    [[ -f $tmp/reply.$p ]] && { cat "$tmp/reply.$p"; return 0; }
-    sleep 0.1
-  done
-  return 1
-}
-# gone PID: true once PID has exited (gone or a zombie), within 10 s.
-gone() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ ! -e /proc/$1 || $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 nsino() { stat -L -c %i "/proc/$1/ns/$2"; } # PID NS: inode of PID's namespace NS
 nspid() { awk '/^NSpid:/ {$1 = ""; print substr($0, 2)}' "/proc/$1/status"; }
 

@@ -46,26 +46,6 @@ for p in pidns-counter pidns-subreaper; do
 done
 mkdir -p "$tmp/img"
 
-# ask PID: SIGUSR1, then print its reply line "token counter getpid self".
-ask() {
-  local p=$1 i
-  rm -f "$tmp/reply.$p"
-  kill -USR1 "$p" || return 1
-  for ((i = 0; i < 50; i++)); do
-    [[ -f $tmp/reply.$p ]] && { cat "$tmp/reply.$p"; return 0; }
-    sleep 0.1
-  done
-  return 1
-}
-# gone PID: true once PID has exited (gone or a zombie), within 10 s.
-gone() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ ! -e /proc/$1 || $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 say "starting pidns-counter (setsid)"
 # Not a process-group leader (non-interactive shell): setsid(1) does not fork.

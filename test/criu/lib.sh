@@ -50,3 +50,26 @@ require_criu_option() {
 
 [[ $(id -u) == 0 ]] || fail "must run as root"
 [[ -x $CRIU ]] || fail "$CRIU not found (run criu-patches/build.sh)"
+
+# ask PID: SIGUSR1 to a test program that answers into $tmp/reply.PID; prints that line
+# (within 5 s).
+ask() {
+  local p=$1 i
+  rm -f "$tmp/reply.$p"
+  kill -USR1 "$p" || return 1
+  for ((i = 0; i < 50; i++)); do
+    [[ -f $tmp/reply.$p ]] && { cat "$tmp/reply.$p"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# gone PID: true once PID has exited (gone or a zombie), within 10 s.
+gone() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ ! -e /proc/$1 || $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}

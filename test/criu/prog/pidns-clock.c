@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reply.h"
+
 static volatile sig_atomic_t asked;
 
 static void on_usr1(int sig)
@@ -40,11 +42,10 @@ static unsigned long long now_ns(clockid_t clk)
 
 int main(int argc, char **argv)
 {
-	char dir[PATH_MAX], self[32], tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+	char dir[PATH_MAX], self[32];
 	unsigned long long token, mono, last = 0;
 	unsigned long n = 0, back = 0;
 	pid_t parent = getpid(), child;
-	ssize_t len;
 
 	if (argc != 2 || strlen(argv[1]) >= sizeof(dir))
 		return 2;
@@ -64,8 +65,6 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_usr1);
 
 	for (;;) {
-		FILE *f;
-
 		mono = now_ns(CLOCK_MONOTONIC);
 		if (mono < last)
 			back++;
@@ -76,19 +75,8 @@ int main(int argc, char **argv)
 		}
 		asked = 0;
 		n++;
-		len = readlink("/proc/self", self, sizeof(self) - 1);
-		if (len < 0)
-			strcpy(self, "unknown");
-		else
-			self[len] = '\0';
-		snprintf(tmp, sizeof(tmp), "%s/.reply.%s", dir, self);
-		snprintf(path, sizeof(path), "%s/reply.%s", dir, self);
-		f = fopen(tmp, "w");
-		if (!f)
-			continue;
-		fprintf(f, "%llu %lu %d %d %s %d %llu %llu %lu\n", token, n, (int)getpid(), (int)getppid(), self,
-			(int)child, mono, now_ns(CLOCK_REALTIME), back);
-		fclose(f);
-		rename(tmp, path);
+		/* `self` is filled by write_reply before the line is formatted */
+		write_reply(dir, self, "%llu %lu %d %d %s %d %llu %llu %lu\n", token, n, (int)getpid(), (int)getppid(), self, (int)child, mono,
+			now_ns(CLOCK_REALTIME), back);
 	}
 }

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reply.h"
+
 static volatile sig_atomic_t asked;
 
 static void on_usr1(int sig)
@@ -29,11 +31,10 @@ static void on_usr1(int sig)
 
 int main(int argc, char **argv)
 {
-	char dir[PATH_MAX], self[32], tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+	char dir[PATH_MAX], self[32];
 	unsigned long long token;
 	unsigned long n = 0;
 	struct timespec ts;
-	ssize_t len;
 
 	if (argc != 2 || strlen(argv[1]) >= sizeof(dir))
 		return 2;
@@ -43,24 +44,11 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_usr1);
 
 	for (;;) {
-		FILE *f;
-
 		while (!asked)
 			usleep(20 * 1000);
 		asked = 0;
 		n++;
-		len = readlink("/proc/self", self, sizeof(self) - 1);
-		if (len < 0)
-			strcpy(self, "unknown");
-		else
-			self[len] = '\0';
-		snprintf(tmp, sizeof(tmp), "%s/.reply.%s", dir, self);
-		snprintf(path, sizeof(path), "%s/reply.%s", dir, self);
-		f = fopen(tmp, "w");
-		if (!f)
-			continue;
-		fprintf(f, "%llu %lu %d %s\n", token, n, (int)getpid(), self);
-		fclose(f);
-		rename(tmp, path);
+		/* `self` is filled by write_reply before the line is formatted */
+		write_reply(dir, self, "%llu %lu %d %s\n", token, n, (int)getpid(), self);
 	}
 }
