@@ -1,5 +1,7 @@
 // Listing, removing, collecting and inspecting checkpoint sets.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOTFS_DIFF, storedVolumes } from '../runtime/docker/set-files.js';
 import type { InspectReport } from '../criu/images/index.js';
 import { Store, type GcReport, type SetInfo } from '../store/index.js';
 
@@ -34,14 +36,41 @@ export interface SetInspection {
   services: { service: string; report: InspectReport }[];
 }
 
+/** A container's writable layer and volumes, beside its CRIU images. */
+function containerParts(dir: string): NonNullable<InspectReport['container']> {
+  const size = (f: string): number | undefined => {
+    try {
+      return statSync(join(dir, f)).size;
+    } catch {
+      return undefined;
+    }
+  };
+  const rootfsDiffBytes = size(ROOTFS_DIFF);
+  return {
+    ...(rootfsDiffBytes !== undefined ? { rootfsDiffBytes } : {}),
+    volumes: storedVolumes(dir).map((v) => ({ target: v.target, file: v.file, bytes: size(v.file) ?? 0 })),
+  };
+}
+
 /** Per service, what CRIU's images say: processes, memory, files, mappings, sockets. */
 export async function inspectSet(storeRoot: string, name: string, opts: { services?: string[] } = {}): Promise<SetInspection> {
   const set = getSet(storeRoot, name);
   const services = set.services.filter((s) => !opts.services?.length || opts.services.includes(s));
+  const meta = (set.extra as { services?: Record<string, { runtime?: string }> } | undefined)?.services ?? {};
   return {
     set,
     services: await Promise.all(
-      services.map(async (service) => ({ service, report: await (await images()).inspectImages(join(set.dir, service), { checkFiles: true }) })),
+      services.map(async (service) => {
+        const dir = join(set.dir, service);
+        // A container's paths are inside its own root: the host's files say nothing about them.
+        const container = meta[service]?.runtime === 'docker';
+        const report = await (await images()).inspectImages(dir, { checkFiles: !container });
+        if (container) {
+          report.container = containerParts(dir);
+          report.notes.push("a container: its referenced files are in its image, writable layer and volumes, not checked against the host's");
+        }
+        return { service, report };
+      }),
     ),
   };
 }

@@ -381,6 +381,10 @@ volumes:
   const cp = await core.checkpoint(ctx, name, 'v', { storeRoot });
   const files = readdirSync(join(cp.set.dir, 'web'));
   t.ok(files.includes('volumes.json') && files.includes('volume-0.tar') && files.includes('volume-1.tar'), `the set holds both volumes (${files.filter((f) => f.startsWith('volume')).join(' ')})`);
+  const insp = (await core.inspectSet(storeRoot, 'v')).services[0]!.report;
+  t.same(insp.container?.volumes.map((v) => v.target).sort(), ['/cache', '/data'], 'inspect shows the container\'s volumes');
+  t.ok(insp.container?.rootfsDiffBytes && insp.container.volumes.every((v) => v.bytes > 0), 'with their sizes, and the writable layer\'s');
+  t.notOk(insp.filesChecked, 'a container\'s files are not checked against the host\'s');
   // written after the checkpoint: the restore must bring back the checkpoint's contents
   await containerExec(ctx, name, ['sh', '-c', 'echo after-checkpoint > /data/state.txt']);
   await core.down(ctx, name);

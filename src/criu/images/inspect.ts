@@ -148,6 +148,8 @@ export interface InspectReport {
   dumpStats?: DumpStats;
   restoreStats?: RestoreStats;
   notes: string[];
+  /** a container's parts beside CRIU's images (set by whoever knows it is one: core/sets) */
+  container?: { rootfsDiffBytes?: number; volumes: { target: string; file: string; bytes: number }[] };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -164,6 +164,18 @@ export function renderInspectTree(report: InspectReport, opts: { color?: boolean
       : '';
     top.push({ label: `referenced files (${report.files.length}${counts})`, children: report.files.map((f) => fileNode(f, p)) });
   }
+  if (report.container) {
+    const c = report.container;
+    top.push({
+      label: 'container',
+      children: [
+        { label: c.rootfsDiffBytes === undefined ? 'writable layer: not in the set' : `writable layer: rootfs-diff.tar ${formatBytes(c.rootfsDiffBytes)}` },
+        ...(c.volumes.length
+          ? [{ label: `volumes (${c.volumes.length})`, children: c.volumes.map((v) => ({ label: `${v.target}  ${p.dim(`${v.file} ${formatBytes(v.bytes)}`)}` })) }]
+          : []),
+      ],
+    });
+  }
   if (report.notes.length) top.push({ label: 'notes', children: report.notes.map((n) => ({ label: n })) });
 
   return treeLines({ label: p.bold(report.dir), children: top }).join('\n');

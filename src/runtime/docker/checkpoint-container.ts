@@ -19,8 +19,10 @@ import { spawnCapturing } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
 import { containerVolumes, packVolumes, type ContainerVolume } from './volumes.js';
+import { ROOTFS_DIFF } from './set-files.js';
 
-export const ROOTFS_DIFF = 'rootfs-diff.tar';
+export { ROOTFS_DIFF };
+
 export const RUNC = process.env.CKPT_RUNC || '/usr/sbin/runc';
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 /** overlayfs keeps whiteouts as 0/0 devices and opaque directories as trusted.overlay.* xattrs */

@@ -5,12 +5,12 @@
 //
 // Packed while the container is frozen, beside CRIU's dump; unpacked into the new container's
 // volumes after it is created and before it starts (so Docker does not seed them from the image).
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import { spawnCapturing } from '../../util/exec.js';
+import { VOLUMES_INDEX, storedVolumes, type StoredVolume } from './set-files.js';
 
-export const VOLUMES_INDEX = 'volumes.json';
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 const TAR_FLAGS = ['--numeric-owner', '--xattrs', '--acls'];
 
@@ -19,12 +19,6 @@ export interface ContainerVolume {
   target: string;
   /** its _data directory on the host */
   source: string;
-}
-
-export interface StoredVolume {
-  target: string;
-  /** the archive's name in the service's directory of the set */
-  file: string;
 }
 
 /**
@@ -51,15 +45,6 @@ export async function packVolumes(volumes: ContainerVolume[], dir: string): Prom
   const stored: StoredVolume[] = volumes.map((v, i) => ({ target: v.target, file: `volume-${i}.tar` }));
   await Promise.all(volumes.map((v, i) => tar(['-C', v.source, ...TAR_FLAGS, '-cf', join(dir, stored[i]!.file), '.'], `could not pack the container's volume ${v.target} (${v.source})`)));
   writeFileSync(join(dir, VOLUMES_INDEX), `${JSON.stringify(stored, null, 2)}\n`);
-}
-
-export function storedVolumes(imagesDir: string): StoredVolume[] {
-  try {
-    return JSON.parse(readFileSync(join(imagesDir, VOLUMES_INDEX), 'utf8')) as StoredVolume[];
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new CkptError('STORE_CORRUPT', `${join(imagesDir, VOLUMES_INDEX)} cannot be read: ${(e as Error).message}`, { hint: 'Check the set with ckpt verify.' });
-  }
 }
 
 /**
