@@ -18,6 +18,8 @@
 //                        new container
 //               docker   `docker start --checkpoint <name> C` after `docker stop C` (not timed),
 //                        into the same container (Docker's own flow; a new one would need a copy)
+// At the largest size, after the iterations: four clones of one set at once, with pages copied
+// and with pages mapped (--pages map), timed together and their memory summed (Pss).
 // Variants rotate order per iteration; one unmeasured warm-up iteration per size; free memory is
 // primed before every timed step (see bench/README.md); checkpoints are removed after each
 // iteration and `sync` runs, so earlier images do not weigh on later steps. The docker CLI is
@@ -25,7 +27,7 @@
 // --checkpoint` left in /tmp/ctrd-checkpoint* (counted, then removed: they are this run's) and
 // the ones ckpt left (should be 0).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +92,8 @@ const dirMiB = (dir, seen = new Set()) => {
   }
   return n / 1048576;
 };
+/** Pss of one process, in MiB (its share of pages it shares with others) */
+const pssMiBOf = (pid) => Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
 /** the result object ckpt --json prints last */
 const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"set"')).pop());
 
@@ -117,6 +121,7 @@ async function main() {
   const ckpt = (args, extra = {}) => [process.execPath, [join(root, 'bin/ckpt.js'), ...args], { ...ckptEnv, ...extra }];
   const copiesBefore = new Set(ctrdCopies());
   const results = [];
+  const cloneRuns = [];
   const cleanups = [];
   let dockerLeft = 0;
   let dockerLeftMiB = 0;
@@ -221,6 +226,23 @@ async function main() {
       }
       const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
       results.push({ mib, medians: m, samples, imagesMiB: sizes });
+      // The dev-container case: several copies of one warmed container at once, copied or mapped.
+      if (mib === Math.max(...o.sizes)) {
+        sh(...ckpt(['checkpoint', 'clones', '-p', project]));
+        for (const pages of ['copy', 'map']) {
+          const names = [1, 2, 3, 4].map((k) => `${project}${pages}${k}`);
+          cleanups.push(() => names.forEach((as) => sh(...ckpt(['down', '-p', as, '-t', '1']), { allowFail: true })));
+          prime(mib * 4);
+          const t0 = performance.now();
+          for (const as of names) sh(...ckpt(['clone', 'clones', '--as', as, '--pages', pages]));
+          const ms = performance.now() - t0;
+          const pssMiB = names.reduce((sum, as) => sum + pssMiBOf(JSON.parse(sh(...ckpt(['ps', '-p', as, '--json'])).stdout)[0].pid), 0);
+          cloneRuns.push({ mib, pages, ms, pssMiB });
+          for (const as of names) sh(...ckpt(['down', '-p', as, '-t', '1']), ckptEnv, { allowFail: true });
+        }
+        sh(...ckpt(['rm', 'clones']));
+        sh(...ckpt(['gc']), ckptEnv, { allowFail: true });
+      }
       sh(...ckpt(['down', '-p', project, '-t', '1']), ckptEnv, { allowFail: true });
       sh(DOCKER, ['rm', '-f', base], ENV, { allowFail: true });
     }
@@ -260,6 +282,9 @@ async function main() {
       `${String(r.mib).padStart(4)} MiB checkpoint: CLI ${fmt(m.ckptCheckpoint)} = API ${fmt(m.ckptCheckpointApi)} (runc+CRIU dump ${fmt(m.ckptDump)}, stack frozen ${fmt(m.ckptFrozen)}, then hashing/fsync/commit) + node start-up; ` +
         `restore: CLI ${fmt(m.ckptRestore)} = API ${fmt(m.ckptRestoreApi)} (verification ${fmt(m.ckptVerify)}, while runc restores: the gate holds the process)`,
     );
+  }
+  for (const c of cloneRuns) {
+    console.log(`4 clones of the ${c.mib} MiB container, --pages ${c.pages}: ${fmt(c.ms)} for all four (one after another), Σ Pss ${c.pssMiB.toFixed(1)} MiB`);
   }
   for (const r of results) console.log(`images at ${r.mib} MiB: ckpt set ${r.imagesMiB.ckpt.toFixed(0)} MiB, docker checkpoint ${r.imagesMiB.docker.toFixed(0)} MiB`);
   console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
