@@ -15,13 +15,13 @@ import { sleep } from '../util/time.js';
 import { ThawGuard, waitForGuard } from '../runtime/process/guard.js';
 import { STACK_NETNS_KEY, netnsInode, stopStackNetwork } from '../runtime/process/stack-network.js';
 import type { ServiceRecord } from '../runtime/types.js';
+import { PIDNS_KEY, foreignPidns } from '../runtime/process/pidns.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { ev } from './events.js';
 import { sharedHostMounts, type HostMount } from '../runtime/process/host-mounts.js';
 import { cgroupAnonBytes, dirFileBytes, meterProgress } from './progress.js';
 import type { CoreContext } from './stack.js';
-import type { Service } from '../manifest/types.js';
 
 export interface CheckpointOptions {
   storeRoot: string;
@@ -63,26 +63,6 @@ export interface SetServiceMeta {
   externalPidns?: boolean;
   /** x-ckpt.checkpoint.tcp: close — CRIU wants --tcp-close at the restore too */
   tcpClose?: boolean;
-}
-
-export const PIDNS_KEY = 'ckpt-pidns';
-
-function pidnsInode(pid: number | 'self'): string | undefined {
-  try {
-    return /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A `ckpt run` program (pid_namespace host) restored with fresh pids runs as pid N of a namespace
- * whose init is CRIU's holder: the namespace, not the program, would have to be dumped.
- */
-function foreignPidns(rec: ServiceRecord, spec: Service | undefined): string | undefined {
-  if (rec.runtime !== 'process' || spec?.xCkpt.pidNamespace !== 'host' || !rec.initPid) return undefined;
-  const ino = pidnsInode(rec.initPid);
-  return ino !== undefined && ino !== pidnsInode('self') ? ino : undefined;
 }
 
 /** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
@@ -147,7 +127,17 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       extra: {
         spec: state.spec,
         services: Object.fromEntries(
-          selected.map((r) => [r.service, { runtime: r.runtime, logKey: r.runtime === 'docker' ? '' : outputPipeKey(r), rssBytes: runtimeFor(r.runtime).status(r).rssBytes, ...(hostMounts.has(r.service) ? { hostMounts: hostMounts.get(r.service)! } : {}), ...(pidnses.has(r.service) ? { externalPidns: true } : {}), ...(tcpClose.has(r.service) ? { tcpClose: true } : {}) } satisfies SetServiceMeta]),
+          selected.map((r): [string, SetServiceMeta] => [
+            r.service,
+            {
+              runtime: r.runtime,
+              logKey: r.runtime === 'docker' ? '' : outputPipeKey(r),
+              rssBytes: runtimeFor(r.runtime).status(r).rssBytes,
+              ...(hostMounts.has(r.service) ? { hostMounts: hostMounts.get(r.service)! } : {}),
+              ...(pidnses.has(r.service) ? { externalPidns: true } : {}),
+              ...(tcpClose.has(r.service) ? { tcpClose: true } : {}),
+            },
+          ]),
         ),
       },
     },
