@@ -78,13 +78,8 @@ export async function restoreContainer(project: Project, service: Service, image
   let started = false;
   try {
     const info = await c.inspect();
-    const upper = (info.GraphDriver?.Data as Record<string, string> | undefined)?.['UpperDir'];
-    const diff = join(imagesDir, ROOTFS_DIFF);
-    if (existsSync(diff) && upper) {
-      const r = await runQuiet('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
-      if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
-    }
-    await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
+    // What the restore path cannot do is refused before anything is unpacked into the container
+    // (a kept volume would lose its newer contents for a restore that then does not happen).
     const path = info.HostConfig?.Runtime === CKPT_OCI_RUNTIME ? 'ckpt-runc' : 'docker';
     if (path === 'docker' && o.mapPages) {
       throw new CkptError('RESTORE_FAILED', `service ${service.name}: pages: map needs ckpt's OCI runtime; Docker's own restore copies the pages`, {
@@ -99,6 +94,13 @@ export async function restoreContainer(project: Project, service: Service, image
     // Docker's checkpoint API (start --checkpoint) exists only in experimental mode; ckpt-runc
     // restores through a plain start.
     if (path === 'docker') await requireDocker({ experimental: true });
+    const upper = (info.GraphDriver?.Data as Record<string, string> | undefined)?.['UpperDir'];
+    const diff = join(imagesDir, ROOTFS_DIFF);
+    if (existsSync(diff) && upper) {
+      const r = await runQuiet('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
+      if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
+    }
+    await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
     if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate, { mapPages: Boolean(o.mapPages), tcpClose: Boolean(o.tcpClose) });
