@@ -147,7 +147,12 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   // now, so the frozen time has none of it.
   const containerPlans = new Map<string, ContainerDumpPlan>();
   try {
-    for (const r of selected) if (r.runtime === 'docker') containerPlans.set(r.service, await planContainerDump(r, { tcpClose: tcpClose.has(r.service) }));
+    for (const r of selected) {
+      if (r.runtime !== 'docker') continue;
+      const spec = state.spec.services.find((s) => s.name === r.service);
+      const sharedVolumeTargets = new Set((spec?.volumes ?? []).filter((v) => v.external).map((v) => v.target));
+      containerPlans.set(r.service, await planContainerDump(r, { tcpClose: tcpClose.has(r.service), sharedVolumeTargets }));
+    }
   } catch (e) {
     await writer.abort();
     stackLock.release();

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Project } from './types.js';
 
-/** Own, enumerable property even for keys like __proto__ (manifest keys are user input). */
+/** `target[key] = value`, also for a key named __proto__ (manifest keys are user input). */
 export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -86,11 +86,12 @@ interface ServiceContext {
   lookup: Lookup;
   envFiles: ReadonlyMap<string, Record<string, string>>;
   services: Record<string, RawService>;
+  /** the top-level `volumes:` declarations (their options) */
+  volumes: Record<string, Record<string, unknown> | null>;
   /** the project's x-ckpt.network */
   defaultNetwork?: NetworkMode;
 }
 
-/** `target[key] = value`, also for a key named __proto__. */
 function normalizeService(name: string, s: RawService, o: ServiceContext): Service {
   const runtime = serviceRuntime(s);
   const entrypoint = argv(s.entrypoint);
@@ -117,6 +118,8 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
   const volumes: VolumeMount[] = (s.volumes ?? []).map((v) => {
     const m = typeof v === 'string' ? parseVolumeSpec(v) : parseLongVolume(v);
     if (m.type === 'bind' && m.source !== undefined) m.source = resolvePath(m.source, o.dir, o.home);
+    const declared = m.type === 'volume' && m.source !== undefined && Object.prototype.hasOwnProperty.call(o.volumes, m.source) ? o.volumes[m.source] : undefined;
+    if (declared?.['external'] === true) m.external = typeof declared['name'] === 'string' ? declared['name'] : m.source;
     return m;
   });
   const ports = (s.ports ?? []).flatMap((p) => (typeof p === 'object' ? parseLongPort(p) : parsePortSpec(p)));
@@ -191,6 +194,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
     lookup: lookupIn(env),
     envFiles: opts.envFiles ?? new Map<string, Record<string, string>>(),
     services: manifest.services,
+    volumes: manifest.volumes ?? {},
     ...(manifest['x-ckpt']?.network ? { defaultNetwork: manifest['x-ckpt'].network as NetworkMode } : {}),
   };
   const byName = new Map<string, Service>();

@@ -77,12 +77,16 @@ function renderService(s: Service): Record<string, unknown> {
 
 /** The manifest as ckpt understands it, as a plain object (compose key names). */
 export function projectToManifest(p: Project): Record<string, unknown> {
-  const volumes = [...new Set(p.services.flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)))].sort();
+  const named = p.services.flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source));
+  const volumes = [...new Set(named.map((v) => v.source!))].sort();
+  const external = new Map(named.filter((v) => v.external).map((v) => [v.source!, v.external!]));
   const out: Record<string, unknown> = {
     name: p.name,
     services: Object.fromEntries(p.services.map((s) => [s.name, renderService(s)])),
   };
-  if (volumes.length > 0) out['volumes'] = Object.fromEntries(volumes.map((v) => [v, {}]));
+  if (volumes.length > 0) {
+    out['volumes'] = Object.fromEntries(volumes.map((v) => [v, external.has(v) ? { external: true, ...(external.get(v) !== v ? { name: external.get(v) } : {}) } : {}]));
+  }
   if (Object.keys(p.xCkpt).length > 0) out['x-ckpt'] = sortKeysDeep(p.xCkpt);
   return out;
 }

@@ -27,6 +27,11 @@ export interface VolumeMount {
   source?: string;
   target: string;
   readOnly: boolean;
+  /**
+   * a named volume declared `external: true`: the Docker volume of this name (its `name:`, else
+   * the key), used as it is — shared, never created, removed or stored in a set
+   */
+  external?: string;
 }
 
 /** ckpt's own options for one service (the `x-ckpt` block). */

@@ -363,18 +363,25 @@ services:
     environment:
       STATE_FILE: /data/state.txt
     ports: ["127.0.0.1:${port}:3000"]
-    volumes: ["data:/data", "/cache"]
+    volumes: ["data:/data", "/cache", "shared:/shared"]
 volumes:
   data: {}
+  shared:
+    external: true
+    name: ${name}-ext
 `,
   );
   t.teardown(async () => {
     const vols = (await docker().listVolumes()).Volumes ?? [];
     for (const v of vols.filter((x) => x.Name.startsWith(name))) await docker().getVolume(v.Name).remove().catch(() => {});
   });
+  const missing = await core.up(ctx, await core.loadProject({ file })).catch((e: unknown) => e);
+  t.match(missing, { code: 'SERVICE_START_FAILED', message: /external volume .*-ext does not exist/, hint: /docker volume create/ }, 'a missing external volume is refused, as compose does');
+  if (core.readStack(ctx, name)) await core.down(ctx, name);
+  await docker().createVolume({ Name: `${name}-ext` });
   await core.up(ctx, await core.loadProject({ file }));
   await poll(async () => (await containerExecWeb(ctx, name)).includes('token'), 10_000);
-  await containerExec(ctx, name, ['sh', '-c', 'echo at-checkpoint > /data/state.txt && echo cached > /cache/c.txt && chmod 640 /data/state.txt']);
+  await containerExec(ctx, name, ['sh', '-c', 'echo at-checkpoint > /data/state.txt && echo cached > /cache/c.txt && chmod 640 /data/state.txt && echo before > /shared/s.txt']);
   const before = await getJson(`http://127.0.0.1:${port}/`);
   t.equal(before.file, 'at-checkpoint\n');
 
@@ -382,11 +389,11 @@ volumes:
   const files = readdirSync(join(cp.set.dir, 'web'));
   t.ok(files.includes('volumes.json') && files.includes('volume-0.tar') && files.includes('volume-1.tar'), `the set holds both volumes (${files.filter((f) => f.startsWith('volume')).join(' ')})`);
   const insp = (await core.inspectSet(storeRoot, 'v')).services[0]!.report;
-  t.same(insp.container?.volumes.map((v) => v.target).sort(), ['/cache', '/data'], 'inspect shows the container\'s volumes');
+  t.same(insp.container?.volumes.map((v) => v.target).sort(), ['/cache', '/data'], 'inspect shows the container\'s volumes (not the external one: it is shared, like a bind mount)');
   t.ok(insp.container?.rootfsDiffBytes && insp.container.volumes.every((v) => v.bytes > 0), 'with their sizes, and the writable layer\'s');
   t.notOk(insp.filesChecked, 'a container\'s files are not checked against the host\'s');
   // written after the checkpoint: the restore must bring back the checkpoint's contents
-  await containerExec(ctx, name, ['sh', '-c', 'echo after-checkpoint > /data/state.txt']);
+  await containerExec(ctx, name, ['sh', '-c', 'echo after-checkpoint > /data/state.txt && echo later > /shared/s.txt']);
   await core.down(ctx, name);
 
   await core.restore(ctx, 'v', { storeRoot });
@@ -395,6 +402,7 @@ volumes:
   t.equal(after.file, 'at-checkpoint\n', 'the named volume holds what it held at the checkpoint, not what was written later');
   t.equal((await containerExec(ctx, name, ['cat', '/cache/c.txt'])).trim(), 'cached', 'and the anonymous volume its file');
   t.equal((await containerExec(ctx, name, ['stat', '-c', '%a', '/data/state.txt'])).trim(), '640', 'modes kept');
+  t.equal((await containerExec(ctx, name, ['cat', '/shared/s.txt'])).trim(), 'later', 'the external volume is left as it is now');
 
   await core.restore(ctx, 'v', { storeRoot, as: `${name}c` });
   const p = await hostPort(ctx, `${name}c`, 'web');
@@ -409,6 +417,7 @@ volumes:
   const d = await ckptCli(['down', '-v', '-p', `${name}c`, '-t', '1'], { CKPT_STATE_DIR: ctx.stateRoot, CKPT_STORE: storeRoot });
   t.equal(d.exitCode, 0, d.stderr);
   t.notOk(await volumeExists(`${name}c_data`), 'down -v removes it (compose down -v)');
+  t.ok(await volumeExists(`${name}-ext`), 'but never an external volume');
 });
 
 t.test('a container with an open TCP connection: refused with the fix named; with x-ckpt.checkpoint.tcp: close it restores and reconnects', async (t) => {

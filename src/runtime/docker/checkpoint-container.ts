@@ -76,7 +76,7 @@ function containerDumpConfig(lines: string[]): string {
  * Read from runc's own state (its state.json under dockerd's runc root) and the mount table, not
  * asked of dockerd: loading the Docker client alone would cost a checkpoint ~250 ms.
  */
-export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: boolean } = {}): Promise<ContainerDumpPlan> {
+export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: boolean; sharedVolumeTargets?: ReadonlySet<string> } = {}): Promise<ContainerDumpPlan> {
   const id = rec.containerId!;
   const root = runcRootOf(id);
   if (!root) {
@@ -95,7 +95,7 @@ export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: bool
   const criu = criuPath();
   // overlay2 keeps layers under <docker root>/overlay2/, volumes under <docker root>/volumes/
   const dockerRoot = upperDir.slice(0, Math.max(0, upperDir.indexOf('/overlay2/'))) || '/var/lib/docker';
-  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)) };
+  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot, o.sharedVolumeTargets), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)) };
 }
 
 /** The upperdir= of the overlay mounted at `mountPoint` (from /proc/self/mountinfo). */

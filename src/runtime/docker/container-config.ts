@@ -45,7 +45,7 @@ export function containerConfig(project: Project, service: Service, o: Container
   const mounts: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']> = [];
   for (const v of service.volumes) {
     if (v.type === 'bind') binds.push(`${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
-    else if (v.source) mounts.push({ Type: 'volume', Source: volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly });
+    else if (v.source) mounts.push({ Type: 'volume', Source: v.external ?? volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly });
     else mounts.push({ Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly });
   }
   const restart = service.restart === 'no' ? undefined : { Name: service.restart, ...(service.restartMaxRetries ? { MaximumRetryCount: service.restartMaxRetries } : {}) };

@@ -104,6 +104,17 @@ export async function createServiceContainer(project: Project, service: Service,
     if (e instanceof CkptError) throw e;
     if (statusCode(e) !== 404) throw unreachable(e) ?? e;
   }
+  // compose refuses a missing external volume; Docker would quietly create an empty one
+  for (const v of service.volumes.filter((x) => x.external)) {
+    try {
+      await d.getVolume(v.external!).inspect();
+    } catch (e) {
+      if (statusCode(e) !== 404) throw unreachable(e) ?? e;
+      throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: external volume ${v.external} does not exist`, {
+        hint: `Create it first (docker volume create ${v.external}), or drop external: true to let ckpt make a volume of the project.`,
+      });
+    }
+  }
   try {
     return await d.createContainer(cfg);
   } catch (e) {
@@ -178,7 +189,7 @@ export class DockerRuntime implements ServiceRuntime {
 
   /** Removes the named volumes of a project that is down (compose down -v); returns those removed. */
   async removeVolumes(project: Project): Promise<string[]> {
-    const names = [...new Set(project.services.filter((s) => s.xCkpt.runtime === 'docker').flatMap((s) => s.volumes.filter((v) => v.type !== 'bind' && v.source).map((v) => volumeName(project.name, v.source!))))];
+    const names = [...new Set(project.services.filter((s) => s.xCkpt.runtime === 'docker').flatMap((s) => s.volumes.filter((v) => v.type !== 'bind' && v.source && !v.external).map((v) => volumeName(project.name, v.source!))))];
     const removed: string[] = [];
     for (const name of names) {
       try {

@@ -24,11 +24,17 @@ export interface ContainerVolume {
 /**
  * The container's volumes, from runc's view of its mounts (state.json): bind mounts of a
  * `<docker root>/volumes/<name>/_data` directory. No dockerd round trip before the freeze.
+ * Those mounted at `shared` (external volumes) are left out: like a bind mount, they are
+ * referenced, and a restore must not write the checkpoint's copy over what others share.
  */
-export function containerVolumes(mounts: { source?: string; destination?: string; device?: string }[], dockerRoot: string): ContainerVolume[] {
+export function containerVolumes(
+  mounts: { source?: string; destination?: string; device?: string }[],
+  dockerRoot: string,
+  shared: ReadonlySet<string> = new Set(),
+): ContainerVolume[] {
   const under = `${dockerRoot.replace(/\/+$/, '')}/volumes/`;
   return mounts
-    .filter((m) => m.device === 'bind' && m.source?.startsWith(under) && m.source.endsWith('/_data') && m.destination)
+    .filter((m) => m.device === 'bind' && m.source?.startsWith(under) && m.source.endsWith('/_data') && m.destination && !shared.has(m.destination))
     .map((m) => ({ target: m.destination!, source: m.source! }));
 }
 

@@ -107,4 +107,5 @@ t.test("a container's volumes, from runc's mounts", async (t) => {
     { target: '/cache', source: '/var/lib/docker/volumes/3f2a9c/_data' },
   ], 'named and anonymous volumes; bind mounts, Docker\'s own files and a volume\'s subdirectory are not volumes');
   t.same(containerVolumes(mounts, '/srv/docker'), [], 'another Docker root');
+  t.same(containerVolumes(mounts, '/var/lib/docker', new Set(['/cache'])), [{ target: '/data', source: '/var/lib/docker/volumes/p_data/_data' }], 'an external volume is shared: left out');
 });
