@@ -113,8 +113,9 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   const started = performance.now();
   const hostMountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const hostMounts = new Map(selected.filter((r) => r.runtime === 'process').map((r) => [r.service, sharedHostMounts(r.initPid!, hostMountinfo)]));
+  const specOf = new Map(state.spec.services.map((s) => [s.name, s]));
   const pidnses = new Map(selected.flatMap((r) => {
-    const ino = foreignPidns(r, state.spec.services.find((s) => s.name === r.service));
+    const ino = foreignPidns(r, specOf.get(r.service));
     return ino ? [[r.service, ino] as const] : [];
   }));
   const writer = await store.beginSet(
@@ -149,8 +150,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   try {
     for (const r of selected) {
       if (r.runtime !== 'docker') continue;
-      const spec = state.spec.services.find((s) => s.name === r.service);
-      const sharedVolumeTargets = new Set((spec?.volumes ?? []).filter((v) => v.external).map((v) => v.target));
+      const sharedVolumeTargets = new Set((specOf.get(r.service)?.volumes ?? []).filter((v) => v.external).map((v) => v.target));
       containerPlans.set(r.service, await planContainerDump(r, { tcpClose: tcpClose.has(r.service), sharedVolumeTargets }));
     }
   } catch (e) {

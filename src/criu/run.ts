@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { CkptError, type ErrorCode } from '../errors.js';
 import { DUMP_LOG, RESTORE_LOG, dumpArgs, restoreArgs, shellQuote, type DumpOptions, type RestoreOptions } from './args.js';
 import { criuPath } from './probe.js';
-import { spawnCapturing } from '../util/exec.js';
+import { TOOL_ENV, spawnCapturing } from '../util/exec.js';
 
-const CRIU_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 
 function osSignal(name: NodeJS.Signals): number {
   return osConstants.signals[name] ?? 0;
@@ -70,7 +69,7 @@ export async function criuDump(o: DumpOptions, what: string, onStart?: (pid: num
   const logFile = join(o.workDir ?? o.imagesDir, DUMP_LOG);
   const started = performance.now();
   // CRIU writes to its log file; what it prints is kept (bounded) for when the log is missing.
-  const exit = await spawnCapturing(criuPath(), args, CRIU_ENV, onStart);
+  const exit = await spawnCapturing(criuPath(), args, TOOL_ENV, onStart);
   if (exit.code !== 0) {
     const extra = exit.error ? `cannot run ${criuPath()}: ${exit.error.message}` : exit.output.trim() || `criu exited with status ${exit.code}`;
     throw failure('CHECKPOINT_FAILED', `checkpoint of ${what} failed`, logFile, args, extra);
@@ -123,8 +122,8 @@ export async function criuRestoreDetached(
   shimArgs.push('--', criuPath(), ...args);
   const started = performance.now();
   const child = here
-    ? spawn(launch.shim, shimArgs, { stdio: 'inherit', env: { ...CRIU_ENV, ...launch.env } })
-    : spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: { ...CRIU_ENV, ...launch.env } });
+    ? spawn(launch.shim, shimArgs, { stdio: 'inherit', env: { ...TOOL_ENV, ...launch.env } })
+    : spawn(launch.shim, shimArgs, { detached: true, stdio: 'ignore', env: { ...TOOL_ENV, ...launch.env } });
   const exited = here
     ? new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))))
     : undefined;

@@ -60,3 +60,17 @@ export function spawnCapturing(file: string, args: readonly string[], env: Recor
     child.once('close', (code) => resolve({ code, output }));
   });
 }
+
+/** The environment ckpt runs its tools in (CRIU, runc, tar, mount): nothing of the caller's. */
+export const TOOL_ENV: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+
+/** spawnCapturing, with a program that cannot start reported as its output (code null). */
+export async function runTool(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string> = TOOL_ENV,
+  onStart?: (pid: number) => void,
+): Promise<{ code: number | null; output: string }> {
+  const r = await spawnCapturing(file, args, env, onStart);
+  return r.error ? { code: null, output: `cannot run ${file}: ${r.error.message}` } : r;
+}

@@ -15,7 +15,7 @@ import { DUMP_LOG } from '../../criu/args.js';
 import { criuFeatures } from '../../criu/features.js';
 import { criuPath } from '../../criu/probe.js';
 import { logErrors } from '../../criu/run.js';
-import { spawnCapturing } from '../../util/exec.js';
+import { TOOL_ENV, runTool } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
 import { containerVolumes, packVolumes, type ContainerVolume } from './volumes.js';
@@ -24,7 +24,6 @@ import { ROOTFS_DIFF } from './set-files.js';
 export { ROOTFS_DIFF };
 
 export const RUNC = process.env.CKPT_RUNC || '/usr/sbin/runc';
-const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 /** overlayfs keeps whiteouts as 0/0 devices and opaque directories as trusted.overlay.* xattrs */
 export const TAR_LAYER_FLAGS = ['--numeric-owner', '--xattrs', '--xattrs-include=trusted.overlay.*'];
 
@@ -115,14 +114,9 @@ export function runcCheckpointArgs(plan: ContainerDumpPlan, dir: string, leaveRu
   return ['--root', plan.runcRoot, '--criu', plan.criu, 'checkpoint', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), plan.id];
 }
 
-async function runTo(file: string, args: string[], onStart?: (pid: number) => void, env: Record<string, string> = ENV): Promise<{ code: number | null; output: string }> {
-  const r = await spawnCapturing(file, args, env, onStart);
-  return r.error ? { code: null, output: `cannot run ${file}: ${r.error.message}` } : r;
-}
-
 /** Packs the writable layer; run while the container is frozen, so it is the layer of the cut. */
 export async function packRootfsDiff(upperDir: string, dir: string): Promise<void> {
-  const r = await runTo('tar', ['-C', upperDir, ...TAR_LAYER_FLAGS, '-cf', join(dir, ROOTFS_DIFF), '.']);
+  const r = await runTool('tar', ['-C', upperDir, ...TAR_LAYER_FLAGS, '-cf', join(dir, ROOTFS_DIFF), '.']);
   if (r.code !== 0) {
     throw new CkptError('CHECKPOINT_FAILED', `could not pack the container's writable layer (${upperDir}): ${r.output.trim()}`, {
       hint: 'tar must be installed (GNU tar, with xattr support).',
@@ -140,7 +134,7 @@ export async function dumpContainer(
   const started = performance.now();
   const args = runcCheckpointArgs(plan, dir, o.leaveRunning);
   const [dump] = await Promise.all([
-    runTo(RUNC, args, o.onStart, { ...ENV, CRIU_CONFIG_FILE: plan.criuConfig }),
+    runTool(RUNC, args, { ...TOOL_ENV, CRIU_CONFIG_FILE: plan.criuConfig }, o.onStart),
     plan.upperDir ? packRootfsDiff(plan.upperDir, dir) : undefined,
     packVolumes(plan.volumes, dir),
   ]);

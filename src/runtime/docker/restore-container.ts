@@ -15,7 +15,6 @@
 //
 // The writable layer (rootfs-diff.tar) is unpacked into the new container's upper directory
 // before it starts, so the restored process sees the files it had written.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +22,7 @@ import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import { RESTORE_LOG } from '../../criu/args.js';
 import { logErrors } from '../../criu/run.js';
+import { runTool } from '../../util/exec.js';
 import type { Project, Service } from '../../manifest/types.js';
 import type { ServiceRecord } from '../types.js';
 import { docker, requireDocker } from './client.js';
@@ -32,7 +32,6 @@ import { unpackVolumes } from './volumes.js';
 import { containerRecord, createServiceContainer } from './docker-runtime.js';
 import { CKPT_OCI_RUNTIME, RESTORE_REQUESTS } from './oci-runtime.js';
 
-const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 
 export interface ContainerRestoreOptions {
   stateRoot: string;
@@ -58,17 +57,6 @@ export interface ContainerRestoreResult {
   /** just the start call (where the images are read) */
   startMs: number;
   path: 'ckpt-runc' | 'docker';
-}
-
-function runQuiet(file: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', (e) => resolve({ code: null, output: e.message }));
-    child.once('close', (code) => resolve({ code, output }));
-  });
 }
 
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
@@ -97,7 +85,7 @@ export async function restoreContainer(project: Project, service: Service, image
     const upper = (info.GraphDriver?.Data as Record<string, string> | undefined)?.['UpperDir'];
     const diff = join(imagesDir, ROOTFS_DIFF);
     if (existsSync(diff) && upper) {
-      const r = await runQuiet('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
+      const r = await runTool('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
       if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
     }
     await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
@@ -156,7 +144,7 @@ async function startThroughDocker(id: string, imagesDir: string, service: Servic
   let mounted = false;
   try {
     // lowerdir order: the marker first; no upperdir makes a read-only overlay.
-    const m = await runQuiet('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${marker}:${imagesDir}`, target]);
+    const m = await runTool('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${marker}:${imagesDir}`, target]);
     if (m.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not mount the set's images for docker: ${m.output.trim()}`);
     mounted = true;
     try {
@@ -169,7 +157,7 @@ async function startThroughDocker(id: string, imagesDir: string, service: Servic
       });
     }
   } finally {
-    if (mounted) await runQuiet('umount', [target]);
+    if (mounted) await runTool('umount', [target]);
     rmSync(target, { recursive: true, force: true });
     rmSync(marker, { recursive: true, force: true });
     removeContainerdCopy(token);

@@ -8,10 +8,9 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
-import { spawnCapturing } from '../../util/exec.js';
+import { runTool } from '../../util/exec.js';
 import { VOLUMES_INDEX, storedVolumes, type StoredVolume } from './set-files.js';
 
-const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 const TAR_FLAGS = ['--numeric-owner', '--xattrs', '--acls'];
 
 export interface ContainerVolume {
@@ -39,9 +38,9 @@ export function containerVolumes(
 }
 
 async function tar(args: string[], what: string): Promise<void> {
-  const r = await spawnCapturing('tar', args, ENV);
+  const r = await runTool('tar', args);
   if (r.code !== 0) {
-    throw new CkptError('CHECKPOINT_FAILED', `${what}: ${(r.error?.message ?? r.output).trim()}`, { hint: 'tar must be installed (GNU tar, with xattr and ACL support).' });
+    throw new CkptError('CHECKPOINT_FAILED', `${what}: ${r.output.trim()}`, { hint: 'tar must be installed (GNU tar, with xattr and ACL support).' });
   }
 }
 
@@ -76,9 +75,9 @@ export async function unpackVolumes(
     const old = readdirSync(m.Source);
     if (old.length > 0) await verified;
     for (const n of old) rmSync(join(m.Source, n), { recursive: true, force: true });
-    const r = await spawnCapturing('tar', ['-C', m.Source, ...TAR_FLAGS, '-xpf', join(imagesDir, v.file)], ENV);
+    const r = await runTool('tar', ['-C', m.Source, ...TAR_FLAGS, '-xpf', join(imagesDir, v.file)]);
     if (r.code !== 0) {
-      throw new CkptError('RESTORE_FAILED', `service ${service}: could not unpack the volume ${v.target}: ${(r.error?.message ?? r.output).trim()}`);
+      throw new CkptError('RESTORE_FAILED', `service ${service}: could not unpack the volume ${v.target}: ${r.output.trim()}`);
     }
   }
 }
