@@ -31,6 +31,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, table } from './lib.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -73,10 +74,6 @@ function timed(file, args, env = ENV) {
   return Object.assign(new Number(ms), { out: r.stdout });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const ctrdCopies = () => readdirSync('/tmp').filter((n) => n.startsWith('ctrd-checkpoint'));
 /** MiB under dir, each inode once (the store hard-links a set's files to its objects) */
@@ -267,8 +264,7 @@ async function main() {
     `${(m.dockerRestore / m.ckptRestore).toFixed(1)}×`,
     `${(m.dockerRestore / m.ckptRestoreMap).toFixed(1)}×`,
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  for (const line of [cols, ...rows]) console.log(line.map((x, i) => x.padStart(widths[i])).join('  '));
+  console.log(table(cols, rows));
   console.log('(ckpt restore: through ckpt-runc, pages copied, the default; ratios: Docker\'s median over ckpt\'s)');
   // The issue's target: a checkpoint at least 10× faster than docker checkpoint create at 256 MiB.
   for (const { mib, medians: m } of results.filter((r) => r.mib === 256)) {
