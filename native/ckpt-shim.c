@@ -409,12 +409,22 @@ static void exec_program(struct run_opts *o)
 	_exit(127);
 }
 
+/* The signals the init forwards to the service (its handlers are installed once it runs). */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
 static pid_t fork_service(struct run_opts *o, const sigset_t *old)
 {
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork service");
 	if (pid == 0) {
+		/*
+		 * A restart forks after the init's forwarding handlers are in place: a SIGTERM (down)
+		 * that reached the child before exec would run the init's handler in it and be lost,
+		 * and the service would then run until SIGKILL. Default actions first, then unblock.
+		 */
+		for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+			signal(forwarded[i], SIG_DFL);
 		sigprocmask(SIG_SETMASK, old, NULL);
 		exec_program(o);
 	}
@@ -483,9 +493,8 @@ static int cmd_init(struct run_opts *o)
 
 	struct sigaction sa = { .sa_handler = forward_signal };
 	sigemptyset(&sa.sa_mask);
-	int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
-		sigaction(fwd[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	/* Reap everything; leave when the service itself has ended. Orphans inside the namespace
