@@ -13,6 +13,8 @@ import { freePort, inCI, requireIntegration, tempDir, userEnv } from '../helpers
 
 const bin = join(packageRoot, 'bin/ckpt.js');
 const PROJECT = 'tuidemo';
+/** typed over the suggested name, and sent with Enter in one send-keys (one read, as a paste) */
+const SECOND = 'pasted';
 // CKPT_TUI_SIZE=80x24 runs it at the smallest size the UI is made for; CKPT_TUI_CAPTURES=DIR
 // keeps the screens (the README's captures come from there).
 const [COLS, ROWS] = (process.env.CKPT_TUI_SIZE ?? '120x32').split('x').map(Number) as [number, number];
@@ -127,9 +129,10 @@ t.test('ckpt up in tmux: checkpoint, restore, lineage, every key, quit leaving t
   // a set taken from the restored stack is the first one's child
   await keys('c');
   await waitFor(new RegExp(`Name of the new set: ${PROJECT}-2`), 'the next suggested name');
-  await keys('Enter');
-  const tree = await waitFor(new RegExp(`checkpoint ${PROJECT}-2: \\d[\\d.]*[KMG]iB, stack frozen`), 'the second checkpoint finishes', 'lineage');
-  t.match(tree, new RegExp(`\\*${PROJECT}-1\\s+\\S+iB\\s+\\d+[sm]│[\\s\\S]*\\s└─ ${PROJECT}-2\\s`), 'the second set drawn below the first');
+  // the name and Enter in one send-keys: they reach ckpt in one read, as a paste does
+  await keys(SECOND, 'Enter');
+  const tree = await waitFor(new RegExp(`checkpoint ${SECOND}: \\d[\\d.]*[KMG]iB, stack frozen`), 'the second checkpoint finishes', 'lineage');
+  t.match(tree, new RegExp(`\\*${PROJECT}-1\\s+\\S+iB\\s+\\d+[sm]│[\\s\\S]*\\s└─ ${SECOND}\\s`), 'the typed name was taken; the second set drawn below the first');
 
   // inspect the set the stack came from
   await keys('i');
@@ -147,10 +150,10 @@ t.test('ckpt up in tmux: checkpoint, restore, lineage, every key, quit leaving t
   // remove the second set, after saying yes
   await keys('Down');
   await keys('x');
-  await waitFor(new RegExp(`Remove set ${PROJECT}-2 from the store\\?`), 'x asks first', 'remove');
+  await waitFor(new RegExp(`Remove set ${SECOND} from the store\\?`), 'x asks first', 'remove');
   await keys('y');
-  await waitFor(new RegExp(`removed ${PROJECT}-2 \\(`), 'the set is removed');
-  t.notMatch(await screen(), new RegExp(`└─ ${PROJECT}-2`), 'and gone from the tree');
+  await waitFor(new RegExp(`removed ${SECOND} \\(`), 'the set is removed');
+  t.notMatch(await screen(), new RegExp(`└─ ${SECOND}`), 'and gone from the tree');
 
   // stop and start a service
   await keys('Tab');

@@ -6,6 +6,7 @@ import { isSetName, isValidProjectName } from '../../core/index.js';
 import type { StackController, UiSnapshot } from '../stack-controller.js';
 import { LogPane, maxLogScroll } from './log-pane.js';
 import { HelpOverlay, InspectOverlay, Prompt, Question } from './overlays.js';
+import { splitKeys } from './keys.js';
 import { ProgressPane, progressPaneHeight } from './progress-pane.js';
 import { ServicesPane, servicesPaneHeight } from './services-pane.js';
 import { SetsPane, orderedSets } from './sets-pane.js';
@@ -189,7 +190,10 @@ function Screen({ controller, width, height }: { controller: StackController; wi
   };
   const handler = useRef(onKey);
   handler.current = onKey;
-  useInput((input, key) => handler.current(input, key));
+  // every key of a chunk meets the state the key before it left (see keys.ts)
+  useInput((input, key) => {
+    for (const [i, k] of splitKeys(input, key)) handler.current(i, k);
+  });
 
   const L = local.current;
   const { modal, focus, logScroll, inspectScroll, promptError } = L;

@@ -122,6 +122,30 @@ t.test('keys typed faster than frames are drawn each meet the state before them'
   t.notMatch(await frame(app, shows(/Leave stack/)), /no set selected/, 'x went to the help, not to remove');
 });
 
+t.test('a name and Enter that arrive in one read: the prompt takes the name and accepts it', async (t) => {
+  const { app, controller } = await setup(t, false);
+  const taken: string[] = [];
+  controller.checkpoint = async (name: string) => void taken.push(name) ?? true;
+  app.stdin.write('c');
+  await frame(app, shows(/Name of the new set/));
+  app.stdin.write('pasted\r');
+  await frame(app, hides(/Name of the new set/));
+  t.same(taken, ['pasted'], 'the typed name replaced the suggestion and Enter took it');
+  app.stdin.write('c');
+  await frame(app, shows(/Name of the new set/));
+  t.match(await frame(app, shows(/set: demo-1/)), /Name of the new set: demo-1/, 'the next prompt starts afresh: nothing was left over');
+  app.stdin.write('ab\x7fc\r');
+  await frame(app, hides(/Name of the new set/));
+  t.same(taken, ['pasted', 'ac'], 'a backspace inside the chunk is a backspace');
+});
+
+t.test('a key and its answer in one read: the question is asked and answered', async (t) => {
+  const { app, controller } = await setup(t, false);
+  app.stdin.write('qy');
+  for (let i = 0; i < 500 && !controller.snapshot().quitting; i++) await tick();
+  t.equal(controller.snapshot().quitting, 'leave', 'q asked, y answered');
+});
+
 t.test('NO_COLOR: no colour codes at all; with colour, the focused pane is cyan', async (t) => {
   const off = (await setup(t, false)).app.lastFrame()!;
   t.notMatch(off, /\x1b\[(3[0-7]|9[0-7]|38;)/, 'no foreground colour');
