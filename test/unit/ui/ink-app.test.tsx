@@ -125,7 +125,10 @@ t.test('keys typed faster than frames are drawn each meet the state before them'
 t.test('a name and Enter that arrive in one read: the prompt takes the name and accepts it', async (t) => {
   const { app, controller } = await setup(t, false);
   const taken: string[] = [];
-  controller.checkpoint = async (name: string) => void taken.push(name) ?? true;
+  controller.checkpoint = async (name: string) => {
+    taken.push(name);
+    return true;
+  };
   app.stdin.write('c');
   await frame(app, shows(/Name of the new set/));
   app.stdin.write('pasted\r');
