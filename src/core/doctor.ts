@@ -6,6 +6,17 @@ import { criuCheck, probeCriu } from '../criu/probe.js';
 import { PATCHED_OPTIONS, criuFeatures, type PatchedOption } from '../criu/features.js';
 import { isCkptError } from '../errors.js';
 import { packageRoot, shimPath } from '../paths.js';
+import { KERNEL_FEATURES, probeKernelFeatures, type FeatureNeed, type KernelFeatureResult } from './kernel-features.js';
+
+/** A kernel feature as a doctor line: a missing one fails only if every stack needs it. */
+function featureCheck(f: KernelFeatureResult, criu: string): DoctorCheck {
+  const line: DoctorCheck = { name: f.name, group: 'kernel', need: f.need, ok: f.ok, detail: f.for };
+  if (f.ok) return line;
+  const why = f.detail && f.detail !== 'missing' ? ` (${f.detail})` : '';
+  if (f.need === 'required') return { ...line, detail: `missing, needed for ${f.for}${why}`, fix: `a kernel with this feature; details: ${criu} check --feature ${f.name} -v4` };
+  if (f.need === 'containers') return { ...line, optional: true, detail: `missing: image services cannot run (${f.for})${why}`, fix: `a kernel with this feature, for containers; process services run without it` };
+  return { ...line, optional: true, detail: `missing: ${f.without ?? f.for}` };
+}
 
 export interface DoctorCheck {
   name: string;
@@ -15,6 +26,9 @@ export interface DoctorCheck {
   fix?: string;
   /** failing does not block process stacks */
   optional?: boolean;
+  /** the kernel features of core/kernel-features.ts: what each is needed by */
+  group?: 'kernel';
+  need?: FeatureNeed;
 }
 
 export interface DoctorReport {
@@ -81,9 +95,13 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
       detail: check.ok ? 'kernel supports what CRIU needs' : check.output.split('\n').slice(-3).join(' | '),
       fix: `${info.path} check -v4   # read what the kernel lacks`,
     });
+    for (const f of await probeKernelFeatures(info.path)) checks.push(featureCheck(f, info.path));
   } catch (e) {
     if (!isCkptError(e)) throw e;
     checks.push({ name: 'criu', ok: false, detail: e.message, fix: build });
+    // without CRIU only the host's side can be looked at
+    const hostOnly = KERNEL_FEATURES.filter((f) => 'host' in f.probe);
+    for (const f of await probeKernelFeatures('', hostOnly)) checks.push(featureCheck(f, 'criu'));
   }
 
   let shimOk = false;

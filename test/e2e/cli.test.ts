@@ -1,7 +1,7 @@
 // bin/ckpt as a user runs it: separate processes, exit codes, what is printed.
 import t from 'tap';
 import { execa } from 'execa';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, freePort, writeManifest } from '../helpers/env.js';
@@ -79,10 +79,49 @@ t.test('doctor is green on this machine', async (t) => {
   const failing = report.checks.filter((c: { ok: boolean; optional?: boolean }) => !c.ok && !c.optional);
   t.same(failing, [], 'no failing check');
   t.equal(r.exitCode, 0);
+  const names = report.checks.map((c: { name: string }) => c.name);
+  t.same(names.slice(0, 6), ['root', 'kernel', 'criu', 'criu build', 'criu options', 'criu check']);
+  t.same(names.slice(-4), ['shim', 'state dir', 'store', 'dockerd']);
+  const kernel = report.checks.filter((c: { group?: string }) => c.group === 'kernel');
   t.same(
-    report.checks.map((c: { name: string }) => c.name),
-    ['root', 'kernel', 'criu', 'criu build', 'criu options', 'criu check', 'shim', 'state dir', 'store', 'dockerd'],
+    kernel.map((c: { name: string }) => c.name),
+    names.slice(6, -4),
+    'the kernel features come after criu check',
   );
+  for (const want of ['namespaces', 'freezer', 'clone3_set_tid', 'kcmp_epoll', 'external_net_ns', 'nftables', 'seccomp_suspend', 'overlay', 'mem_dirty_track', 'autofs']) {
+    t.ok(names.includes(want), `${want} is checked`);
+  }
+  for (const c of kernel) t.ok(c.detail.length > 10, `${c.name} says what it is for or what fails without it`);
+});
+
+t.test('doctor: a missing kernel feature ckpt needs fails and names it; one it does not need warns', async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  // the real CRIU, but for two features this kernel is made to lack
+  const criu = join(dir, 'criu');
+  writeFileSync(
+    criu,
+    [
+      '#!/bin/sh',
+      'if [ "$1" = check ] && [ "$2" = --feature ] && [ "$3" = clone3_set_tid ]; then echo "Error (criu/cr-check.c:1): clone3() with set_tid not supported" >&2; exit 1; fi',
+      'if [ "$1" = check ] && [ "$2" = --feature ] && [ "$3" = tun ]; then echo "Error (criu/cr-check.c:1): tun is not supported" >&2; exit 1; fi',
+      'exec /usr/local/sbin/criu "$@"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const env = { CKPT_STATE_DIR: join(dir, 'state'), CKPT_CRIU: criu };
+  const r = await ckpt(['doctor', '--store', join(dir, 'store')], env);
+  t.equal(r.exitCode, 69, 'not ready: exit 69');
+  t.match(r.stdout, /FAIL\s+clone3_set_tid\s+missing, needed for restoring tasks with the pids they were dumped with \(Error \(criu\/cr-check\.c:1\): clone3\(\) with set_tid not supported\)/);
+  t.match(r.stdout, /fix: a kernel with this feature; details: \S+criu check --feature clone3_set_tid -v4/);
+  t.match(r.stdout, /warn\s+tun\s+missing: a service holding a tun\/tap device cannot be checkpointed/);
+  t.match(r.stdout, /not ready: fix the FAIL lines above/);
+  const j = JSON.parse((await ckpt(['doctor', '--json', '--store', join(dir, 'store')], env)).stdout);
+  const by = (n: string) => j.checks.find((c: { name: string }) => c.name === n);
+  t.match(by('clone3_set_tid'), { ok: false, group: 'kernel', need: 'required' });
+  t.match(by('tun'), { ok: false, optional: true, need: 'optional' });
+  t.equal(j.ok, false);
 });
 
 t.test('up -d, then ps, logs and down from other processes', { timeout: 180_000 }, async (t) => {
