@@ -205,8 +205,22 @@ export function buildProgram(): Command {
     });
 
   addSetCommands(program, globals, (json, progress) => makeCtx(json, undefined, true, progress));
+
+  // -f and -p before the command are the program's options, so commander would take them for
+  // any command; one that acts on no stack refuses them instead of ignoring them.
+  program.hook('preAction', (_program, action) => {
+    const g = program.opts<GlobalOpts>();
+    if ((!g.file && !g.projectName) || STACK_COMMANDS.has(action.name())) return;
+    const given = [g.file ? `-f ${g.file}` : '', g.projectName ? `-p ${g.projectName}` : ''].filter(Boolean).join(' ');
+    throw new CkptError('USAGE', `ckpt ${action.name()} does not act on a stack: ${given} is not taken here`, {
+      hint: `Leave it out. The commands that name a stack with -f/-p: ${[...STACK_COMMANDS].join(', ')}.`,
+    });
+  });
   return program;
 }
+
+/** The commands that name a stack, and so take -f / -p (also before the command). */
+const STACK_COMMANDS = new Set(['up', 'ui', 'down', 'ps', 'logs', 'config', 'checkpoint', 'restore', 'clone', 'sets']);
 
 function parseSeconds(v: string, flag: string): number {
   const n = Number(v);

@@ -113,6 +113,18 @@ async function restoreHere(makeCtx: MakeCtx, set: string, opts: core.RestoreOpti
   }
 }
 
+/**
+ * The stack that -f / -p name, when either is given: -p by name, -f by its manifest (whose name
+ * it takes unless -p gives another), by compose's rules. Neither: undefined, and the command's
+ * default applies (a set's own project, or every set of the store).
+ */
+async function namedStack(o: TargetOpts): Promise<{ name?: string; manifest?: core.Project }> {
+  if (!o.file && !o.projectName) return {};
+  if (!o.file) return { name: o.projectName! };
+  const { name, project } = await resolveTarget(o, { needManifest: true });
+  return { name, ...(project ? { manifest: project } : {}) };
+}
+
 export function addSetCommands(program: Command, globals: Globals, makeCtx: MakeCtx): void {
   const storeOf = (o: Common): string => core.storeRoot(o.store);
 
@@ -152,7 +164,8 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .command('restore')
       .description('Bring a stack back from a checkpoint set')
       .argument('<set>', 'name of the checkpoint set')
-      .option('-p, --project-name <name>', 'restore as this project (default: the set\'s)')
+      .option('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services (a service changed since is named in a warning)')
+      .option('-p, --project-name <name>', 'restore as this project (default: the manifest\'s name with -f, else the set\'s)')
       .option('--store <dir>', 'checkpoint store')
       .option('--replace', 'stop the running stack of that name first')
       .option('--here', 'bring a one-program set back in this terminal (fds 0-2 inherited) and wait for it')
@@ -161,9 +174,11 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .option('--progress', PROGRESS_HELP),
   ).action(async (set: string, _o: unknown, cmd: Command) => {
       const o = globals(cmd);
+      const named = await namedStack(o);
       const opts: core.RestoreOptions = {
         storeRoot: storeOf(o),
-        ...(cmd.opts().projectName ? { as: cmd.opts().projectName as string } : {}),
+        ...(named.name ? { as: named.name } : {}),
+        ...(named.manifest ? { manifest: named.manifest } : {}),
         replace: Boolean(cmd.opts().replace),
         ...restoreModes(cmd.opts()),
       };
@@ -182,14 +197,30 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .command('clone')
       .description('Start another, independent copy of a stack from a checkpoint set')
       .argument('<set>', 'name of the checkpoint set')
-      .requiredOption('--as <name>', 'project name of the copy')
+      .option('--as <name>', 'project name of the copy (required; -p is the same)')
+      .option('-p, --project-name <name>', 'project name of the copy (same as --as)')
+      .option('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services')
       .option('--store <dir>', 'checkpoint store')
       .option('--print-stats', 'print CRIU timing statistics')
       .option('--json', 'print the result as JSON')
       .option('--progress', PROGRESS_HELP),
-  ).action(async (set: string, opts: { as: string }, cmd: Command) => {
+  ).action(async (set: string, opts: { as?: string; projectName?: string }, cmd: Command) => {
       const o = globals(cmd);
-      const r = await core.restore(makeCtx(Boolean(o.json), Boolean(o.progress)), set, { storeRoot: storeOf(o), as: opts.as, ...restoreModes(cmd.opts()) });
+      const as = opts.as ?? o.projectName;
+      if (!as) {
+        throw new core.CkptError('USAGE', 'clone needs the name of the copy', { hint: `Name it: ckpt clone ${set} --as <name> (or -p <name>)` });
+      }
+      if (opts.as && o.projectName && opts.as !== o.projectName) {
+        throw new core.CkptError('USAGE', `clone: --as ${opts.as} and -p ${o.projectName} name two different copies`, { hint: 'Give one of them: they are the same option.' });
+      }
+      // -f names the stack the set came from; the copy is named by --as / -p, never by the file
+      const manifest = o.file ? (await resolveTarget({ file: o.file }, { needManifest: true })).project : undefined;
+      const r = await core.restore(makeCtx(Boolean(o.json), Boolean(o.progress)), set, {
+        storeRoot: storeOf(o),
+        as,
+        ...(manifest ? { manifest } : {}),
+        ...restoreModes(cmd.opts()),
+      });
       if (o.json) return void out(JSON.stringify(restoreJson(r)) + '\n');
       out(`cloned ${r.set.name} as ${r.project} in ${formatDuration(r.totalMs)}\n`);
       if (o.printStats) printRestoreStats(r);
@@ -197,12 +228,15 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
 
   program
     .command('sets')
-    .description('List checkpoint sets')
+    .description('List checkpoint sets (of one stack with -f or -p; all of the store without)')
+    .option('-f, --file <manifest>', 'only the sets of this manifest\'s stack')
+    .option('-p, --project-name <name>', 'only the sets of this stack')
     .option('--store <dir>', 'checkpoint store')
     .option('--json', 'print JSON')
-    .action((_o: unknown, cmd: Command) => {
+    .action(async (_o: unknown, cmd: Command) => {
       const o = globals(cmd);
-      const sets = core.listSets(storeOf(o));
+      const { name } = await namedStack(o);
+      const sets = core.listSets(storeOf(o)).filter((s) => name === undefined || s.project === name);
       if (o.json) {
         out(
           JSON.stringify(

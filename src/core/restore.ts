@@ -37,6 +37,12 @@ export interface RestoreOptions {
   as?: string;
   /** stop the running stack of that name first */
   replace?: boolean;
+  /**
+   * The manifest the user named (-f): the set must have been taken from a stack of these
+   * services. What is restored is still the configuration the set recorded; a service the file
+   * has changed since is named in a warning.
+   */
+  manifest?: Project;
   /** override every service's x-ckpt.restore (flags of restore and clone) */
   stdio?: ServiceRestoreOptions['stdio'];
   creds?: ServiceRestoreOptions['creds'];
@@ -120,6 +126,23 @@ function setExtra(set: SetInfo): SetExtra {
   return extra as SetExtra;
 }
 
+/** -f on restore and clone: refuse a set of other services; warn of each service the file changed since. */
+export function compareWithManifest(set: SetInfo, spec: Project, manifest: Project): string[] {
+  const file = manifest.file ?? 'the manifest';
+  const theirs = new Map(manifest.services.map((s) => [s.name, s]));
+  const absent = set.services.filter((n) => !theirs.has(n));
+  if (absent.length) {
+    throw new CkptError('USAGE', `set ${set.name} was taken from stack ${set.project} (services ${set.services.join(', ')}); ${file} has no service ${absent.join(', ')}`, {
+      hint: `Restore it without -f (ckpt restore ${set.name}), or pick one of this file's sets: ckpt sets -f ${file}`,
+    });
+  }
+  const recorded = new Map(spec.services.map((s) => [s.name, s]));
+  const changed = set.services.filter((n) => recorded.has(n) && serviceConfigHash(recorded.get(n)!) !== serviceConfigHash(theirs.get(n)!));
+  return changed.map(
+    (n) => `${n}: ${file} has changed this service since set ${set.name} was taken; the set's own configuration is restored (ckpt up -f ${file} afterwards recreates it as the file says, losing its restored state)`,
+  );
+}
+
 export async function restore(ctx: CoreContext, setName: string, opts: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
   if (opts.as !== undefined && !isValidProjectName(opts.as)) {
@@ -131,6 +154,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const store = new Store(opts.storeRoot);
   const set = store.getSet(setName);
   const { spec, services: meta } = setExtra(set);
+  if (opts.manifest) for (const text of compareWithManifest(set, spec, opts.manifest)) ctx.events(ev({ type: 'message', level: 'warn', text }));
   // --here is a copy for this terminal, gone when the program ends: it never takes the set's name.
   const projectName = opts.as ?? (opts.here ? `${set.project}-here-${process.pid}` : set.project);
   const emit = (service: string | undefined, phase: string, detail?: Record<string, unknown>): void =>

@@ -92,3 +92,65 @@ services:
   t.type(JSON.parse(gc.stdout).removedObjects, 'number');
   t.equal((await ckpt(['restore', 'from-twin', '-p', 'x'])).exitCode, 74, 'a removed set is gone');
 });
+
+t.test('-f and -p name the stack: sets lists its sets; restore and clone check the set against -f', { timeout: 300_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const service = (name: string, extra = '') => `
+name: ${name}
+services:
+  sleeper:
+    command: ["sleep", "600"]${extra}
+`;
+  const alpha = writeManifest(dir, service('alpha'), 'alpha.yaml');
+  const beta = writeManifest(dir, service('beta').replace('sleeper', 'other'), 'beta.yaml');
+  const env = { CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') };
+  const ckpt = (args: string[]) => execa(bin, args, { reject: false, env: userEnv(env), extendEnv: false, cwd: dir, timeout: 120_000 });
+  t.teardown(async () => {
+    for (const p of ['alpha', 'beta', 'alpha-copy', 'gamma']) await ckpt(['down', '-p', p, '-t', '1']);
+  });
+  for (const f of [alpha, beta]) t.equal((await ckpt(['up', '-d', '-f', f])).exitCode, 0);
+  t.equal((await ckpt(['checkpoint', 'a1', '-f', alpha])).exitCode, 0);
+  t.equal((await ckpt(['checkpoint', 'b1', '-p', 'beta'])).exitCode, 0);
+
+  const names = async (args: string[]) => {
+    const r = await ckpt(['sets', '--json', ...args]);
+    t.equal(r.exitCode, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name);
+  };
+  t.same(await names([]), ['a1', 'b1'], 'without -f or -p: every set of the store');
+  t.same(await names(['-p', 'alpha']), ['a1'], 'sets -p: that stack\'s only');
+  t.same(await names(['-f', beta]), ['b1'], 'sets -f: the manifest\'s stack only');
+  t.same(await names(['-p', 'nothing']), [], 'a stack with no sets: none');
+  const globalF = await execa(bin, ['-f', alpha, 'sets', '--json'], { reject: false, env: userEnv(env), extendEnv: false, cwd: dir });
+  t.same((JSON.parse(globalF.stdout) as { name: string }[]).map((s) => s.name), ['a1'], '-f before the command too');
+
+  const wrong = await ckpt(['restore', 'b1', '-f', alpha]);
+  t.equal(wrong.exitCode, 64, 'a set of another stack is refused');
+  t.match(wrong.stderr, /set b1 was taken from stack beta \(services other\); \S*alpha\.yaml has no service other/);
+  t.match(wrong.stderr, /hint: Restore it without -f/);
+  t.equal((await ckpt(['ps', '-p', 'beta', '--json'])).exitCode, 0, 'and the running stack was not touched');
+
+  t.equal((await ckpt(['down', '-f', alpha, '-t', '1'])).exitCode, 0);
+  // the file has changed the service since the checkpoint: the set's configuration comes back, with a warning
+  writeManifest(dir, service('alpha', '\n    environment: { CHANGED: "1" }'), 'alpha.yaml');
+  const rs = await ckpt(['restore', 'a1', '-f', alpha]);
+  t.equal(rs.exitCode, 0, rs.stderr);
+  t.match(rs.stdout, /restored alpha from a1/, 'restored as the manifest\'s stack');
+  t.match(rs.stdout + rs.stderr, /sleeper: \S*alpha\.yaml has changed this service since set a1 was taken; the set's own configuration is restored/);
+
+  const cl = await ckpt(['clone', 'a1', '-f', alpha, '-p', 'alpha-copy']);
+  t.equal(cl.exitCode, 0, cl.stderr);
+  t.match(cl.stdout, /cloned a1 as alpha-copy/, '-p names the copy, as --as does');
+  const both = await ckpt(['clone', 'a1', '--as', 'gamma', '-p', 'delta']);
+  t.equal(both.exitCode, 64);
+  t.match(both.stderr, /--as gamma and -p delta name two different copies/);
+  const none = await ckpt(['clone', 'a1', '-f', alpha]);
+  t.equal(none.exitCode, 64, '-f names the original, not the copy');
+  t.match(none.stderr, /clone needs the name of the copy/);
+
+  const rm = await execa(bin, ['-p', 'alpha', 'rm', 'a1'], { reject: false, env: userEnv(env), extendEnv: false, cwd: dir });
+  t.equal(rm.exitCode, 64, 'a command that acts on no stack refuses -p rather than ignoring it');
+  t.match(rm.stderr, /ckpt rm does not act on a stack: -p alpha is not taken here/);
+  t.same(await names([]), ['a1', 'b1'], 'and removed nothing');
+});
