@@ -32,6 +32,9 @@ fi
 say "patched CRIU: criu-patches/build.sh"
 bash criu-patches/build.sh
 
+say "the Compose Specification schema: scripts/compose-schema.sh"
+bash scripts/compose-schema.sh
+
 # Image services: dockerd in experimental mode with ckpt's runtime wrapper, and the local
 # dev-container image (no registry is reachable).
 bash scripts/dockerd.sh

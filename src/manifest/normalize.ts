@@ -81,6 +81,8 @@ export function resolvePath(p: string, dir: string, home: string): string {
 }
 
 interface ServiceContext {
+  /** the project name: an image that is only built is named <project>-<service>, as compose names it */
+  project: string;
   dir: string;
   home: string;
   lookup: Lookup;
@@ -144,7 +146,9 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ...opt('healthcheck', hc),
     restart: r.policy,
     ...opt('restartMaxRetries', r.maxRetries),
-    ...opt('image', s.image),
+    ...opt('image', s.image ?? (s.build !== undefined ? `${o.project}-${name}` : undefined)),
+    // a label listed without `=` is empty, never looked up in the environment (compose's rule)
+    ...opt('labels', s.labels === undefined || runtime !== 'docker' ? undefined : sortedRecord(Object.entries(resolveEnvironment(s.labels, () => '')))),
     volumes,
     ports,
     xCkpt: {
@@ -189,6 +193,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
   const env = opts.env ?? {};
   const home = opts.home ?? env['HOME'] ?? homedir();
   const ctx: ServiceContext = {
+    project: opts.name,
     dir,
     home,
     lookup: lookupIn(env),

@@ -61,6 +61,8 @@ export interface RawService {
   hostname?: string;
   stop_grace_period?: string;
   labels?: RawEnvironment;
+  /** a Compose key ckpt does not build from yet (compose/keys.ts): it makes the service a container */
+  build?: unknown;
   'x-ckpt'?: RawServiceCkpt;
 }
 
@@ -83,7 +85,7 @@ export function dependencyEntries(v: RawService['depends_on']): { name: string; 
   return Object.entries(v).map(([name, dep]) => ({ name, seg: name, dep: dep ?? {} }));
 }
 
-/** The runtime a service gets: x-ckpt.runtime, else docker when it has an image, else process. */
+/** The runtime a service gets: x-ckpt.runtime, else docker when it has an image (or builds one), else process. */
 export function serviceRuntime(s: RawService): 'process' | 'docker' {
-  return s['x-ckpt']?.runtime ?? (s.image !== undefined ? 'docker' : 'process');
+  return s['x-ckpt']?.runtime ?? (s.image !== undefined || s.build !== undefined ? 'docker' : 'process');
 }

@@ -33,6 +33,7 @@ function renderService(s: Service): Record<string, unknown> {
   if (s.workingDir !== undefined) out['working_dir'] = s.workingDir;
   if (s.user !== undefined) out['user'] = s.user;
   if (Object.keys(s.environment).length > 0) out['environment'] = sortKeysDeep(s.environment);
+  if (s.labels && Object.keys(s.labels).length > 0) out['labels'] = sortKeysDeep(s.labels);
   const deps = Object.keys(s.dependsOn).sort();
   if (deps.length > 0) {
     out['depends_on'] = Object.fromEntries(deps.map((d) => [d, { condition: s.dependsOn[d]!.condition }]));

@@ -81,6 +81,8 @@ export interface Service {
   /** `on-failure:N`: give up after N restarts (absent: no limit) */
   restartMaxRetries?: number;
   image?: string;
+  /** container labels (compose's list or mapping form); ckpt's own ckpt.* labels win */
+  labels?: Record<string, string>;
   volumes: VolumeMount[];
   ports: PortMapping[];
   xCkpt: ServiceCkptOptions;

@@ -9,7 +9,9 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { DurationError, parseDuration } from './durations.js';
 import { EnvironmentError, splitAssignment } from './environment.js';
 import { PortError, parseLongPort, parsePortSpec, type LongPort } from './ports.js';
-import { didYouMean, suggestion, type Issue, type Path } from './problems.js';
+import { didYouMean, isUnder, suggestion, type Issue, type Path } from './problems.js';
+import { classifyKeys, declarationWarnings } from './compose/keys.js';
+import { composeSpecErrors } from './compose/spec-schema.js';
 import { isRecord } from './raw.js';
 import { ShellSplitError, splitShell } from './shell.js';
 import { VolumeError, parseLongVolume, parseVolumeSpec, type LongVolume } from './volumes.js';
@@ -87,22 +89,7 @@ export function pointerToPath(pointer: string, root: unknown): Path {
   return out;
 }
 
-/**
- * Compose keys of a service that ckpt knowingly does not take, and what to do instead: a compose
- * user's manifest should not stop at "unknown key".
- */
-const UNSUPPORTED_SERVICE_KEYS: Record<string, string> = {
-  build: 'ckpt does not build images — build it first (docker build -t NAME .) and name it in `image:`',
-  tty: 'a container terminal cannot be checkpointed yet — give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it',
-  stdin_open: 'a container\'s stdin cannot be checkpointed yet — give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it',
-  networks: 'containers use Docker\'s default bridge and process services `x-ckpt.network` (host, private or stack)',
-  network_mode: 'containers use Docker\'s default bridge and process services `x-ckpt.network` (host, private or stack)',
-  container_name: 'ckpt names containers <project>-<service>-1, so clones (-p / clone --as) never collide',
-  deploy: 'ckpt runs one instance of each service',
-  profiles: 'every service of the manifest is part of the stack',
-};
-
-function issueFromAjv(e: ErrorObject, root: unknown): Issue | undefined {
+function issueFromAjv(e: ErrorObject, root: unknown, moreKeys: readonly string[] = []): Issue | undefined {
   const at = pointerToPath(e.instancePath, root);
   const parent = (e.parentSchema ?? {}) as SchemaNode;
   const custom = parent['x-message'];
@@ -110,10 +97,8 @@ function issueFromAjv(e: ErrorObject, root: unknown): Issue | undefined {
   switch (e.keyword) {
     case 'additionalProperties': {
       const k = String(params['additionalProperty']);
-      const candidates = Object.keys(parent.properties ?? {});
+      const candidates = [...new Set([...Object.keys(parent.properties ?? {}), ...moreKeys])];
       const where = at.length === 0 ? 'unknown top-level key' : 'unknown key';
-      const unsupported = at.length === 2 && at[0] === 'services' ? UNSUPPORTED_SERVICE_KEYS[k] : undefined;
-      if (unsupported) return { at: [...at, k], key: true, path: at, message: `\`${k}\` is not supported: ${unsupported}` };
       return { at: [...at, k], key: true, path: at, message: `${where} \`${k}\`${suggestion(k, candidates)}` };
     }
     case 'required':
@@ -154,11 +139,8 @@ function issueFromAjv(e: ErrorObject, root: unknown): Issue | undefined {
   }
 }
 
-/** Check the manifest against the JSON Schema. */
-export function validateSchema(value: unknown): Issue[] {
-  const v = validator();
-  if (v(value)) return [];
-  const errors = v.errors ?? [];
+/** Ajv's errors as issues; "missing X" is left out where "unknown key Y — did you mean X?" says it. */
+function issuesFromErrors(errors: ErrorObject[], value: unknown, moreKeys: (e: ErrorObject) => readonly string[] = () => []): Issue[] {
   // `servics:` gives "unknown key servics — did you mean services?" and "missing services":
   // the first says it all, so the second is left out
   const suggested = new Set<string>();
@@ -173,10 +155,68 @@ export function validateSchema(value: unknown): Issue[] {
     if (e.keyword === 'required' && suggested.has(`${e.instancePath}\0${String((e.params as Record<string, unknown>)['missingProperty'])}`)) {
       continue;
     }
-    const issue = issueFromAjv(e, value);
+    const issue = issueFromAjv(e, value, moreKeys(e));
     if (issue) out.push(issue);
   }
   return out;
+}
+
+/** Check the manifest against ckpt's JSON Schema alone. */
+export function validateSchema(value: unknown): Issue[] {
+  const v = validator();
+  return v(value) ? [] : issuesFromErrors(v.errors ?? [], value);
+}
+
+/** A key the Compose Specification allows where ckpt's schema does not model it (see compose/keys.ts). */
+export interface SpecOnlyKey {
+  at: Path;
+  key: string;
+}
+
+const additional = (e: ErrorObject): string => String((e.params as Record<string, unknown>)['additionalProperty']);
+const COMBINATORS = new Set(['oneOf', 'anyOf', 'if', 'not', 'false schema']);
+
+/**
+ * Both schemas (compose/spec-schema.ts says why two). ckpt's issues come first, with its
+ * messages; a key that only the spec knows is handed back as `specOnly`, not reported; the
+ * spec's own issues are kept where ckpt's schema found nothing at or around the same place.
+ */
+export function checkSchemas(value: unknown): { issues: Issue[]; specOnly: SpecOnlyKey[] } {
+  const v = validator();
+  const ckptErrors = v(value) ? [] : [...(v.errors ?? [])];
+  const specErrors = composeSpecErrors(value);
+  // where both refuse a key: the spec's keys at that place, for "did you mean" (cap_ad → cap_add)
+  const specUnknown = new Map(
+    specErrors
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => [`${e.instancePath}\0${additional(e)}`, Object.keys(((e.parentSchema ?? {}) as SchemaNode).properties ?? {})] as const),
+  );
+  const specOnly: SpecOnlyKey[] = [];
+  const kept = ckptErrors.filter((e) => {
+    if (e.keyword !== 'additionalProperties') return true;
+    const at = pointerToPath(e.instancePath, value);
+    // inside x-ckpt (or any x- block) ckpt's schema decides alone; so where the spec also refuses the key
+    if (at.some((seg) => typeof seg === 'string' && seg.startsWith('x-'))) return true;
+    if (specUnknown.has(`${e.instancePath}\0${additional(e)}`)) return true;
+    specOnly.push({ at, key: additional(e) });
+    return false;
+  });
+  const issues = issuesFromErrors(kept, value, (e) => (e.keyword === 'additionalProperties' ? (specUnknown.get(`${e.instancePath}\0${additional(e)}`) ?? []) : []));
+  // The spec's issues. Its oneOf branches each fail in their own way ("must be a list", then
+  // "missing condition" inside the mapping): the deepest place is the one the user meant, so an
+  // error with another one below it is left out, and so are the combinators' summaries.
+  const below = (e: ErrorObject): boolean => specErrors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`));
+  const spec = specErrors.filter((e) => !COMBINATORS.has(e.keyword) && !below(e));
+  const seen = new Set<string>();
+  for (const issue of issuesFromErrors(spec, value)) {
+    const at = issue.at;
+    if (issues.some((i) => isUnder(i.at, at) || isUnder(at, i.at))) continue;
+    const k = JSON.stringify(at);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    issues.push({ ...issue, message: `${issue.message} (Compose Specification)` });
+  }
+  return { issues, specOnly };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +276,8 @@ export function checkSemantics(value: unknown): CheckResult {
     // --- what to run
     const x = isRecord(s['x-ckpt']) ? s['x-ckpt'] : {};
     const explicit = x['runtime'] === 'process' || x['runtime'] === 'docker' ? x['runtime'] : undefined;
-    const hasImage = s['image'] !== undefined;
+    // a service that builds its image (compose's <project>-<service>) has one too
+    const hasImage = s['image'] !== undefined || s['build'] !== undefined;
     const hasCommand = s['command'] !== undefined || s['entrypoint'] !== undefined;
     const runtime = explicit ?? (hasImage ? 'docker' : 'process');
     if (!hasCommand && !hasImage) {
@@ -246,7 +287,7 @@ export function checkSemantics(value: unknown): CheckResult {
     } else if (runtime === 'docker' && !hasImage) {
       problem(base, 'a docker service needs an `image` (x-ckpt.runtime is `docker`)', true);
     }
-    if (explicit === 'process' && hasImage) {
+    if (explicit === 'process' && s['image'] !== undefined) {
       warnings.push({ at: at('image'), message: 'is ignored: the service runs as a process (x-ckpt.runtime: process)' });
     }
     let argc = 0;
@@ -471,13 +512,17 @@ export interface ValidationResult {
   warnings: Issue[];
 }
 
-/** Schema, then semantic checks; a semantic issue at a path the schema already reported is dropped. */
+/**
+ * The schemas, the verdicts on the Compose keys ckpt does not model, then semantic checks; a
+ * semantic issue at a path the schemas already reported is dropped.
+ */
 export function validate(value: unknown): ValidationResult {
-  const schemaIssues = validateSchema(value);
+  const { issues: schemaIssues, specOnly } = checkSchemas(value);
+  const keys = classifyKeys(value, specOnly);
   const sem = checkSemantics(value);
-  const seen = new Set(schemaIssues.map((i) => JSON.stringify(i.at)));
+  const seen = new Set([...schemaIssues, ...keys.issues].map((i) => JSON.stringify(i.at)));
   return {
-    issues: [...schemaIssues, ...sem.issues.filter((i) => !seen.has(JSON.stringify(i.at)))],
-    warnings: sem.warnings,
+    issues: [...schemaIssues, ...keys.issues, ...sem.issues.filter((i) => !seen.has(JSON.stringify(i.at)))],
+    warnings: [...keys.warnings, ...declarationWarnings(value), ...sem.warnings],
   };
 }

@@ -59,6 +59,7 @@ export function containerConfig(project: Project, service: Service, o: Container
     ...(service.user ? { User: service.user } : {}),
     ...(service.xCkpt.hostname ? { Hostname: service.xCkpt.hostname } : {}),
     Labels: {
+      ...service.labels,
       [LABEL_PROJECT]: project.name,
       [LABEL_SERVICE]: service.name,
       [LABEL_CONFIG_HASH]: serviceConfigHash(service),

@@ -1,0 +1,172 @@
+// What ckpt does with each Compose key its own schema does not model: honours it, warns (saying
+// what happens instead), or refuses it (only where it contradicts checkpointing, with the way
+// out). Nothing the spec allows is dropped in silence: a key the spec knows that is missing here
+// still gets a warning (see `classifyKeys`), and a unit test checks that every key of the spec's
+// service and top level is either in ckpt's schema or in this table.
+import { isRecord, serviceRuntime, type RawService } from '../raw.js';
+import type { Issue, Path } from '../problems.js';
+
+type Verdict = { warn: string } | { refuse: string };
+/** per runtime, or one verdict for both */
+type Rule = Verdict | { process: Verdict; docker: Verdict };
+
+const IGNORED = 'is not acted on by ckpt yet';
+const warn = (text: string): Verdict => ({ warn: text });
+const refuse = (text: string): Verdict => ({ refuse: text });
+const split = (process: Verdict, docker: Verdict): Rule => ({ process, docker });
+/** a Docker option a process service has no equivalent of */
+const dockerOnly = (what: string): Rule =>
+  split(warn(`is a container option; a process service ignores it (${what})`), warn(`${IGNORED}: the container runs without it (${what})`));
+
+export const SERVICE_KEYS: Record<string, Rule> = {
+  annotations: dockerOnly('OCI annotations'),
+  attach: warn(`${IGNORED}: every service's output is in \`ckpt logs\`, attached or not`),
+  blkio_config: dockerOnly('block I/O weights and limits'),
+  build: split(
+    warn('is ignored: the service runs as a process (x-ckpt.runtime: process)'),
+    warn(`${IGNORED}: ckpt does not build images yet; the image (\`image:\`, else <project>-<service>) must exist: docker build -t <image> <context>`),
+  ),
+  cap_add: dockerOnly('added capabilities'),
+  cap_drop: dockerOnly('dropped capabilities'),
+  cgroup: dockerOnly('cgroup namespace mode'),
+  cgroup_parent: warn(`${IGNORED}: ckpt puts each service in a cgroup of its own`),
+  configs: warn(`${IGNORED}: the config is not mounted into the service; bind-mount the file with \`volumes:\` instead`),
+  container_name: warn('is ignored: ckpt names containers <project>-<service>-1, so clones (-p / clone --as) never collide'),
+  cpu_count: dockerOnly('CPU count'),
+  cpu_percent: dockerOnly('CPU percent'),
+  cpu_period: dockerOnly('CFS period'),
+  cpu_quota: dockerOnly('CFS quota'),
+  cpu_rt_period: dockerOnly('realtime period'),
+  cpu_rt_runtime: dockerOnly('realtime runtime'),
+  cpu_shares: dockerOnly('CPU shares'),
+  cpus: dockerOnly('CPU limit'),
+  cpuset: dockerOnly('CPUs it may run on'),
+  credential_spec: warn('is for Windows containers; ignored'),
+  deploy: warn(`${IGNORED}: one instance of the service runs, without deploy's resource limits or placement`),
+  develop: warn(`${IGNORED}: \`compose watch\` has no ckpt equivalent; bind-mount the source with \`volumes:\` instead`),
+  device_cgroup_rules: dockerOnly('device cgroup rules'),
+  devices: dockerOnly('devices'),
+  dns: dockerOnly('DNS servers'),
+  dns_opt: dockerOnly('resolver options'),
+  dns_search: dockerOnly('DNS search domains'),
+  domainname: dockerOnly('domain name'),
+  expose: warn('is documentation here: ports are not published by `expose`; services reach each other on any port, published with `ports:`'),
+  extends: warn(`${IGNORED}: the service is loaded as written here, without what it would inherit; copy the inherited keys in`),
+  external_links: warn(`${IGNORED}: no links are made to containers outside the stack`),
+  extra_hosts: dockerOnly('extra /etc/hosts entries'),
+  gpus: split(warn('is a container option; a process service sees the host\'s devices'), refuse('GPU state cannot be checkpointed by CRIU: run the GPU work outside the stack, or without `gpus:`')),
+  group_add: dockerOnly('supplementary groups'),
+  init: dockerOnly('an init process as pid 1 (process services always have one: the namespace\'s init)'),
+  ipc: split(warn(`${IGNORED}: every process service has an IPC namespace of its own`), warn(`${IGNORED}: the container gets a private IPC namespace`)),
+  isolation: warn('is for Windows containers; ignored'),
+  label_file: dockerOnly('labels from a file'),
+  links: warn(`${IGNORED}: links are legacy; a service is reached by its address on the stack's network`),
+  logging: warn(`${IGNORED}: ckpt keeps each service's output itself (\`ckpt logs\`)`),
+  mac_address: dockerOnly('MAC address'),
+  mem_limit: dockerOnly('memory limit'),
+  mem_reservation: dockerOnly('memory reservation'),
+  mem_swappiness: dockerOnly('swappiness'),
+  memswap_limit: dockerOnly('memory+swap limit'),
+  network_mode: split(
+    warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private or stack)`),
+    warn(`${IGNORED}: the container is on Docker's default bridge`),
+  ),
+  networks: split(
+    warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private or stack); names and aliases are not resolved`),
+    warn(`${IGNORED}: the container is on Docker's default bridge, and other services do not find it by name or alias`),
+  ),
+  oom_kill_disable: dockerOnly('OOM killer setting'),
+  oom_score_adj: dockerOnly('OOM score'),
+  pid: split(
+    warn(`${IGNORED}: a process service has a pid namespace of its own (x-ckpt.pid_namespace: host shares the host's)`),
+    refuse('a container in another pid namespace (the host\'s or a service\'s) cannot be checkpointed on its own: remove `pid:`'),
+  ),
+  pids_limit: dockerOnly('pids limit'),
+  platform: warn(`${IGNORED}: the image runs on this machine's platform; a checkpoint restores only on the same CPU architecture`),
+  post_start: warn(`${IGNORED}: the lifecycle hook does not run; put it in the command`),
+  pre_stop: warn(`${IGNORED}: the lifecycle hook does not run; handle SIGTERM in the program`),
+  privileged: dockerOnly('privileged mode'),
+  profiles: warn(`${IGNORED}: every service of the file is part of the stack, whatever its profiles`),
+  pull_policy: warn('is ignored: ckpt never pulls (no registry is used); the image must be present'),
+  read_only: dockerOnly('read-only root filesystem'),
+  runtime: dockerOnly('OCI runtime (ckpt uses ckpt-runc for restores)'),
+  scale: warn(`${IGNORED}: one instance of the service runs`),
+  secrets: warn(`${IGNORED}: the secret is not mounted at /run/secrets; bind-mount the file with \`volumes:\` instead`),
+  security_opt: dockerOnly('security options'),
+  shm_size: dockerOnly('/dev/shm size'),
+  stdin_open: split(
+    warn('is a container option; a process service\'s stdin is /dev/null'),
+    refuse('a container\'s stdin cannot be checkpointed yet: give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it'),
+  ),
+  stop_signal: warn(`${IGNORED}: \`ckpt down\` stops the service with SIGTERM, then SIGKILL after its grace period`),
+  storage_opt: dockerOnly('storage driver options'),
+  sysctls: dockerOnly('namespaced sysctls'),
+  tmpfs: dockerOnly('tmpfs mounts'),
+  tty: split(
+    warn('is a container option; a process service has no terminal'),
+    refuse('a container terminal cannot be checkpointed yet: give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it'),
+  ),
+  ulimits: warn(`${IGNORED}: the service runs with ckpt's limits (raising them needs CAP_SYS_RESOURCE, which root lacks on some hosts)`),
+  userns_mode: dockerOnly('user namespace mode'),
+  uts: dockerOnly('UTS namespace mode'),
+  volumes_from: warn(`${IGNORED}: mount the same named volumes with \`volumes:\` instead`),
+};
+
+export const TOP_LEVEL_KEYS: Record<string, Verdict> = {
+  include: warn(`${IGNORED}: the included files' services are not part of the stack; list the files with -f instead`),
+  secrets: warn(`${IGNORED}: services do not get the secrets; bind-mount the files with \`volumes:\` instead`),
+  configs: warn(`${IGNORED}: services do not get the configs; bind-mount the files with \`volumes:\` instead`),
+};
+
+function verdictFor(rule: Rule, runtime: 'process' | 'docker'): Verdict {
+  return 'process' in rule ? rule[runtime] : rule;
+}
+
+/**
+ * The verdict on each key the spec allows and ckpt's schema does not model (`specOnly`, found by
+ * validate.ts): refusals as issues, the rest as warnings.
+ */
+export function classifyKeys(value: unknown, specOnly: { at: Path; key: string }[]): { issues: Issue[]; warnings: Issue[] } {
+  const issues: Issue[] = [];
+  const warnings: Issue[] = [];
+  const services = isRecord(value) && isRecord(value['services']) ? value['services'] : {};
+  for (const { at, key } of specOnly) {
+    let verdict: Verdict;
+    if (at.length === 0 && TOP_LEVEL_KEYS[key]) verdict = TOP_LEVEL_KEYS[key];
+    else if (at.length === 2 && at[0] === 'services' && SERVICE_KEYS[key]) {
+      const s = services[String(at[1])];
+      verdict = verdictFor(SERVICE_KEYS[key], isRecord(s) ? serviceRuntime(s as RawService) : 'process');
+    } else verdict = warn(`is a Compose key that ${IGNORED}; it is ignored`);
+    const where = { at: [...at, key], key: true, path: at };
+    if ('refuse' in verdict) issues.push({ ...where, message: `\`${key}\` is refused: ${verdict.refuse}` });
+    else warnings.push({ ...where, message: `\`${key}\` ${verdict.warn}` });
+  }
+  return { issues, warnings };
+}
+
+/** Options of top-level declarations and values that ckpt's schema accepts but ckpt does not act on. */
+export function declarationWarnings(value: unknown): Issue[] {
+  const out: Issue[] = [];
+  if (!isRecord(value)) return out;
+  const networks = isRecord(value['networks']) ? value['networks'] : {};
+  for (const name of Object.keys(networks).sort()) {
+    out.push({ at: ['networks', name], key: true, path: ['networks'], message: `\`${name}\` is not created: ckpt does not make networks yet (containers are on Docker's default bridge, process services on \`x-ckpt.network\`)` });
+  }
+  const volumes = isRecord(value['volumes']) ? value['volumes'] : {};
+  for (const name of Object.keys(volumes).sort()) {
+    const opts = volumes[name];
+    if (!isRecord(opts)) continue;
+    for (const k of Object.keys(opts).sort()) {
+      if (k === 'external' || k === 'name' || k.startsWith('x-')) continue;
+      out.push({ at: ['volumes', name, k], key: true, path: ['volumes', name], message: `\`${k}\` ${IGNORED}: the volume is made with Docker's defaults (local driver, no options)` });
+    }
+  }
+  const services = isRecord(value['services']) ? value['services'] : {};
+  for (const name of Object.keys(services).sort()) {
+    const s = services[name];
+    if (isRecord(s) && s['labels'] !== undefined && serviceRuntime(s as RawService) === 'process') {
+      out.push({ at: ['services', name, 'labels'], key: true, path: ['services', name], message: '`labels` is a container option; a process service ignores it' });
+    }
+  }
+  return out;
+}
