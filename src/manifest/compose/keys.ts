@@ -164,8 +164,17 @@ export function declarationWarnings(value: unknown): Issue[] {
   const services = isRecord(value['services']) ? value['services'] : {};
   for (const name of Object.keys(services).sort()) {
     const s = services[name];
-    if (isRecord(s) && s['labels'] !== undefined && serviceRuntime(s as RawService) === 'process') {
+    if (!isRecord(s) || serviceRuntime(s as RawService) !== 'process') continue;
+    if (s['labels'] !== undefined) {
       out.push({ at: ['services', name, 'labels'], key: true, path: ['services', name], message: '`labels` is a container option; a process service ignores it' });
+    }
+    if (Array.isArray(s['volumes']) && s['volumes'].length > 0) {
+      out.push({
+        at: ['services', name, 'volumes'],
+        key: true,
+        path: ['services', name],
+        message: `\`volumes\` ${IGNORED} for a process service: nothing is mounted, the program sees the host's files at their own paths`,
+      });
     }
   }
   return out;

@@ -49,6 +49,9 @@ t.test('each table key, written in a service, gives its warning or refusal; a ty
   t.match(r.warnings.join('\n'), /compose\.yaml:6:5: services\.app: `expose` is documentation here/);
   const p = await load('services:\n  app:\n    command: ["sleep", "1"]\n    cap_add: [NET_ADMIN]\n');
   t.match(p.warnings.join('\n'), /`cap_add` is a container option; a process service ignores it/);
+  const pv = await load('services:\n  app:\n    command: ["sleep", "1"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n    driver: local\n');
+  t.match(pv.warnings.join('\n'), /services\.app: `volumes` is not acted on by ckpt yet for a process service: nothing is mounted/);
+  t.match(pv.warnings.join('\n'), /volumes\.data: `driver` is not acted on by ckpt yet/);
   t.match(await problems('services:\n  app:\n    image: x\n    tty: true\n'), /compose\.yaml:4:5: services\.app: `tty` is refused: a container terminal cannot be checkpointed yet/);
   t.match(await problems('services:\n  app:\n    image: x\n    cap_ad: [NET_ADMIN]\n'), /unknown key `cap_ad` — did you mean `cap_add`\?/);
   const built = await load('services:\n  web:\n    build: .\n');
