@@ -6,6 +6,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CkptError } from '../errors.js';
+import { normalizeBuild } from './build.js';
 import { canonicalJSON, projectHash, setOwn, sortedRecord, sortKeysDeep } from './canonical.js';
 
 export { canonicalJSON, projectHash, sortKeysDeep };
@@ -147,6 +148,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     restart: r.policy,
     ...opt('restartMaxRetries', r.maxRetries),
     ...opt('image', s.image ?? (s.build !== undefined ? `${o.project}-${name}` : undefined)),
+    ...opt('build', s.build === undefined || runtime !== 'docker' ? undefined : normalizeBuild(s.build, (p) => resolvePath(p, o.dir, o.home), o.lookup)),
     // a label listed without `=` is empty, never looked up in the environment (compose's rule)
     ...opt('labels', s.labels === undefined || runtime !== 'docker' ? undefined : sortedRecord(Object.entries(resolveEnvironment(s.labels, () => '')))),
     volumes,

@@ -1,6 +1,7 @@
 // The manifest as written, once it has passed schema validation (schema/ckpt-manifest.schema.json).
 // Only the normalizer sees these types; everything downstream uses ./types.ts.
 
+import type { RawBuild } from './build.js';
 import type { DependsCondition } from './types.js';
 import type { RawEnvironment } from './environment.js';
 import type { LongPort } from './ports.js';
@@ -61,8 +62,8 @@ export interface RawService {
   hostname?: string;
   stop_grace_period?: string;
   labels?: RawEnvironment;
-  /** a Compose key ckpt does not build from yet (compose/keys.ts): it makes the service a container */
-  build?: unknown;
+  /** builds the service's image (manifest/build.ts); it makes the service a container */
+  build?: string | RawBuild;
   'x-ckpt'?: RawServiceCkpt;
 }
 

@@ -65,6 +65,25 @@ export interface ServiceRestoreOptions {
   pages: 'copy' | 'map';
 }
 
+/** `build:` of a service (manifest/build.ts): what runtime/docker/build.ts sends to Docker. */
+export interface BuildSpec {
+  /** absolute path of the context directory */
+  context: string;
+  /** relative to the context; absent when the Dockerfile is inline */
+  dockerfile?: string;
+  dockerfileInline?: string;
+  args: Record<string, string>;
+  target?: string;
+  labels: Record<string, string>;
+  cacheFrom: string[];
+  network?: string;
+  shmSizeBytes?: number;
+  /** "name:address" */
+  extraHosts: string[];
+  pull: boolean;
+  noCache: boolean;
+}
+
 export interface Service {
   name: string;
   /** argv of the program; entrypoint + command already combined for process services */
@@ -81,6 +100,8 @@ export interface Service {
   /** `on-failure:N`: give up after N restarts (absent: no limit) */
   restartMaxRetries?: number;
   image?: string;
+  /** how the image is built (absent: it must exist) */
+  build?: BuildSpec;
   /** container labels (compose's list or mapping form); ckpt's own ckpt.* labels win */
   labels?: Record<string, string>;
   volumes: VolumeMount[];

@@ -22,10 +22,6 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   annotations: dockerOnly('OCI annotations'),
   attach: warn(`${IGNORED}: every service's output is in \`ckpt logs\`, attached or not`),
   blkio_config: dockerOnly('block I/O weights and limits'),
-  build: split(
-    warn('is ignored: the service runs as a process (x-ckpt.runtime: process)'),
-    warn(`${IGNORED}: ckpt does not build images yet; the image (\`image:\`, else <project>-<service>) must exist: docker build -t <image> <context>`),
-  ),
   cap_add: dockerOnly('added capabilities'),
   cap_drop: dockerOnly('dropped capabilities'),
   cgroup: dockerOnly('cgroup namespace mode'),
@@ -165,6 +161,9 @@ export function declarationWarnings(value: unknown): Issue[] {
   for (const name of Object.keys(services).sort()) {
     const s = services[name];
     if (!isRecord(s) || serviceRuntime(s as RawService) !== 'process') continue;
+    if (s['build'] !== undefined) {
+      out.push({ at: ['services', name, 'build'], key: true, path: ['services', name], message: '`build` is ignored: the service runs as a process (x-ckpt.runtime: process)' });
+    }
     if (s['labels'] !== undefined) {
       out.push({ at: ['services', name, 'labels'], key: true, path: ['services', name], message: '`labels` is a container option; a process service ignores it' });
     }

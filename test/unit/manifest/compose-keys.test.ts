@@ -57,7 +57,13 @@ t.test('each table key, written in a service, gives its warning or refusal; a ty
   const built = await load('services:\n  web:\n    build: .\n');
   t.equal(built.project.services[0]!.image, `${built.project.name}-web`, 'a service that only builds runs the image compose would name');
   t.equal(built.project.services[0]!.xCkpt.runtime, 'docker');
-  t.match(built.warnings.join('\n'), /`build` is not acted on by ckpt yet: ckpt does not build images yet/);
+  t.same(built.project.services[0]!.build, { context: dir, dockerfile: 'Dockerfile', args: {}, labels: {}, cacheFrom: [], extraHosts: [], pull: false, noCache: false }, 'the short form: a context');
+  const long = await load('services:\n  web:\n    image: web:dev\n    build:\n      context: ./app\n      dockerfile_inline: FROM scratch\n      args: [A=1, B]\n      target: dev\n      shm_size: 64m\n      extra_hosts: {db: 10.0.0.2}\n');
+  t.match(long.project.services[0]!, { image: 'web:dev', build: { context: join(dir, 'app'), dockerfileInline: 'FROM scratch', args: { A: '1' }, target: 'dev', shmSizeBytes: 64 * 1024 ** 2, extraHosts: ['db:10.0.0.2'] } }, 'the long form');
+  t.notOk('dockerfile' in long.project.services[0]!.build!, 'no Dockerfile with an inline one');
+  t.match(await problems('services:\n  web:\n    build: {context: ., shm_size: lots}\n'), /services\.web\.build\.shm_size: must be a size/);
+  const proc = await load('services:\n  web:\n    command: ["x"]\n    build: .\n    x-ckpt: {runtime: process}\n');
+  t.match(proc.warnings.join('\n'), /services\.web: `build` is ignored: the service runs as a process/);
   const nested = await load('services:\n  app:\n    image: x\n    healthcheck:\n      test: ["CMD", "true"]\n      start_interval: 1s\n');
   t.match(nested.warnings.join('\n'), /services\.app\.healthcheck: `start_interval` is a Compose key that is not acted on by ckpt yet; it is ignored/, 'a nested spec key ckpt does not model is named too');
   t.match(await problems('services:\n  app:\n    image: x\n    x-ckpt:\n      restor: {}\n'), /unknown key `restor` — did you mean `restore`\?/, 'inside x-ckpt ckpt\'s schema decides alone');

@@ -28,6 +28,7 @@ t.test('the schema lists exactly the keys the loader understands', async (t) => 
   const defs = raw['definitions'] as Record<string, Node>;
   t.strictSame(props(raw), ['name', 'networks', 'services', 'version', 'volumes', 'x-ckpt']);
   t.strictSame(props(defs['service']!), [
+    'build',
     'command',
     'depends_on',
     'entrypoint',
