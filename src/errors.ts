@@ -42,6 +42,7 @@ export const CODES = {
   STACK_LOCKED: EXIT.runtime,
   SERVICE_UNKNOWN: EXIT.usage,
   SERVICE_START_FAILED: EXIT.runtime,
+  BUILD_FAILED: EXIT.runtime,
   SERVICE_UNHEALTHY: EXIT.runtime,
   VOLUME_IN_USE: EXIT.runtime,
   CHECKPOINT_FAILED: EXIT.checkpoint,

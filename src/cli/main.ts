@@ -53,25 +53,42 @@ export function buildProgram(): Command {
     .addOption(projOpt())
     .option('-d, --detach', 'start in the background and return')
     .option('--wait', 'with -d: return once every service with a healthcheck is healthy')
+    .option('--build', 'build every image with `build:` before starting (default: only missing ones)')
     .option('--json', 'print events as JSON lines')
     .option('--no-ui', 'plain output even on a terminal (the default when not a terminal, or under CI)')
     .option('--plain', 'same as --no-ui')
-    .action(async (manifest: string | undefined, opts: { detach?: boolean; wait?: boolean; json?: boolean; ui?: boolean; plain?: boolean }, cmd: Command) => {
+    .action(async (manifest: string | undefined, opts: { detach?: boolean; wait?: boolean; build?: boolean; json?: boolean; ui?: boolean; plain?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const { project, warnings } = await resolveTarget({ ...g, ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
       const width = Math.max(...project!.services.map((s) => s.name.length));
       const ctx = makeCtx(Boolean(opts.json), width);
       if (!opts.detach && !opts.json && opts.ui !== false && !opts.plain && wantUi()) {
         const { runUi } = await import('../ui/ink/run.js');
-        process.exitCode = await runUi({ stateRoot: ctx.stateRoot, storeRoot: core.storeRoot(g.store), project: project!.name, up: project!, color: wantColor() });
+        process.exitCode = await runUi({ stateRoot: ctx.stateRoot, storeRoot: core.storeRoot(g.store), project: project!.name, up: project!, build: Boolean(opts.build), color: wantColor() });
         return;
       }
       for (const w of warnings) ctx.events(core.ev({ type: 'message', level: 'warn', text: w }));
       if (opts.detach) {
-        await core.up(ctx, project!, { wait: Boolean(opts.wait) });
+        await core.up(ctx, project!, { wait: Boolean(opts.wait), build: Boolean(opts.build) });
         return;
       }
-      process.exitCode = await runUpForeground(ctx, project!);
+      process.exitCode = await runUpForeground(ctx, project!, { build: Boolean(opts.build) });
+    });
+
+  program
+    .command('build')
+    .description('Build the images of the services with `build:` (all, or the ones named), and tag them')
+    .argument('[services...]', 'only these services')
+    .addOption(fileOpt())
+    .addOption(projOpt())
+    .option('--json', 'print events as JSON lines, then the result')
+    .action(async (services: string[], opts: { json?: boolean }, cmd: Command) => {
+      const { project, warnings } = await resolveTarget(globals(cmd), { needManifest: true });
+      const ctx = makeCtx(Boolean(opts.json));
+      for (const w of warnings) ctx.events(core.ev({ type: 'message', level: 'warn', text: w }));
+      const built = await core.build(ctx, project!, { services, always: true });
+      if (opts.json) process.stdout.write(JSON.stringify(built) + '\n');
+      else if (built.length === 0) process.stdout.write(`no service of ${project!.name} has \`build:\`\n`);
     });
 
   program
@@ -220,7 +237,7 @@ export function buildProgram(): Command {
 }
 
 /** The commands that name a stack, and so take -f / -p (also before the command). */
-const STACK_COMMANDS = new Set(['up', 'ui', 'down', 'ps', 'logs', 'config', 'checkpoint', 'restore', 'clone', 'sets']);
+const STACK_COMMANDS = new Set(['up', 'build', 'ui', 'down', 'ps', 'logs', 'config', 'checkpoint', 'restore', 'clone', 'sets']);
 
 function parseSeconds(v: string, flag: string): number {
   const n = Number(v);

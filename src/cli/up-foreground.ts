@@ -3,7 +3,7 @@
 import * as core from '../core/index.js';
 import { EXIT } from '../errors.js';
 
-export async function runUpForeground(ctx: core.CoreContext, project: core.Project): Promise<number> {
+export async function runUpForeground(ctx: core.CoreContext, project: core.Project, opts: { build?: boolean } = {}): Promise<number> {
   const ac = new AbortController();
   const onSigint = (): void => {
     if (ac.signal.aborted) return;
@@ -13,7 +13,7 @@ export async function runUpForeground(ctx: core.CoreContext, project: core.Proje
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    await core.up(ctx, project, { signal: ac.signal });
+    await core.up(ctx, project, { signal: ac.signal, ...(opts.build ? { build: true } : {}) });
     if (!ac.signal.aborted) {
       ctx.events(core.ev({ type: 'message', level: 'info', text: `Attaching to ${project.services.map((s) => s.name).join(', ')}` }));
       await core.logs(ctx, project.name, { follow: true, signal: ac.signal });

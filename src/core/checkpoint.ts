@@ -63,6 +63,8 @@ export interface SetServiceMeta {
   externalPidns?: boolean;
   /** x-ckpt.checkpoint.tcp: close — CRIU wants --tcp-close at the restore too */
   tcpClose?: boolean;
+  /** a container's image ID: the restore makes the container from this image, and refuses without it */
+  imageId?: string;
 }
 
 /** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
@@ -137,6 +139,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
               ...(hostMounts.has(r.service) ? { hostMounts: hostMounts.get(r.service)! } : {}),
               ...(pidnses.has(r.service) ? { externalPidns: true } : {}),
               ...(tcpClose.has(r.service) ? { tcpClose: true } : {}),
+              ...(r.imageId ? { imageId: r.imageId } : {}),
             },
           ]),
         ),

@@ -42,6 +42,16 @@ export type CoreEvent =
       final?: boolean;
       at: number;
     }
+  | {
+      /** building a service's image: building, output (each line of Docker's build), built */
+      type: 'build';
+      project: string;
+      service: string;
+      phase: string;
+      line?: string;
+      detail?: Record<string, unknown>;
+      at: number;
+    }
   | { type: 'message'; level: 'info' | 'warn'; text: string; at: number };
 
 export type EventSink = (e: CoreEvent) => void;

@@ -6,7 +6,10 @@ import type * as Checkpoint from './checkpoint.js';
 import type * as Restore from './restore.js';
 import type * as Logs from './logs.js';
 import type * as Doctor from './doctor.js';
+import type * as Build from './build.js';
 
+export const build: typeof Build.build = async (...a) => (await import('./build.js')).build(...a);
+export type { BuildOptions, ServiceBuild } from './build.js';
 export { up, down, ps, planUp, formatPlan, listStacks, readStack, stopOrder } from './stack.js';
 export type { CoreContext, UpStep, PsRow, UpOptions, DownOptions } from './stack.js';
 export const logs: typeof Logs.logs = async (...a) => (await import('./logs.js')).logs(...a);

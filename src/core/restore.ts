@@ -126,6 +126,25 @@ function setExtra(set: SetInfo): SetExtra {
   return extra as SetExtra;
 }
 
+/**
+ * A container comes back on the exact image it was checkpointed on (its writable layer and
+ * memory belong to that image); a set whose image is gone here is refused before anything runs.
+ */
+async function requireImages(set: SetInfo, services: Service[], meta: Record<string, SetServiceMeta>): Promise<void> {
+  const wanted = services.filter((s) => meta[s.name]?.runtime === 'docker' && meta[s.name]?.imageId);
+  if (wanted.length === 0) return;
+  const { imageId } = await import('../runtime/docker/build.js');
+  for (const s of wanted) {
+    const id = meta[s.name]!.imageId!;
+    if (await imageId(id)) continue;
+    const short = id.replace(/^sha256:/, '').slice(0, 12);
+    const now = s.image ? await imageId(s.image) : undefined;
+    throw new CkptError('RESTORE_FAILED', `set ${set.name}: the image of service ${s.name} (${s.image ?? '?'}, ${short}) is not on this machine${now ? `; ${s.image} is now another image (${now.replace(/^sha256:/, '').slice(0, 12)})` : ''}`, {
+      hint: `The container's files and memory belong to that exact image: load it from a machine that has it (docker save ${short} -o image.tar there, docker load -i image.tar here). A rebuild makes another image, which the set cannot run on.`,
+    });
+  }
+}
+
 /** -f on restore and clone: refuse a set of other services; warn of each service the file changed since. */
 export function compareWithManifest(set: SetInfo, spec: Project, manifest: Project): string[] {
   const file = manifest.file ?? 'the manifest';
@@ -177,6 +196,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       hint: `Restore it as a container: ckpt restore ${setName} (then ckpt logs -f, or docker attach)`,
     });
   }
+  await requireImages(set, services, meta);
   await requireFeatures(
     [...neededFeatures(services.map((s) => restoreModes(s, opts, meta[s.name]))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
     `restoring set ${setName}`,
@@ -258,6 +278,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
             gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
             mapPages: restoreModes(service, opts, m).pages === 'map',
             tcpClose: Boolean(m.tcpClose),
+            ...(m.imageId ? { imageId: m.imageId } : {}),
           }).finally(() => meter.stop());
           meter.finish(containerBytes);
           state.services[service.name] = c.record;

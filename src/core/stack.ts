@@ -27,13 +27,16 @@ function running(record: ServiceRecord | undefined): boolean {
 }
 
 /** Pure given the observed records: what `up` will do, with why. */
-export function planUp(project: Project, records: Record<string, ServiceRecord>, isRunning = running): UpStep[] {
+/** `images`: the image ID each built service has now; a container of another image is recreated. */
+export function planUp(project: Project, records: Record<string, ServiceRecord>, isRunning = running, images: ReadonlyMap<string, string> = new Map()): UpStep[] {
   return project.services.map((s) => {
     const rec = records[s.name];
     if (!rec || !isRunning(rec)) return { service: s.name, action: 'start', cause: rec ? 'not running' : 'new' };
     if (rec.configHash !== serviceConfigHash(s)) {
       return { service: s.name, action: 'recreate', cause: 'configuration changed' };
     }
+    const image = images.get(s.name);
+    if (image && rec.imageId && rec.imageId !== image) return { service: s.name, action: 'recreate', cause: 'image rebuilt' };
     return { service: s.name, action: 'keep', cause: 'running, configuration unchanged' };
   });
 }
@@ -51,6 +54,8 @@ export interface UpOptions {
   signal?: AbortSignal;
   /** like `compose up --wait`: return only once every service with a healthcheck is healthy */
   wait?: boolean;
+  /** like `compose up --build`: build every image with `build:` first, not only missing ones */
+  build?: boolean;
 }
 
 export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {}): Promise<StackState> {
@@ -67,7 +72,9 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
     };
     state.manifestFile = project.file;
     state.spec = project;
-    const steps = planUp(project, state.services);
+    // loaded only for a stack that builds: the tar and .dockerignore modules cost every other command
+    const builds = project.services.some((s) => s.build) ? await (await import('./build.js')).build(ctx, project, { always: Boolean(opts.build) }) : [];
+    const steps = planUp(project, state.services, running, new Map(builds.map((b) => [b.service, b.id])));
     const byName = new Map(project.services.map((s) => [s.name, s]));
 
     // Services that left the manifest are stopped, like compose's --remove-orphans.

@@ -17,6 +17,8 @@ export interface ServiceRecord {
   initStartTicks?: number;
   /** docker runtime */
   containerId?: string;
+  /** docker runtime: the ID of the image the container was made from (a set records it) */
+  imageId?: string;
 }
 
 export type RunState = 'running' | 'exited' | 'dead' | 'paused';

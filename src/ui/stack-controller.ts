@@ -106,6 +106,14 @@ export class StackController {
       case 'restore':
         if (this.state.busy) this.set({ busy: `${this.busyTitle}: ${e.service ? `${e.service} ` : ''}${e.phase}` });
         break;
+      case 'build': {
+        // the build's output goes to the service's log pane; its steps to the status line
+        const step = e.line && /^Step \d+\/\d+ :/.test(e.line) ? e.line : undefined;
+        if (e.line) this.set({ logs: { ...this.state.logs, [e.service]: [...(this.state.logs[e.service] ?? []), e.line].slice(-this.logLines) } });
+        const what = e.phase === 'output' ? step : `${e.phase}${e.phase === 'building' ? ` ${String(e.detail?.image)}` : ''}`;
+        if (what) this.set(this.state.busy ? { busy: `${this.busyTitle}: ${e.service} ${what}` } : { status: { level: 'info', text: `${e.service} ${what}` } });
+        break;
+      }
       case 'message':
         this.set({ status: { level: e.level, text: e.text } });
         break;
@@ -118,14 +126,14 @@ export class StackController {
    * `ckpt up`: bring the stack up, then watch it. Resolves with the error that kept the stack from coming up, or 'interrupted' when quitting
    * cut it short, or undefined: what the command's exit code says.
    */
-  async up(project: core.Project): Promise<core.CkptError | 'interrupted' | undefined> {
+  async up(project: core.Project, opts: { build?: boolean } = {}): Promise<core.CkptError | 'interrupted' | undefined> {
     const abort = new AbortController();
     this.upAbort = abort;
     let failed: core.CkptError | 'interrupted' | undefined;
     await this.run(`up ${project.name}`, async () => {
       this.startWatching();
       try {
-        await core.up(this.ctx, project, { signal: abort.signal });
+        await core.up(this.ctx, project, { signal: abort.signal, ...(opts.build ? { build: true } : {}) });
       } catch (e) {
         failed = abort.signal.aborted ? 'interrupted' : core.asCkptError(e);
         throw e;

@@ -31,6 +31,8 @@ export interface ContainerConfigOptions {
   remapPorts?: boolean;
   /** the OCI runtime registered in dockerd to run it with (default: Docker's default, runc) */
   ociRuntime?: string;
+  /** the image (an ID) instead of the service's `image:` (a restore: the image the set was taken on) */
+  image?: string;
 }
 
 export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
@@ -51,7 +53,7 @@ export function containerConfig(project: Project, service: Service, o: Container
   const restart = service.restart === 'no' ? undefined : { Name: service.restart, ...(service.restartMaxRetries ? { MaximumRetryCount: service.restartMaxRetries } : {}) };
   return {
     name: containerName(project.name, service.name),
-    Image: service.image!,
+    Image: o.image ?? service.image!,
     ...(service.entrypoint ? { Entrypoint: service.entrypoint } : {}),
     ...(service.commandOnly ? { Cmd: service.commandOnly } : {}),
     Env: Object.entries(service.environment).map(([k, v]) => `${k}=${v}`),

@@ -79,6 +79,7 @@ export async function containerRecord(service: Service, id: string): Promise<Ser
     startedAt: new Date().toISOString(),
     logFile: info.LogPath || join(await dockerRootDir(), 'containers', id, `${id}-json.log`),
     containerId: id,
+    ...(info.Image ? { imageId: info.Image } : {}),
     ...(pid ? { initPid: pid, initStartTicks: readStat(pid)?.startTicks } : {}),
     ...(cgroup ? { cgroup } : {}),
   };
@@ -120,7 +121,9 @@ export async function createServiceContainer(project: Project, service: Service,
   } catch (e) {
     if (statusCode(e) === 404) {
       throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: image ${service.image} is not on this machine`, {
-        hint: /^ckpt-devcontainer:/.test(service.image ?? '')
+        hint: service.build
+          ? `Build it: ckpt build ${service.name} -f ${project.file}`
+          : /^ckpt-devcontainer:/.test(service.image ?? '')
           ? 'Build it: sudo bash scripts/build-devcontainer-image.sh'
           : `Build or load it first (docker build / docker load / docker import), e.g. docker image ls ${service.image}`,
         cause: e,

@@ -48,6 +48,8 @@ export interface ContainerRestoreOptions {
   mapPages?: boolean;
   /** the set was dumped with tcp-close, which CRIU then wants at the restore too */
   tcpClose?: boolean;
+  /** the image ID the set was taken on: the container is made from it, not from the tag's image of now */
+  imageId?: string;
 }
 
 export interface ContainerRestoreResult {
@@ -62,7 +64,7 @@ export interface ContainerRestoreResult {
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
   await requireDocker();
   const t0 = performance.now();
-  const c = await createServiceContainer(project, service, { stateRoot: o.stateRoot, remapPorts: o.remapPorts });
+  const c = await createServiceContainer(project, service, { stateRoot: o.stateRoot, remapPorts: o.remapPorts, ...(o.imageId ? { image: o.imageId } : {}) });
   let started = false;
   try {
     const info = await c.inspect();

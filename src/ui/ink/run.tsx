@@ -13,6 +13,8 @@ export interface RunUiOptions {
   project: string;
   /** `ckpt up`: bring this project up first; otherwise attach to the running stack */
   up?: Project;
+  /** with `up`: build every image with `build:` first (up --build) */
+  build?: boolean;
   color: boolean;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
@@ -32,7 +34,7 @@ export async function runUi(opts: RunUiOptions): Promise<number> {
   const app = render(<App controller={controller} theme={{ color: opts.color }} />, { stdout, stdin, exitOnCtrlC: false, patchConsole: true });
   let upFailed: Promise<CkptError | 'interrupted' | undefined> | undefined;
   try {
-    if (opts.up) upFailed = controller.up(opts.up);
+    if (opts.up) upFailed = controller.up(opts.up, { build: Boolean(opts.build) });
     await app.waitUntilExit();
   } finally {
     app.cleanup();

@@ -99,6 +99,15 @@ export function plainSink(opts: PlainSinkOptions = {}): EventSink {
         }
         break;
       }
+      case 'build': {
+        // the steps of the build (its full output goes to --json, and into the error if it fails)
+        const who = ` ${e.project}-${e.service}`;
+        const d = e.detail ?? {};
+        if (e.phase === 'building') write(`${who}  Building ${String(d.image)}\n`);
+        else if (e.phase === 'built') write(`${who}  Built ${String(d.image)} (${String(d.id).replace(/^sha256:/, '').slice(0, 12)}) in ${formatDuration(Number(d.ms ?? 0))}\n`);
+        else if (e.line && /^Step \d+\/\d+ :/.test(e.line)) write(`${who}  ${e.line}\n`);
+        break;
+      }
       case 'message':
         write(`${e.level === 'warn' ? 'WARN ' : ''}${e.text}\n`);
         break;
