@@ -96,6 +96,16 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     });
   }
   const selected = selectServices(state, opts.services);
+  // Docker's init (docker-init, bind-mounted at /sbin/docker-init) is dumped, but neither runc's
+  // restore nor Docker's own brings it back (criu: "Can't remount ... with MS_PRIVATE"): refused
+  // before anything is frozen, rather than a set that cannot be restored.
+  for (const r of selected) {
+    if (r.runtime === 'docker' && state.spec.services.find((s) => s.name === r.service)?.container?.init) {
+      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} runs with init: true (docker-init), whose container runc cannot restore`, {
+        hint: 'Remove `init: true` (or run an init such as tini from the image\'s entrypoint, which is part of the image), then ckpt up -d again.',
+      });
+    }
+  }
   // A container's dump options depend on what the CRIU has: asked now, answered by the time
   // the dump is planned (criuFeatures keeps the answer).
   if (selected.some((r) => r.runtime === 'docker')) criuFeatures().catch(() => undefined);

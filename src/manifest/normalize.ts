@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { CkptError } from '../errors.js';
 import { normalizeBuild } from './build.js';
+import { readContainerOptions } from './compose/container-options.js';
 import { canonicalJSON, projectHash, setOwn, sortedRecord, sortKeysDeep } from './canonical.js';
 
 export { canonicalJSON, projectHash, sortKeysDeep };
@@ -73,6 +74,8 @@ function restart(r: string | undefined): { policy: RestartPolicy; maxRetries?: n
   if (m) return { policy: 'on-failure', maxRetries: Number(m[1]) };
   return { policy: r as RestartPolicy };
 }
+
+const nonEmpty = <T extends object>(o: T): T | undefined => (Object.keys(o).length ? o : undefined);
 
 /** Expand `~` and resolve relative paths against `dir`. */
 export function resolvePath(p: string, dir: string, home: string): string {
@@ -149,6 +152,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ...opt('restartMaxRetries', r.maxRetries),
     ...opt('image', s.image ?? (s.build !== undefined ? `${o.project}-${name}` : undefined)),
     ...opt('build', s.build === undefined || runtime !== 'docker' ? undefined : normalizeBuild(s.build, (p) => resolvePath(p, o.dir, o.home), o.lookup)),
+    ...opt('container', runtime === 'docker' ? nonEmpty(readContainerOptions(s as Record<string, unknown>).options) : undefined),
     // a label listed without `=` is empty, never looked up in the environment (compose's rule)
     ...opt('labels', s.labels === undefined || runtime !== 'docker' ? undefined : sortedRecord(Object.entries(resolveEnvironment(s.labels, () => '')))),
     volumes,

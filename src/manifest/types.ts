@@ -84,6 +84,36 @@ export interface BuildSpec {
   noCache: boolean;
 }
 
+/** Container options passed to Docker as they are (manifest/compose/container-options.ts). */
+export interface ContainerOptions {
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  init?: boolean;
+  readOnly?: boolean;
+  securityOpt?: string[];
+  sysctls?: Record<string, string>;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOpt?: string[];
+  /** "name:address" */
+  extraHosts?: string[];
+  shmSizeBytes?: number;
+  /** "path" or "path:options" */
+  tmpfs?: string[];
+  groupAdd?: string[];
+  memLimitBytes?: number;
+  memswapLimitBytes?: number;
+  memReservationBytes?: number;
+  cpus?: number;
+  cpuShares?: number;
+  cpuset?: string;
+  pidsLimit?: number;
+  oomScoreAdj?: number;
+  domainname?: string;
+  stopSignal?: string;
+}
+
 export interface Service {
   name: string;
   /** argv of the program; entrypoint + command already combined for process services */
@@ -102,6 +132,8 @@ export interface Service {
   image?: string;
   /** how the image is built (absent: it must exist) */
   build?: BuildSpec;
+  /** a container's options from compose keys passed to Docker (absent: none given) */
+  container?: ContainerOptions;
   /** container labels (compose's list or mapping form); ckpt's own ckpt.* labels win */
   labels?: Record<string, string>;
   volumes: VolumeMount[];

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseBytes } from './build.js';
+import { readContainerOptions } from './compose/container-options.js';
 import { DurationError, parseDuration } from './durations.js';
 import { EnvironmentError, splitAssignment } from './environment.js';
 import { PortError, parseLongPort, parsePortSpec, type LongPort } from './ports.js';
@@ -291,6 +292,7 @@ export function checkSemantics(value: unknown): CheckResult {
     if (explicit === 'process' && s['image'] !== undefined) {
       warnings.push({ at: at('image'), message: 'is ignored: the service runs as a process (x-ckpt.runtime: process)' });
     }
+    if (runtime === 'docker') for (const { key, message } of readContainerOptions(s).problems) problem(at(key), message);
     const build = s['build'];
     if (isRecord(build) && (typeof build['shm_size'] === 'string' || typeof build['shm_size'] === 'number') && parseBytes(build['shm_size']) === undefined) {
       problem(at('build', 'shm_size'), 'must be a size: a number of bytes, or like `64m`, `1g`');

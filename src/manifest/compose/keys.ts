@@ -6,7 +6,7 @@
 import { isRecord, serviceRuntime, type RawService } from '../raw.js';
 import type { Issue, Path } from '../problems.js';
 
-type Verdict = { warn: string } | { refuse: string };
+type Verdict = { warn: string } | { refuse: string } | { honour: true };
 /** per runtime, or one verdict for both */
 type Rule = Verdict | { process: Verdict; docker: Verdict };
 
@@ -14,6 +14,8 @@ const IGNORED = 'is not acted on by ckpt yet';
 const warn = (text: string): Verdict => ({ warn: text });
 const refuse = (text: string): Verdict => ({ refuse: text });
 const split = (process: Verdict, docker: Verdict): Rule => ({ process, docker });
+/** passed to Docker as it is (compose/container-options.ts); a process service has no equivalent */
+const containerOption = (what: string): Rule => split(warn(`is a container option; a process service ignores it (${what})`), { honour: true });
 /** a Docker option a process service has no equivalent of */
 const dockerOnly = (what: string): Rule =>
   split(warn(`is a container option; a process service ignores it (${what})`), warn(`${IGNORED}: the container runs without it (${what})`));
@@ -22,8 +24,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   annotations: dockerOnly('OCI annotations'),
   attach: warn(`${IGNORED}: every service's output is in \`ckpt logs\`, attached or not`),
   blkio_config: dockerOnly('block I/O weights and limits'),
-  cap_add: dockerOnly('added capabilities'),
-  cap_drop: dockerOnly('dropped capabilities'),
+  cap_add: containerOption('added capabilities'),
+  cap_drop: containerOption('dropped capabilities'),
   cgroup: dockerOnly('cgroup namespace mode'),
   cgroup_parent: warn(`${IGNORED}: ckpt puts each service in a cgroup of its own`),
   configs: warn(`${IGNORED}: the config is not mounted into the service; bind-mount the file with \`volumes:\` instead`),
@@ -34,35 +36,38 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   cpu_quota: dockerOnly('CFS quota'),
   cpu_rt_period: dockerOnly('realtime period'),
   cpu_rt_runtime: dockerOnly('realtime runtime'),
-  cpu_shares: dockerOnly('CPU shares'),
-  cpus: dockerOnly('CPU limit'),
-  cpuset: dockerOnly('CPUs it may run on'),
+  cpu_shares: containerOption('CPU shares'),
+  cpus: containerOption('CPU limit'),
+  cpuset: containerOption('CPUs it may run on'),
   credential_spec: warn('is for Windows containers; ignored'),
   deploy: warn(`${IGNORED}: one instance of the service runs, without deploy's resource limits or placement`),
   develop: warn(`${IGNORED}: \`compose watch\` has no ckpt equivalent; bind-mount the source with \`volumes:\` instead`),
   device_cgroup_rules: dockerOnly('device cgroup rules'),
   devices: dockerOnly('devices'),
-  dns: dockerOnly('DNS servers'),
-  dns_opt: dockerOnly('resolver options'),
-  dns_search: dockerOnly('DNS search domains'),
-  domainname: dockerOnly('domain name'),
+  dns: containerOption('DNS servers'),
+  dns_opt: containerOption('resolver options'),
+  dns_search: containerOption('DNS search domains'),
+  domainname: containerOption('domain name'),
   expose: warn('is documentation here: ports are not published by `expose`; services reach each other on any port, published with `ports:`'),
   extends: warn(`${IGNORED}: the service is loaded as written here, without what it would inherit; copy the inherited keys in`),
   external_links: warn(`${IGNORED}: no links are made to containers outside the stack`),
-  extra_hosts: dockerOnly('extra /etc/hosts entries'),
+  extra_hosts: containerOption('extra /etc/hosts entries'),
   gpus: split(warn('is a container option; a process service sees the host\'s devices'), refuse('GPU state cannot be checkpointed by CRIU: run the GPU work outside the stack, or without `gpus:`')),
-  group_add: dockerOnly('supplementary groups'),
-  init: dockerOnly('an init process as pid 1 (process services always have one: the namespace\'s init)'),
+  group_add: containerOption('supplementary groups'),
+  init: split(
+    warn('is a container option; a process service always has an init: the namespace\'s'),
+    warn('is passed to Docker (docker-init as pid 1), but `ckpt checkpoint` refuses such a container: runc cannot restore it; run an init from the image\'s entrypoint instead'),
+  ),
   ipc: split(warn(`${IGNORED}: every process service has an IPC namespace of its own`), warn(`${IGNORED}: the container gets a private IPC namespace`)),
   isolation: warn('is for Windows containers; ignored'),
   label_file: dockerOnly('labels from a file'),
   links: warn(`${IGNORED}: links are legacy; a service is reached by its address on the stack's network`),
   logging: warn(`${IGNORED}: ckpt keeps each service's output itself (\`ckpt logs\`)`),
   mac_address: dockerOnly('MAC address'),
-  mem_limit: dockerOnly('memory limit'),
-  mem_reservation: dockerOnly('memory reservation'),
+  mem_limit: containerOption('memory limit'),
+  mem_reservation: containerOption('memory reservation'),
   mem_swappiness: dockerOnly('swappiness'),
-  memswap_limit: dockerOnly('memory+swap limit'),
+  memswap_limit: containerOption('memory+swap limit'),
   network_mode: split(
     warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private or stack)`),
     warn(`${IGNORED}: the container is on Docker's default bridge`),
@@ -72,32 +77,32 @@ export const SERVICE_KEYS: Record<string, Rule> = {
     warn(`${IGNORED}: the container is on Docker's default bridge, and other services do not find it by name or alias`),
   ),
   oom_kill_disable: dockerOnly('OOM killer setting'),
-  oom_score_adj: dockerOnly('OOM score'),
+  oom_score_adj: containerOption('OOM score'),
   pid: split(
     warn(`${IGNORED}: a process service has a pid namespace of its own (x-ckpt.pid_namespace: host shares the host's)`),
     refuse('a container in another pid namespace (the host\'s or a service\'s) cannot be checkpointed on its own: remove `pid:`'),
   ),
-  pids_limit: dockerOnly('pids limit'),
+  pids_limit: containerOption('pids limit'),
   platform: warn(`${IGNORED}: the image runs on this machine's platform; a checkpoint restores only on the same CPU architecture`),
   post_start: warn(`${IGNORED}: the lifecycle hook does not run; put it in the command`),
   pre_stop: warn(`${IGNORED}: the lifecycle hook does not run; handle SIGTERM in the program`),
-  privileged: dockerOnly('privileged mode'),
+  privileged: containerOption('privileged mode'),
   profiles: warn(`${IGNORED}: every service of the file is part of the stack, whatever its profiles`),
   pull_policy: warn('is ignored: ckpt never pulls (no registry is used); the image must be present'),
-  read_only: dockerOnly('read-only root filesystem'),
+  read_only: containerOption('read-only root filesystem'),
   runtime: dockerOnly('OCI runtime (ckpt uses ckpt-runc for restores)'),
   scale: warn(`${IGNORED}: one instance of the service runs`),
   secrets: warn(`${IGNORED}: the secret is not mounted at /run/secrets; bind-mount the file with \`volumes:\` instead`),
-  security_opt: dockerOnly('security options'),
-  shm_size: dockerOnly('/dev/shm size'),
+  security_opt: containerOption('security options'),
+  shm_size: containerOption('/dev/shm size'),
   stdin_open: split(
     warn('is a container option; a process service\'s stdin is /dev/null'),
     refuse('a container\'s stdin cannot be checkpointed yet: give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it'),
   ),
-  stop_signal: warn(`${IGNORED}: \`ckpt down\` stops the service with SIGTERM, then SIGKILL after its grace period`),
+  stop_signal: split(warn(`${IGNORED}: \`ckpt down\` stops a process service with SIGTERM, then SIGKILL after its grace period`), { honour: true }),
   storage_opt: dockerOnly('storage driver options'),
-  sysctls: dockerOnly('namespaced sysctls'),
-  tmpfs: dockerOnly('tmpfs mounts'),
+  sysctls: containerOption('namespaced sysctls'),
+  tmpfs: containerOption('tmpfs mounts'),
   tty: split(
     warn('is a container option; a process service has no terminal'),
     refuse('a container terminal cannot be checkpointed yet: give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it'),
@@ -133,6 +138,7 @@ export function classifyKeys(value: unknown, specOnly: { at: Path; key: string }
       const s = services[String(at[1])];
       verdict = verdictFor(SERVICE_KEYS[key], isRecord(s) ? serviceRuntime(s as RawService) : 'process');
     } else verdict = warn(`is a Compose key that ${IGNORED}; it is ignored`);
+    if ('honour' in verdict) continue;
     const where = { at: [...at, key], key: true, path: at };
     if ('refuse' in verdict) issues.push({ ...where, message: `\`${key}\` is refused: ${verdict.refuse}` });
     else warnings.push({ ...where, message: `\`${key}\` ${verdict.warn}` });

@@ -2,7 +2,7 @@
 // tested without Docker; restore builds a clone's container from the same function.
 import { createHash } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
-import type { Project, Service } from '../../manifest/types.js';
+import type { ContainerOptions, Project, Service } from '../../manifest/types.js';
 import { serviceConfigHash } from '../config-hash.js';
 
 export const LABEL_PROJECT = 'ckpt.project';
@@ -50,6 +50,7 @@ export function containerConfig(project: Project, service: Service, o: Container
     else if (v.source) mounts.push({ Type: 'volume', Source: v.external ?? volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly });
     else mounts.push({ Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly });
   }
+  const c = service.container ?? {};
   const restart = service.restart === 'no' ? undefined : { Name: service.restart, ...(service.restartMaxRetries ? { MaximumRetryCount: service.restartMaxRetries } : {}) };
   return {
     name: containerName(project.name, service.name),
@@ -60,6 +61,8 @@ export function containerConfig(project: Project, service: Service, o: Container
     ...(service.workingDir ? { WorkingDir: service.workingDir } : {}),
     ...(service.user ? { User: service.user } : {}),
     ...(service.xCkpt.hostname ? { Hostname: service.xCkpt.hostname } : {}),
+    ...(c.domainname ? { Domainname: c.domainname } : {}),
+    ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
     Labels: {
       ...service.labels,
       [LABEL_PROJECT]: project.name,
@@ -74,6 +77,37 @@ export function containerConfig(project: Project, service: Service, o: Container
       PortBindings: bindings,
       ...(restart ? { RestartPolicy: restart } : {}),
       ...(o.ociRuntime ? { Runtime: o.ociRuntime } : {}),
+      ...hostOptions(c),
     },
+  };
+}
+
+/** The compose container options (manifest/compose/container-options.ts) in HostConfig's terms. */
+export function hostOptions(c: ContainerOptions): Partial<NonNullable<ContainerCreateOptions['HostConfig']>> {
+  const defined = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
+  return {
+    ...defined('CapAdd', c.capAdd),
+    ...defined('CapDrop', c.capDrop),
+    ...defined('Privileged', c.privileged),
+    ...defined('Init', c.init),
+    ...defined('ReadonlyRootfs', c.readOnly),
+    ...defined('SecurityOpt', c.securityOpt),
+    ...defined('Sysctls', c.sysctls),
+    ...defined('Dns', c.dns),
+    ...defined('DnsSearch', c.dnsSearch),
+    ...defined('DnsOptions', c.dnsOpt),
+    ...defined('ExtraHosts', c.extraHosts),
+    ...defined('ShmSize', c.shmSizeBytes),
+    // "/run:size=64m,mode=1777" → { "/run": "size=64m,mode=1777" }
+    ...defined('Tmpfs', c.tmpfs && Object.fromEntries(c.tmpfs.map((t) => (t.includes(':') ? [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1)] : [t, ''])))),
+    ...defined('GroupAdd', c.groupAdd),
+    ...defined('Memory', c.memLimitBytes),
+    ...defined('MemorySwap', c.memswapLimitBytes),
+    ...defined('MemoryReservation', c.memReservationBytes),
+    ...defined('NanoCpus', c.cpus === undefined ? undefined : Math.round(c.cpus * 1e9)),
+    ...defined('CpuShares', c.cpuShares),
+    ...defined('CpusetCpus', c.cpuset),
+    ...defined('PidsLimit', c.pidsLimit),
+    ...defined('OomScoreAdj', c.oomScoreAdj),
   };
 }

@@ -44,7 +44,30 @@ t.test('each table key, written in a service, gives its warning or refusal; a ty
     return 'loaded without problems';
   };
   const r = await load('services:\n  app:\n    image: x\n    cap_add: [NET_ADMIN]\n    container_name: mine\n    expose: ["80"]\n');
-  t.match(r.warnings.join('\n'), /compose\.yaml:4:5: services\.app: `cap_add` is not acted on by ckpt yet: the container runs without it \(added capabilities\)/);
+  t.notMatch(r.warnings.join('\n'), /cap_add/, 'a container takes cap_add: no warning');
+  t.same(r.project.services[0]!.container, { capAdd: ['NET_ADMIN'] });
+  const opts = await load(
+    'services:\n  app:\n    image: x\n    privileged: "true"\n    init: true\n    read_only: false\n    sysctls: [net.core.somaxconn=1024]\n    extra_hosts: {db: "10.0.0.2"}\n    shm_size: 64m\n    tmpfs: [/run, "/cache:size=1m"]\n    mem_limit: 512m\n    cpus: "0.5"\n    pids_limit: 100\n    stop_signal: SIGINT\n    dns: 1.1.1.1\n',
+  );
+  t.same(opts.project.services[0]!.container, {
+    privileged: true,
+    init: true,
+    readOnly: false,
+    sysctls: { 'net.core.somaxconn': '1024' },
+    dns: ['1.1.1.1'],
+    extraHosts: ['db:10.0.0.2'],
+    shmSizeBytes: 64 * 1024 ** 2,
+    tmpfs: ['/run', '/cache:size=1m'],
+    memLimitBytes: 512 * 1024 ** 2,
+    cpus: 0.5,
+    pidsLimit: 100,
+    stopSignal: 'SIGINT',
+  }, 'compose\'s coercions: booleans and numbers as strings, byte sizes');
+  t.same(opts.warnings, [], 'all honoured');
+  const bad = await problems('services:\n  app:\n    image: x\n    privileged: maybe\n    mem_limit: lots\n    cpus: "half"\n');
+  t.match(bad, /services\.app\.privileged: must be true or false/);
+  t.match(bad, /services\.app\.mem_limit: must be a size/);
+  t.match(bad, /services\.app\.cpus: must be a number/);
   t.match(r.warnings.join('\n'), /compose\.yaml:5:5: services\.app: `container_name` is ignored: ckpt names containers <project>-<service>-1/);
   t.match(r.warnings.join('\n'), /compose\.yaml:6:5: services\.app: `expose` is documentation here/);
   const p = await load('services:\n  app:\n    command: ["sleep", "1"]\n    cap_add: [NET_ADMIN]\n');

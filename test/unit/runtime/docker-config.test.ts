@@ -109,3 +109,15 @@ t.test("a container's volumes, from runc's mounts", async (t) => {
   t.same(containerVolumes(mounts, '/srv/docker'), [], 'another Docker root');
   t.same(containerVolumes(mounts, '/var/lib/docker', new Set(['/cache'])), [{ target: '/data', source: '/var/lib/docker/volumes/p_data/_data' }], 'an external volume is shared: left out');
 });
+
+t.test('compose container options in HostConfig', async (t) => {
+  const { hostOptions } = await import('../../../src/runtime/docker/container-config.js');
+  t.same(hostOptions({ capAdd: ['NET_ADMIN'], cpus: 0.5, tmpfs: ['/run', '/cache:size=1m,mode=1777'], memLimitBytes: 1024, readOnly: true }), {
+    CapAdd: ['NET_ADMIN'],
+    ReadonlyRootfs: true,
+    Tmpfs: { '/run': '', '/cache': 'size=1m,mode=1777' },
+    Memory: 1024,
+    NanoCpus: 500_000_000,
+  });
+  t.same(hostOptions({}), {});
+});
