@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CkptError } from '../errors.js';
 import { normalizeBuild } from './build.js';
 import { readContainerOptions } from './compose/container-options.js';
+import { secretMounts } from './compose/secrets.js';
 import { canonicalJSON, projectHash, setOwn, sortedRecord, sortKeysDeep } from './canonical.js';
 
 export { canonicalJSON, projectHash, sortKeysDeep };
@@ -76,6 +77,7 @@ function restart(r: string | undefined): { policy: RestartPolicy; maxRetries?: n
 }
 
 const nonEmpty = <T extends object>(o: T): T | undefined => (Object.keys(o).length ? o : undefined);
+const nonEmptyList = <T>(l: T[]): T[] | undefined => (l.length ? l : undefined);
 
 /** Expand `~` and resolve relative paths against `dir`. */
 export function resolvePath(p: string, dir: string, home: string): string {
@@ -85,6 +87,8 @@ export function resolvePath(p: string, dir: string, home: string): string {
 }
 
 interface ServiceContext {
+  /** the whole manifest: top-level declarations (secrets, configs) that services refer to */
+  manifest: RawManifest;
   /** the project name: an image that is only built is named <project>-<service>, as compose names it */
   project: string;
   dir: string;
@@ -152,6 +156,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ...opt('restartMaxRetries', r.maxRetries),
     ...opt('image', s.image ?? (s.build !== undefined ? `${o.project}-${name}` : undefined)),
     ...opt('build', s.build === undefined || runtime !== 'docker' ? undefined : normalizeBuild(s.build, (p) => resolvePath(p, o.dir, o.home), o.lookup)),
+    ...opt('secrets', runtime === 'docker' ? nonEmptyList(secretMounts(o.manifest as unknown as Record<string, unknown>, s as Record<string, unknown>, (p) => resolvePath(p, o.dir, o.home))) : undefined),
     ...opt('container', runtime === 'docker' ? nonEmpty(readContainerOptions(s as Record<string, unknown>).options) : undefined),
     // a label listed without `=` is empty, never looked up in the environment (compose's rule)
     ...opt('labels', s.labels === undefined || runtime !== 'docker' ? undefined : sortedRecord(Object.entries(resolveEnvironment(s.labels, () => '')))),
@@ -199,6 +204,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
   const env = opts.env ?? {};
   const home = opts.home ?? env['HOME'] ?? homedir();
   const ctx: ServiceContext = {
+    manifest,
     project: opts.name,
     dir,
     home,

@@ -5,6 +5,21 @@
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import { Locator, type Issue } from './problems.js';
 
+
+/**
+ * `mode: 0440` is octal in compose: its YAML reader (go-yaml) reads integers with Go's base-0
+ * rule, so a leading 0 means octal, where YAML 1.2's core schema would read 440. Only plain
+ * integers of octal digits after a 0 are read this way; `0o440` and quoted strings are unchanged.
+ */
+const LEADING_ZERO_OCTAL = {
+  identify: (v: unknown) => typeof v === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  format: 'OCT',
+  test: /^0[0-7]+$/,
+  resolve: (s: string) => parseInt(s, 8),
+};
+
 export interface ParsedManifest {
   /** the YAML document, when the file parsed */
   doc: Document.Parsed | undefined;
@@ -60,7 +75,7 @@ export function parseManifest(source: string | Uint8Array): ParsedManifest {
     return fail(lineCounter, [{ at: [], fileLevel: true, message: `is empty — ${NEEDS}` }]);
   }
 
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true, customTags: (tags) => [LEADING_ZERO_OCTAL, ...tags] });
   const locator = new Locator(doc, lineCounter);
   if (doc.errors.length > 0) {
     const issues: Issue[] = doc.errors.map((e) => ({

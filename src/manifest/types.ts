@@ -114,6 +114,19 @@ export interface ContainerOptions {
   stopSignal?: string;
 }
 
+/** A secret or config mounted read-only into a container (manifest/compose/secrets.ts). */
+export interface SecretMount {
+  kind: 'secret' | 'config';
+  name: string;
+  /** absolute path inside the container */
+  target: string;
+  /** where the content comes from when the container is made: never the content of a secret itself */
+  from: { file: string } | { env: string } | { content: string };
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
 export interface Service {
   name: string;
   /** argv of the program; entrypoint + command already combined for process services */
@@ -134,6 +147,8 @@ export interface Service {
   build?: BuildSpec;
   /** a container's options from compose keys passed to Docker (absent: none given) */
   container?: ContainerOptions;
+  /** secrets and configs mounted into the container */
+  secrets?: SecretMount[];
   /** container labels (compose's list or mapping form); ckpt's own ckpt.* labels win */
   labels?: Record<string, string>;
   volumes: VolumeMount[];

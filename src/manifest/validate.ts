@@ -13,6 +13,7 @@ import { EnvironmentError, splitAssignment } from './environment.js';
 import { PortError, parseLongPort, parsePortSpec, type LongPort } from './ports.js';
 import { didYouMean, isUnder, suggestion, type Issue, type Path } from './problems.js';
 import { classifyKeys, declarationWarnings } from './compose/keys.js';
+import { checkSecrets } from './compose/secrets.js';
 import { composeSpecErrors } from './compose/spec-schema.js';
 import { isRecord } from './raw.js';
 import { ShellSplitError, splitShell } from './shell.js';
@@ -526,10 +527,11 @@ export interface ValidationResult {
 export function validate(value: unknown): ValidationResult {
   const { issues: schemaIssues, specOnly } = checkSchemas(value);
   const keys = classifyKeys(value, specOnly);
+  const secrets = checkSecrets(value);
   const sem = checkSemantics(value);
   const seen = new Set([...schemaIssues, ...keys.issues].map((i) => JSON.stringify(i.at)));
   return {
-    issues: [...schemaIssues, ...keys.issues, ...sem.issues.filter((i) => !seen.has(JSON.stringify(i.at)))],
-    warnings: [...keys.warnings, ...declarationWarnings(value), ...sem.warnings],
+    issues: [...schemaIssues, ...keys.issues, ...[...secrets.issues, ...sem.issues].filter((i) => !seen.has(JSON.stringify(i.at)))],
+    warnings: [...keys.warnings, ...declarationWarnings(value), ...secrets.warnings, ...sem.warnings],
   };
 }

@@ -2,6 +2,7 @@
 // limits, stop_signal, labels…): the container runs with them, and keeps them, with its memory,
 // across a checkpoint, down and restore.
 import t, { type Test } from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { docker } from '../../src/runtime/docker/client.js';
@@ -95,4 +96,64 @@ services:
   await core.down(ctx, name, { timeoutMs: 20_000 });
   t.ok(Date.now() - t0 < 10_000, `down took ${Date.now() - t0} ms: the program stopped on SIGINT, without waiting for the grace period`);
   t.equal((await docker().listContainers({ all: true, filters: { id: [rec.containerId!] } })).length, 0, 'and the container is gone');
+});
+
+t.test('secrets and configs: file, environment and inline sources, mounted read-only, again after a restore', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const dir = tempDir(t);
+  const name = `sec${process.pid}`;
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const storeRoot = join(dir, 'store');
+  t.teardown(async () => {
+    if (core.readStack(ctx, name)) await core.down(ctx, name, { timeoutMs: 1000 });
+    delete process.env.CKPT_TEST_TOKEN;
+  });
+  writeFileSync(join(dir, 'db_password.txt'), 'hunter2\n');
+  process.env.CKPT_TEST_TOKEN = 'from-the-environment';
+  const file = writeManifest(
+    dir,
+    `name: ${name}
+services:
+  app:
+    image: ${IMAGE}
+    command: ["sleep", "600"]
+    secrets:
+      - db_password
+      - source: token
+        target: api-token
+        uid: "1000"
+        gid: "1000"
+        mode: 0400
+    configs:
+      - source: settings
+        target: /etc/app/settings.ini
+secrets:
+  db_password:
+    file: ./db_password.txt
+  token:
+    environment: CKPT_TEST_TOKEN
+configs:
+  settings:
+    content: |
+      [app]
+      debug = true
+`,
+  );
+  const { project, warnings } = await core.loadProjectWithWarnings({ file });
+  t.same(warnings, [], 'secrets and configs are honoured for a container: no warning');
+  const exec = async (argv: string[]) => (await runtimeFor('docker').exec(core.readStack(ctx, name)!.services['app']!, argv, 5000)).stdout.trim();
+  const check = async (when: string) => {
+    t.equal(await exec(['cat', '/run/secrets/db_password']), 'hunter2', `${when}: a file secret at /run/secrets/<name>`);
+    t.equal(await exec(['cat', '/run/secrets/api-token']), 'from-the-environment', `${when}: an environment secret at its target`);
+    t.match(await exec(['stat', '-c', '%u:%g %a', '/run/secrets/api-token']), /^1000:1000 400$/, `${when}: with its owner and mode`);
+    t.match(await exec(['cat', '/etc/app/settings.ini']), /\[app\]\ndebug = true/, `${when}: an inline config at its target`);
+    t.not((await runtimeFor('docker').exec(core.readStack(ctx, name)!.services['app']!, ['sh', '-c', 'echo x > /run/secrets/db_password'], 5000)).exitCode, 0, `${when}: read-only`);
+  };
+  await core.up(ctx, project);
+  await check('started');
+  t.notMatch(JSON.stringify(core.readStack(ctx, name)!.spec), /from-the-environment|hunter2/, 'no secret value is in the stack\'s state');
+  await core.checkpoint(ctx, name, 'sec', { storeRoot, stop: true });
+  t.notMatch(readFileSync(join(core.getSet(storeRoot, 'sec').dir, 'set.json'), 'utf8'), /from-the-environment|hunter2/, 'nor in the set');
+  await core.restore(ctx, 'sec', { storeRoot });
+  await check('restored');
 });

@@ -28,7 +28,7 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   cap_drop: containerOption('dropped capabilities'),
   cgroup: dockerOnly('cgroup namespace mode'),
   cgroup_parent: warn(`${IGNORED}: ckpt puts each service in a cgroup of its own`),
-  configs: warn(`${IGNORED}: the config is not mounted into the service; bind-mount the file with \`volumes:\` instead`),
+  configs: split(warn(`${IGNORED} for a process service: it is not mounted; the program reads the file at its own path`), { honour: true }),
   container_name: warn('is ignored: ckpt names containers <project>-<service>-1, so clones (-p / clone --as) never collide'),
   cpu_count: dockerOnly('CPU count'),
   cpu_percent: dockerOnly('CPU percent'),
@@ -92,7 +92,7 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   read_only: containerOption('read-only root filesystem'),
   runtime: dockerOnly('OCI runtime (ckpt uses ckpt-runc for restores)'),
   scale: warn(`${IGNORED}: one instance of the service runs`),
-  secrets: warn(`${IGNORED}: the secret is not mounted at /run/secrets; bind-mount the file with \`volumes:\` instead`),
+  secrets: split(warn(`${IGNORED} for a process service: nothing is mounted at /run/secrets; the program reads the file at its own path`), { honour: true }),
   security_opt: containerOption('security options'),
   shm_size: containerOption('/dev/shm size'),
   stdin_open: split(
@@ -115,8 +115,9 @@ export const SERVICE_KEYS: Record<string, Rule> = {
 
 export const TOP_LEVEL_KEYS: Record<string, Verdict> = {
   include: warn(`${IGNORED}: the included files' services are not part of the stack; list the files with -f instead`),
-  secrets: warn(`${IGNORED}: services do not get the secrets; bind-mount the files with \`volumes:\` instead`),
-  configs: warn(`${IGNORED}: services do not get the configs; bind-mount the files with \`volumes:\` instead`),
+  // declarations: what a service that names one gets is that service's verdict
+  secrets: { honour: true },
+  configs: { honour: true },
 };
 
 function verdictFor(rule: Rule, runtime: 'process' | 'docker'): Verdict {

@@ -33,6 +33,8 @@ export interface ContainerConfigOptions {
   ociRuntime?: string;
   /** the image (an ID) instead of the service's `image:` (a restore: the image the set was taken on) */
   image?: string;
+  /** the files of the service's secrets and configs, made by runtime/docker/secrets.ts */
+  secrets?: { source: string; target: string }[];
 }
 
 export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
@@ -51,6 +53,7 @@ export function containerConfig(project: Project, service: Service, o: Container
     else mounts.push({ Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly });
   }
   const c = service.container ?? {};
+  for (const f of o.secrets ?? []) binds.push(`${f.source}:${f.target}:ro`);
   const restart = service.restart === 'no' ? undefined : { Name: service.restart, ...(service.restartMaxRetries ? { MaximumRetryCount: service.restartMaxRetries } : {}) };
   return {
     name: containerName(project.name, service.name),

@@ -13,6 +13,7 @@ import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDir
 import { docker, requireDocker, unreachable } from './client.js';
 import { LABEL_STATE, containerConfig, stateTag, volumeName, type ContainerConfigOptions } from './container-config.js';
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
+import { materializeSecrets } from './secrets.js';
 
 type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
 
@@ -91,7 +92,8 @@ export async function containerRecord(service: Service, id: string): Promise<Ser
  */
 export async function createServiceContainer(project: Project, service: Service, o: Omit<ContainerConfigOptions, 'ociRuntime'>): Promise<Dockerode.Container> {
   const d = docker();
-  const cfg = containerConfig(project, service, { ...o, ...(await ociRuntimeName()) });
+  const secrets = materializeSecrets(project, service, o.stateRoot);
+  const cfg = containerConfig(project, service, { ...o, ...(await ociRuntimeName()), ...(secrets.length ? { secrets } : {}) });
   try {
     const old = await d.getContainer(cfg.name!).inspect();
     if (old.Config.Labels?.[LABEL_STATE] !== stateTag(o.stateRoot)) {

@@ -88,6 +88,18 @@ t.test('each table key, written in a service, gives its warning or refusal; a ty
   t.match(await problems('services:\n  web:\n    build: {context: ., shm_size: lots}\n'), /services\.web\.build\.shm_size: must be a size/);
   const proc = await load('services:\n  web:\n    command: ["x"]\n    build: .\n    x-ckpt: {runtime: process}\n');
   t.match(proc.warnings.join('\n'), /services\.web: `build` is ignored: the service runs as a process/);
+  const sec = await load('services:\n  app:\n    image: x\n    secrets: [a, {source: b, target: /b.txt, mode: 0440, uid: "1"}]\n    configs: [c]\nsecrets:\n  a: {file: ./a.txt}\n  b: {environment: B}\nconfigs:\n  c: {content: hi}\n');
+  t.same(sec.project.services[0]!.secrets, [
+    { kind: 'secret', name: 'a', target: '/run/secrets/a', from: { file: join(dir, 'a.txt') } },
+    { kind: 'secret', name: 'b', target: '/b.txt', from: { env: 'B' }, uid: 1, mode: 0o440 },
+    { kind: 'config', name: 'c', target: '/c', from: { content: 'hi' } },
+  ], 'targets as compose makes them; mode 0440 is octal, as compose reads it; no secret value is kept');
+  t.same(sec.warnings, []);
+  t.match(await problems('services:\n  app:\n    image: x\n    secrets: [nope]\n'), /services\.app\.secrets\[0\]: names secret `nope`, which the top-level `secrets:` does not declare/);
+  const psec = await load('services:\n  app:\n    command: [x]\n    secrets: [a]\nsecrets:\n  a: {file: ./a.txt}\n');
+  t.match(psec.warnings.join('\n'), /`secrets` is not acted on by ckpt yet for a process service: nothing is mounted at \/run\/secrets/);
+  const ext = await load('services:\n  app:\n    image: x\n    secrets: [a]\nsecrets:\n  a: {external: true}\n');
+  t.match(ext.warnings.join('\n'), /secrets\.a: `external` secrets live in a swarm, which ckpt does not use/);
   const nested = await load('services:\n  app:\n    image: x\n    healthcheck:\n      test: ["CMD", "true"]\n      start_interval: 1s\n');
   t.match(nested.warnings.join('\n'), /services\.app\.healthcheck: `start_interval` is a Compose key that is not acted on by ckpt yet; it is ignored/, 'a nested spec key ckpt does not model is named too');
   t.match(await problems('services:\n  app:\n    image: x\n    x-ckpt:\n      restor: {}\n'), /unknown key `restor` — did you mean `restore`\?/, 'inside x-ckpt ckpt\'s schema decides alone');
