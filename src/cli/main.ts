@@ -5,7 +5,7 @@ import { CkptError, EXIT, asCkptError } from '../errors.js';
 import { plainSink } from '../ui/plain/events.js';
 import { jsonSink } from '../ui/json/events.js';
 import { printError } from './errors-out.js';
-import { resolveTarget, type TargetOpts } from './target.js';
+import { fileOption, profileOption, resolveTarget, type TargetOpts } from './target.js';
 import { printPs, printStacks, printDoctor } from './print.js';
 import { runUpForeground } from './up-foreground.js';
 import { addSetCommands } from './set-commands.js';
@@ -35,14 +35,15 @@ export function buildProgram(): Command {
     .description('Checkpoint/restore for developer stacks, on a patched CRIU')
     .version(process.env.npm_package_version ?? '0.1.0', '-v, --version')
     .enablePositionalOptions()
-    .option('-f, --file <manifest>', 'manifest file (default: ckpt.yaml, compose.yaml or docker-compose.yml)')
+    .addOption(fileOption('-f, --file <manifest>', 'manifest file (default: ckpt.yaml, compose.yaml or docker-compose.yml; $COMPOSE_FILE)'))
+    .addOption(profileOption())
     .option('-p, --project-name <name>', 'project name (default: the manifest\'s name or its directory)')
     .option('--store <dir>', 'checkpoint store directory (default: $CKPT_STORE or /var/lib/ckpt/store)')
     .showHelpAfterError('(run ckpt --help for usage)')
     .exitOverride();
 
   const globals = (cmd: Command): GlobalOpts => ({ ...program.opts<GlobalOpts>(), ...cmd.opts<GlobalOpts>() });
-  const fileOpt = (): Option => new Option('-f, --file <manifest>', 'manifest file');
+  const fileOpt = (): Option => fileOption('-f, --file <manifest>', 'manifest file');
   const projOpt = (): Option => new Option('-p, --project-name <name>', 'project name');
 
   program
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     .argument('[manifest]', 'manifest file (same as -f)')
     .addOption(fileOpt())
     .addOption(projOpt())
+    .addOption(profileOption())
     .option('-d, --detach', 'start in the background and return')
     .option('--wait', 'with -d: return once every service with a healthcheck is healthy')
     .option('--build', 'build every image with `build:` before starting (default: only missing ones)')
@@ -172,7 +174,7 @@ export function buildProgram(): Command {
     .command('logs')
     .description('Show the output of services')
     .argument('[services...]', 'only these services')
-    .option('--file <manifest>', 'manifest file')
+    .addOption(fileOption('--file <manifest>', 'manifest file'))
     .addOption(projOpt())
     .option('-f, --follow', 'follow log output')
     .option('-n, --tail <lines>', 'number of lines from the end of each log')
@@ -200,6 +202,7 @@ export function buildProgram(): Command {
     .argument('[manifest]', 'manifest file (same as -f)')
     .addOption(fileOpt())
     .addOption(projOpt())
+    .addOption(profileOption())
     .option('--json', 'print JSON')
     .option('-q, --quiet', 'only validate, print nothing')
     .action(async (manifest: string | undefined, opts: { json?: boolean; quiet?: boolean }, cmd: Command) => {
@@ -227,8 +230,8 @@ export function buildProgram(): Command {
   // any command; one that acts on no stack refuses them instead of ignoring them.
   program.hook('preAction', (_program, action) => {
     const g = program.opts<GlobalOpts>();
-    if ((!g.file && !g.projectName) || STACK_COMMANDS.has(action.name())) return;
-    const given = [g.file ? `-f ${g.file}` : '', g.projectName ? `-p ${g.projectName}` : ''].filter(Boolean).join(' ');
+    if ((!g.file && !g.projectName && !g.profile?.length) || STACK_COMMANDS.has(action.name())) return;
+    const given = [g.file ? `-f ${g.file}` : '', g.projectName ? `-p ${g.projectName}` : '', ...(g.profile ?? []).map((p) => `--profile ${p}`)].filter(Boolean).join(' ');
     throw new CkptError('USAGE', `ckpt ${action.name()} does not act on a stack: ${given} is not taken here`, {
       hint: `Leave it out. The commands that name a stack with -f/-p: ${[...STACK_COMMANDS].join(', ')}.`,
     });

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import * as core from '../core/index.js';
 import { renderTable } from '../ui/plain/table.js';
 import { formatBytes, formatDuration } from '../util/time.js';
-import { resolveTarget, type TargetOpts } from './target.js';
+import { fileOption, resolveTarget, type TargetOpts } from './target.js';
 
 interface Common extends TargetOpts {
   store?: string;
@@ -134,7 +134,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
     .description('Freeze the stack (or the given services) at one moment and dump it into a named set')
     .argument('<set>', 'name of the checkpoint set')
     .argument('[services...]', 'only these services')
-    .option('-f, --file <manifest>', 'manifest file')
+    .addOption(fileOption('-f, --file <manifest>', 'manifest file'))
     .option('-p, --project-name <name>', 'project name')
     .option('--store <dir>', 'checkpoint store')
     .option('--stop', 'stop the stack after the checkpoint (default: leave it running)')
@@ -164,7 +164,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .command('restore')
       .description('Bring a stack back from a checkpoint set')
       .argument('<set>', 'name of the checkpoint set')
-      .option('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services (a service changed since is named in a warning)')
+      .addOption(fileOption('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services (a service changed since is named in a warning)'))
       .option('-p, --project-name <name>', 'restore as this project (default: the manifest\'s name with -f, else the set\'s)')
       .option('--store <dir>', 'checkpoint store')
       .option('--replace', 'stop the running stack of that name first')
@@ -199,7 +199,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .argument('<set>', 'name of the checkpoint set')
       .option('--as <name>', 'project name of the copy (required; -p is the same)')
       .option('-p, --project-name <name>', 'project name of the copy (same as --as)')
-      .option('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services')
+      .addOption(fileOption('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services'))
       .option('--store <dir>', 'checkpoint store')
       .option('--print-stats', 'print CRIU timing statistics')
       .option('--json', 'print the result as JSON')
@@ -229,7 +229,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
   program
     .command('sets')
     .description('List checkpoint sets (of one stack with -f or -p; all of the store without)')
-    .option('-f, --file <manifest>', 'only the sets of this manifest\'s stack')
+    .addOption(fileOption('-f, --file <manifest>', 'only the sets of this manifest\'s stack'))
     .option('-p, --project-name <name>', 'only the sets of this stack')
     .option('--store <dir>', 'checkpoint store')
     .option('--json', 'print JSON')

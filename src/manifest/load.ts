@@ -42,6 +42,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** overrides the manifest's `name` and the directory name */
   projectName?: string;
+  /** the active profiles (--profile); default: COMPOSE_PROFILES of `env`, comma-separated */
+  profiles?: string[];
 }
 
 export interface LoadResult {
@@ -199,6 +201,42 @@ export function readEnvFiles(
 }
 
 // ---------------------------------------------------------------------------------------------
+// profiles
+
+/**
+ * Compose's profiles: a service without `profiles:` is always part of the stack, one with them
+ * only when one of them is active. The others are left out before normalizing; an active service
+ * that depends on one left out is an error that names the profile to activate.
+ */
+export function activeServices(value: unknown, profiles: readonly string[]): { value: unknown; issues: Issue[] } {
+  if (!isRecord(value) || !isRecord(value['services'])) return { value, issues: [] };
+  const all = value['services'];
+  const on = new Set(profiles);
+  const theirs = (s: unknown): string[] => (isRecord(s) && Array.isArray(s['profiles']) ? s['profiles'].map(String) : []);
+  const keep = (s: unknown): boolean => theirs(s).length === 0 || on.has('*') || theirs(s).some((p) => on.has(p));
+  const services = Object.fromEntries(Object.entries(all).filter(([, s]) => keep(s)));
+  const issues: Issue[] = [];
+  for (const [name, s] of Object.entries(services)) {
+    if (!isRecord(s)) continue;
+    const deps = Array.isArray(s['depends_on']) ? s['depends_on'].map(String) : isRecord(s['depends_on']) ? Object.keys(s['depends_on']) : [];
+    for (const dep of deps) {
+      const d = all[dep];
+      if (d === undefined || keep(d)) continue;
+      const optional = isRecord(s['depends_on']) && isRecord(s['depends_on'][dep]) && s['depends_on'][dep]['required'] === false;
+      if (optional) continue;
+      issues.push({
+        at: ['services', name, 'depends_on'],
+        message: `depends on \`${dep}\`, whose profiles (${theirs(d).join(', ')}) are not active — activate one: --profile ${theirs(d)[0]} (or COMPOSE_PROFILES)`,
+      });
+    }
+  }
+  if (Object.keys(services).length === 0 && Object.keys(all).length > 0) {
+    issues.push({ at: ['services'], key: true, message: `no service is active: every one has \`profiles:\` and none of them is active — activate one with --profile` });
+  }
+  return { value: { ...value, services }, issues };
+}
+
+// ---------------------------------------------------------------------------------------------
 // the pipeline
 
 export interface CompileOptions {
@@ -209,6 +247,8 @@ export interface CompileOptions {
   /** interpolation environment (process env over .env) */
   env: Env;
   projectName?: string;
+  /** the active profiles: a service with `profiles:` is part of the stack only if one is active */
+  profiles?: string[];
   /** reads env_files; default: the file system */
   readFile?: ReadText;
 }
@@ -234,14 +274,16 @@ export function compileManifest(source: string | Uint8Array, opts: CompileOption
 
   const validated = validate(interpolated.value);
   const home = opts.env['HOME'] ?? homedir();
-  const envFiles = readEnvFiles(interpolated.value, dir, lookup, opts.readFile, home);
-  const value = interpolated.value as RawManifest;
+  const active = activeServices(interpolated.value, opts.profiles ?? []);
+  const value = active.value as RawManifest;
+  const envFiles = readEnvFiles(value, dir, lookup, opts.readFile, home);
   const name = resolveProjectName(opts.projectName, isRecord(value) ? value['name'] : undefined, dir);
 
   const issues = [
     ...interpolated.issues,
     ...validated.issues.filter(notUnderFailure),
     ...envFiles.issues.filter(notUnderFailure),
+    ...(validated.issues.length ? [] : active.issues),
     ...(name.issue ? [name.issue] : []),
   ];
   const warnings = [...parsed.warnings, ...interpolated.warnings, ...validated.warnings];
@@ -275,10 +317,26 @@ export async function loadProjectWithWarnings(opts: LoadOptions = {}): Promise<L
     }
     return all[0]!;
   };
-  if (opts.file === undefined) {
+  const composeFile = (opts.env ?? process.env)['COMPOSE_FILE'];
+  const requested = opts.file ?? (composeFile ? composeFile : undefined);
+  if (requested !== undefined && opts.file === undefined) {
+    const files = requested.split(':').filter(Boolean);
+    if (files.length > 1) {
+      throw new CkptError('MANIFEST_INVALID', `COMPOSE_FILE names ${files.length} files (${files.join(', ')}); ckpt does not merge several compose files yet`, {
+        hint: 'Merge them into one file (docker compose config > merged.yaml prints the merge), and name that one.',
+      });
+    }
+  }
+  if (requested === undefined) {
     file = await pick(cwd);
+    // compose applies compose.override.yaml beside the file it finds; ckpt would not: say so
+    for (const o of ['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yaml', 'docker-compose.override.yml']) {
+      if (await isFile(path.join(path.dirname(file), o))) {
+        extraWarnings.push(`${displayName(path.join(path.dirname(file), o), cwd)} is not applied: ckpt does not merge override files yet; merge it into ${path.basename(file)} (docker compose config prints the merge)`);
+      }
+    }
   } else {
-    file = path.resolve(cwd, opts.file);
+    file = path.resolve(cwd, requested);
     const st = await stat(file).catch((e: NodeJS.ErrnoException) => e);
     if (st instanceof Error) {
       if (st.code === 'ENOENT') {
@@ -320,11 +378,15 @@ export async function loadProjectWithWarnings(opts: LoadOptions = {}): Promise<L
   }
   const env = { ...dotenv, ...processEnv };
 
+  // compose's environment: COMPOSE_PROJECT_NAME after -p, COMPOSE_PROFILES when no --profile
+  const projectName = opts.projectName ?? (env['COMPOSE_PROJECT_NAME'] || undefined);
+  const profiles = opts.profiles?.length ? opts.profiles : (env['COMPOSE_PROFILES'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const result = compileManifest(source, {
     file,
     display,
     env,
-    ...(opts.projectName !== undefined ? { projectName: opts.projectName } : {}),
+    profiles,
+    ...(projectName !== undefined ? { projectName } : {}),
   });
   const issues = [...dotenvIssues, ...result.issues];
   if (issues.length > 0 || !result.project) throw manifestError(issues, display, result.locator);

@@ -87,7 +87,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   post_start: warn(`${IGNORED}: the lifecycle hook does not run; put it in the command`),
   pre_stop: warn(`${IGNORED}: the lifecycle hook does not run; handle SIGTERM in the program`),
   privileged: containerOption('privileged mode'),
-  profiles: warn(`${IGNORED}: every service of the file is part of the stack, whatever its profiles`),
+  // honoured by the loader (load.ts activeServices): --profile, COMPOSE_PROFILES
+  profiles: { honour: true },
   pull_policy: warn('is ignored: ckpt never pulls (no registry is used); the image must be present'),
   read_only: containerOption('read-only root filesystem'),
   runtime: dockerOnly('OCI runtime (ckpt uses ckpt-runc for restores)'),
