@@ -12,6 +12,7 @@ import { restoreGatePath, shimPath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
 import { createCgroup, killCgroup, removeCgroup, serviceCgroup } from '../runtime/process/freezer.js';
 import { restoreContainer } from '../runtime/docker/restore-container.js';
+import { removeProjectNetworks } from '../runtime/index.js';
 import {
   STACK_NETNS_KEY,
   lockNetwork,
@@ -362,6 +363,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     if (Object.keys(state.services).length) await down(ctx, projectName, { timeoutMs: 1000 });
     else {
       if (state.network) await stopStackNetwork(state.network);
+      await removeProjectNetworks(project, ctx.stateRoot).catch(() => undefined);
       states.remove(projectName);
     }
     throw e;

@@ -4,7 +4,7 @@
 import { CkptError } from '../errors.js';
 import type { Healthcheck, Project, Service } from '../manifest/types.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
-import { removeProjectVolumes, runtimeFor } from '../runtime/index.js';
+import { removeProjectNetworks, removeProjectVolumes, runtimeFor } from '../runtime/index.js';
 import { requireDocker } from '../runtime/docker/client.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
@@ -213,6 +213,7 @@ export async function down(ctx: CoreContext, projectName: string, opts: DownOpti
       await stopOne(ctx, projectName, rec, grace);
     }
     if (state.network) await stopStackNetwork(state.network);
+    for (const n of await removeProjectNetworks(state.spec, ctx.stateRoot)) ctx.events(ev({ type: 'message', level: 'info', text: `network ${n} removed` }));
     if (opts.volumes) {
       for (const v of await removeProjectVolumes(state.spec)) ctx.events(ev({ type: 'message', level: 'info', text: `volume ${v} removed` }));
     }

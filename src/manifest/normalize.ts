@@ -9,6 +9,7 @@ import { CkptError } from '../errors.js';
 import { normalizeBuild } from './build.js';
 import { readContainerOptions } from './compose/container-options.js';
 import { secretMounts } from './compose/secrets.js';
+import { projectNetworks, serviceNetworks } from './compose/networks.js';
 import { canonicalJSON, projectHash, setOwn, sortedRecord, sortKeysDeep } from './canonical.js';
 
 export { canonicalJSON, projectHash, sortKeysDeep };
@@ -156,6 +157,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ...opt('restartMaxRetries', r.maxRetries),
     ...opt('image', s.image ?? (s.build !== undefined ? `${o.project}-${name}` : undefined)),
     ...opt('build', s.build === undefined || runtime !== 'docker' ? undefined : normalizeBuild(s.build, (p) => resolvePath(p, o.dir, o.home), o.lookup)),
+    ...opt('networks', runtime === 'docker' ? serviceNetworks(s as Record<string, unknown>) : undefined),
     ...opt('secrets', runtime === 'docker' ? nonEmptyList(secretMounts(o.manifest as unknown as Record<string, unknown>, s as Record<string, unknown>, (p) => resolvePath(p, o.dir, o.home))) : undefined),
     ...opt('container', runtime === 'docker' ? nonEmpty(readContainerOptions(s as Record<string, unknown>).options) : undefined),
     // a label listed without `=` is empty, never looked up in the environment (compose's rule)
@@ -225,6 +227,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
     workingDir: dir,
     services: order.map((n) => byName.get(n)!),
     xCkpt: manifest['x-ckpt'] ?? {},
+    ...(order.some((n) => byName.get(n)!.xCkpt.runtime === 'docker') ? { networks: projectNetworks(manifest as unknown as Record<string, unknown>) } : {}),
   };
   return { ...project, hash: projectHash(project) };
 }

@@ -7,7 +7,7 @@ import { Document, isScalar, visit, type Scalar } from 'yaml';
 import { formatDuration } from './durations.js';
 import { escapeInterpolation } from './interpolate.js';
 import { sortKeysDeep } from './normalize.js';
-import type { Project, Service } from './types.js';
+import type { BuildSpec, ContainerOptions, Project, Service } from './types.js';
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -66,6 +66,26 @@ function renderService(s: Service): Record<string, unknown> {
     }));
   }
   if (s.xCkpt.hostname !== undefined) out['hostname'] = s.xCkpt.hostname;
+  if (s.build) out['build'] = renderBuild(s.build);
+  if (s.networks && !(s.networks.length === 1 && s.networks[0]!.network === 'default' && s.networks[0]!.aliases.length === 0 && !s.networks[0]!.ipv4Address && !s.networks[0]!.ipv6Address)) {
+    out['networks'] = Object.fromEntries(
+      s.networks.map((a, i) => [
+        a.network,
+        {
+          ...(a.aliases.length ? { aliases: a.aliases } : {}),
+          ...(a.ipv4Address ? { ipv4_address: a.ipv4Address } : {}),
+          ...(a.ipv6Address ? { ipv6_address: a.ipv6Address } : {}),
+          // the order ckpt joins them in, as priorities (the first is the highest)
+          priority: s.networks!.length - i,
+        },
+      ]),
+    );
+  }
+  for (const kind of ['secret', 'config'] as const) {
+    const list = (s.secrets ?? []).filter((m) => m.kind === kind);
+    if (list.length) out[`${kind}s`] = list.map((m) => ({ source: m.name, target: m.target, ...(m.uid !== undefined ? { uid: String(m.uid) } : {}), ...(m.gid !== undefined ? { gid: String(m.gid) } : {}), ...(m.mode !== undefined ? { mode: m.mode } : {}) }));
+  }
+  if (s.container) Object.assign(out, renderContainerOptions(s.container));
   out['stop_grace_period'] = formatDuration(s.xCkpt.stopGracePeriodMs);
   out['x-ckpt'] = {
     runtime: s.xCkpt.runtime,
@@ -88,8 +108,57 @@ export function projectToManifest(p: Project): Record<string, unknown> {
   if (volumes.length > 0) {
     out['volumes'] = Object.fromEntries(volumes.map((v) => [v, external.has(v) ? { external: true, ...(external.get(v) !== v ? { name: external.get(v) } : {}) } : {}]));
   }
+  const networks = (p.networks ?? []).filter((n) => n.key !== 'default' || Object.keys(n).length > 1);
+  if (networks.length > 0) {
+    out['networks'] = Object.fromEntries(
+      networks.map((n) => [
+        n.key,
+        {
+          ...(n.name ? { name: n.name } : {}),
+          ...(n.external ? { external: true } : {}),
+          ...(n.internal ? { internal: true } : {}),
+          ...(n.driver ? { driver: n.driver } : {}),
+          ...(n.driverOpts ? { driver_opts: sortKeysDeep(n.driverOpts) } : {}),
+          ...(n.ipam ? { ipam: { config: n.ipam.map((c) => ({ ...(c.subnet ? { subnet: c.subnet } : {}), ...(c.gateway ? { gateway: c.gateway } : {}), ...(c.ipRange ? { ip_range: c.ipRange } : {}) })) } } : {}),
+        },
+      ]),
+    );
+  }
+  const defs = (kind: 'secret' | 'config') => {
+    const all = p.services.flatMap((s) => (s.secrets ?? []).filter((m) => m.kind === kind));
+    return Object.fromEntries(all.map((m) => [m.name, 'file' in m.from ? { file: m.from.file } : 'env' in m.from ? { environment: m.from.env } : { content: m.from.content }]));
+  };
+  for (const kind of ['secret', 'config'] as const) if (Object.keys(defs(kind)).length) out[`${kind}s`] = defs(kind);
   if (Object.keys(p.xCkpt).length > 0) out['x-ckpt'] = sortKeysDeep(p.xCkpt);
   return out;
+}
+
+function renderBuild(b: BuildSpec): Record<string, unknown> {
+  return {
+    context: b.context,
+    ...(b.dockerfile !== undefined ? { dockerfile: b.dockerfile } : {}),
+    ...(b.dockerfileInline !== undefined ? { dockerfile_inline: b.dockerfileInline } : {}),
+    ...(Object.keys(b.args).length ? { args: sortKeysDeep(b.args) } : {}),
+    ...(b.target ? { target: b.target } : {}),
+    ...(Object.keys(b.labels).length ? { labels: sortKeysDeep(b.labels) } : {}),
+    ...(b.cacheFrom.length ? { cache_from: b.cacheFrom } : {}),
+    ...(b.network ? { network: b.network } : {}),
+    ...(b.shmSizeBytes !== undefined ? { shm_size: b.shmSizeBytes } : {}),
+    ...(b.extraHosts.length ? { extra_hosts: b.extraHosts } : {}),
+    ...(b.pull ? { pull: true } : {}),
+    ...(b.noCache ? { no_cache: true } : {}),
+  };
+}
+
+/** ContainerOptions under their compose names (sizes in bytes). */
+function renderContainerOptions(c: ContainerOptions): Record<string, unknown> {
+  const names: Record<keyof ContainerOptions, string> = {
+    capAdd: 'cap_add', capDrop: 'cap_drop', privileged: 'privileged', init: 'init', readOnly: 'read_only', securityOpt: 'security_opt',
+    sysctls: 'sysctls', dns: 'dns', dnsSearch: 'dns_search', dnsOpt: 'dns_opt', extraHosts: 'extra_hosts', shmSizeBytes: 'shm_size',
+    tmpfs: 'tmpfs', groupAdd: 'group_add', memLimitBytes: 'mem_limit', memswapLimitBytes: 'memswap_limit', memReservationBytes: 'mem_reservation',
+    cpus: 'cpus', cpuShares: 'cpu_shares', cpuset: 'cpuset', pidsLimit: 'pids_limit', oomScoreAdj: 'oom_score_adj', domainname: 'domainname', stopSignal: 'stop_signal',
+  };
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [names[k as keyof ContainerOptions], v]));
 }
 
 /** YAML 1.1 booleans and nulls: quoted so that no YAML reader changes their type. */

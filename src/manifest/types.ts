@@ -127,6 +127,27 @@ export interface SecretMount {
   mode?: number;
 }
 
+/** A network of the project (manifest/compose/networks.ts), made in Docker as <project>_<key> unless external or named. */
+export interface ProjectNetwork {
+  key: string;
+  /** the Docker network's name when the manifest gives one (`name:`, or external's name) */
+  name?: string;
+  external?: boolean;
+  internal?: boolean;
+  driver?: string;
+  driverOpts?: Record<string, string>;
+  ipam?: { subnet?: string; gateway?: string; ipRange?: string }[];
+}
+
+/** A network a container joins, with the names other containers find it by. */
+export interface NetworkAttachment {
+  /** the key of a ProjectNetwork */
+  network: string;
+  aliases: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+}
+
 export interface Service {
   name: string;
   /** argv of the program; entrypoint + command already combined for process services */
@@ -147,6 +168,8 @@ export interface Service {
   build?: BuildSpec;
   /** a container's options from compose keys passed to Docker (absent: none given) */
   container?: ContainerOptions;
+  /** the networks a container joins, the first one first (empty: Docker's default bridge, as network_mode) */
+  networks?: NetworkAttachment[];
   /** secrets and configs mounted into the container */
   secrets?: SecretMount[];
   /** container labels (compose's list or mapping form); ckpt's own ckpt.* labels win */
@@ -165,6 +188,8 @@ export interface Project {
   /** services in dependency order (dependencies first), ties broken by name */
   services: Service[];
   xCkpt: Record<string, unknown>;
+  /** the networks its containers join (absent: it has no container) */
+  networks?: ProjectNetwork[];
   /** sha256 of the normalized project, to detect drift between `up` and later commands */
   hash: string;
 }

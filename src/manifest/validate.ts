@@ -14,6 +14,7 @@ import { PortError, parseLongPort, parsePortSpec, type LongPort } from './ports.
 import { didYouMean, isUnder, suggestion, type Issue, type Path } from './problems.js';
 import { classifyKeys, declarationWarnings } from './compose/keys.js';
 import { checkSecrets } from './compose/secrets.js';
+import { checkNetworks } from './compose/networks.js';
 import { composeSpecErrors } from './compose/spec-schema.js';
 import { isRecord } from './raw.js';
 import { ShellSplitError, splitShell } from './shell.js';
@@ -528,10 +529,11 @@ export function validate(value: unknown): ValidationResult {
   const { issues: schemaIssues, specOnly } = checkSchemas(value);
   const keys = classifyKeys(value, specOnly);
   const secrets = checkSecrets(value);
+  const networks = checkNetworks(value);
   const sem = checkSemantics(value);
   const seen = new Set([...schemaIssues, ...keys.issues].map((i) => JSON.stringify(i.at)));
   return {
-    issues: [...schemaIssues, ...keys.issues, ...[...secrets.issues, ...sem.issues].filter((i) => !seen.has(JSON.stringify(i.at)))],
-    warnings: [...keys.warnings, ...declarationWarnings(value), ...secrets.warnings, ...sem.warnings],
+    issues: [...schemaIssues, ...keys.issues, ...[...secrets.issues, ...networks.issues, ...sem.issues].filter((i) => !seen.has(JSON.stringify(i.at)))],
+    warnings: [...keys.warnings, ...declarationWarnings(value), ...secrets.warnings, ...networks.warnings, ...sem.warnings],
   };
 }

@@ -15,4 +15,10 @@ export function removeProjectVolumes(project: Project): Promise<string[]> {
   return dockerRuntime.removeVolumes(project);
 }
 
+/** compose down: the networks of a project that is down (Docker's own; external ones stay) */
+export function removeProjectNetworks(project: Project, stateRoot: string): Promise<string[]> {
+  if (!project.networks || !project.services.some((s) => s.xCkpt.runtime === 'docker')) return Promise.resolve([]);
+  return dockerRuntime.removeNetworks(project, stateRoot);
+}
+
 export type { ServiceRuntime, ServiceRecord, ServiceStatus } from './types.js';

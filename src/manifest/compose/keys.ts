@@ -73,8 +73,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
     warn(`${IGNORED}: the container is on Docker's default bridge`),
   ),
   networks: split(
-    warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private or stack); names and aliases are not resolved`),
-    warn(`${IGNORED}: the container is on Docker's default bridge, and other services do not find it by name or alias`),
+    warn(`${IGNORED} for a process service: its network is \`x-ckpt.network\` (host, private or stack), and containers do not find it by name`),
+    { honour: true },
   ),
   oom_kill_disable: dockerOnly('OOM killer setting'),
   oom_score_adj: containerOption('OOM score'),
@@ -153,8 +153,11 @@ export function declarationWarnings(value: unknown): Issue[] {
   const out: Issue[] = [];
   if (!isRecord(value)) return out;
   const networks = isRecord(value['networks']) ? value['networks'] : {};
-  for (const name of Object.keys(networks).sort()) {
-    out.push({ at: ['networks', name], key: true, path: ['networks'], message: `\`${name}\` is not created: ckpt does not make networks yet (containers are on Docker's default bridge, process services on \`x-ckpt.network\`)` });
+  const services0 = isRecord(value['services']) ? Object.values(value['services']) : [];
+  if (!services0.some((s) => isRecord(s) && serviceRuntime(s as RawService) === 'docker')) {
+    for (const name of Object.keys(networks).sort()) {
+      out.push({ at: ['networks', name], key: true, path: ['networks'], message: `\`${name}\` is not created: only containers join compose networks; process services use \`x-ckpt.network\`` });
+    }
   }
   const volumes = isRecord(value['volumes']) ? value['volumes'] : {};
   for (const name of Object.keys(volumes).sort()) {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { ContainerOptions, Project, Service } from '../../manifest/types.js';
 import { serviceConfigHash } from '../config-hash.js';
+import { endpointConfig } from './networks.js';
 
 export const LABEL_PROJECT = 'ckpt.project';
 export const LABEL_SERVICE = 'ckpt.service';
@@ -35,6 +36,8 @@ export interface ContainerConfigOptions {
   image?: string;
   /** the files of the service's secrets and configs, made by runtime/docker/secrets.ts */
   secrets?: { source: string; target: string }[];
+  /** the Docker names of the service's networks, in its order (runtime/docker/networks.ts) */
+  networks?: string[];
 }
 
 export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
@@ -74,7 +77,10 @@ export function containerConfig(project: Project, service: Service, o: Container
       [LABEL_STATE]: stateTag(o.stateRoot),
     },
     ExposedPorts: exposed,
+    // Docker takes one network at create; the others are joined before the start
+    ...(o.networks?.length ? { NetworkingConfig: { EndpointsConfig: { [o.networks[0]!]: endpointConfig(service, 0) } } } : {}),
     HostConfig: {
+      ...(o.networks?.length ? { NetworkMode: o.networks[0] } : {}),
       Binds: binds,
       Mounts: mounts,
       PortBindings: bindings,

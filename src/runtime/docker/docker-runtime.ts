@@ -14,6 +14,7 @@ import { docker, requireDocker, unreachable } from './client.js';
 import { LABEL_STATE, containerConfig, stateTag, volumeName, type ContainerConfigOptions } from './container-config.js';
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
 import { materializeSecrets } from './secrets.js';
+import { connectOtherNetworks, ensureServiceNetworks, removeProjectNetworks } from './networks.js';
 
 type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
 
@@ -93,7 +94,8 @@ export async function containerRecord(service: Service, id: string): Promise<Ser
 export async function createServiceContainer(project: Project, service: Service, o: Omit<ContainerConfigOptions, 'ociRuntime'>): Promise<Dockerode.Container> {
   const d = docker();
   const secrets = materializeSecrets(project, service, o.stateRoot);
-  const cfg = containerConfig(project, service, { ...o, ...(await ociRuntimeName()), ...(secrets.length ? { secrets } : {}) });
+  const networks = await ensureServiceNetworks(project, service, o.stateRoot);
+  const cfg = containerConfig(project, service, { ...o, ...(await ociRuntimeName()), ...(secrets.length ? { secrets } : {}), ...(networks.length ? { networks } : {}) });
   try {
     const old = await d.getContainer(cfg.name!).inspect();
     if (old.Config.Labels?.[LABEL_STATE] !== stateTag(o.stateRoot)) {
@@ -119,8 +121,14 @@ export async function createServiceContainer(project: Project, service: Service,
     }
   }
   try {
-    return await d.createContainer(cfg);
+    const c = await d.createContainer(cfg);
+    await connectOtherNetworks(c, service, networks).catch(async (e) => {
+      await c.remove({ force: true }).catch(() => {});
+      throw e;
+    });
+    return c;
   } catch (e) {
+    if (e instanceof CkptError) throw e;
     if (statusCode(e) === 404) {
       throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: image ${service.image} is not on this machine`, {
         hint: service.build
@@ -190,6 +198,11 @@ export class DockerRuntime implements ServiceRuntime {
       if (statusCode(e) !== 404 && !/already in progress/.test((e as Error).message)) throw dockerFailure(record, 'remove', e);
     }
     forgetRestoreRequest(record.containerId!);
+  }
+
+  /** Removes the networks of a project that is down (its own, not external ones); returns those removed. */
+  removeNetworks(project: Project, stateRoot: string): Promise<string[]> {
+    return removeProjectNetworks(project, stateRoot);
   }
 
   /** Removes the named volumes of a project that is down (compose down -v); returns those removed. */

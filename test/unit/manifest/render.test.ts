@@ -121,7 +121,7 @@ t.test('projectToJSON: sorted keys, services in order', async (t) => {
   const p = load(MANIFEST);
   const json = projectToJSON(p);
   const parsed = JSON.parse(json) as Project;
-  t.strictSame(Object.keys(parsed), ['file', 'hash', 'name', 'services', 'workingDir', 'xCkpt']);
+  t.strictSame(Object.keys(parsed), ['file', 'hash', 'name', 'networks', 'services', 'workingDir', 'xCkpt']);
   t.strictSame(parsed.services.map((s) => s.name), ['api', 'web']);
   t.strictSame(parsed, JSON.parse(JSON.stringify(p)));
   t.equal(projectToJSON(load(MANIFEST)), json);

@@ -1,0 +1,91 @@
+// `networks:`, top level and per service, normalized for the container runtime: which networks a
+// project declares (compose's implicit `default` among them), and which ones each container joins
+// with which aliases. runtime/docker/networks.ts makes them; process services keep
+// x-ckpt.network, and are warned that they do not join these networks.
+import { isRecord } from '../raw.js';
+import type { Issue } from '../problems.js';
+import type { NetworkAttachment, ProjectNetwork } from '../types.js';
+
+/** The networks of a project: those declared, and `default` (compose makes it when a service uses it). */
+export function projectNetworks(value: Record<string, unknown>): ProjectNetwork[] {
+  const declared = isRecord(value['networks']) ? value['networks'] : {};
+  const out: ProjectNetwork[] = [];
+  const names = new Set([...Object.keys(declared), 'default']);
+  for (const key of [...names].sort()) {
+    const d = isRecord(declared[key]) ? declared[key] : {};
+    const external = d['external'] === true || isRecord(d['external']);
+    const ipam = isRecord(d['ipam']) && Array.isArray(d['ipam']['config']) ? (d['ipam']['config'] as Record<string, unknown>[]) : [];
+    out.push({
+      key,
+      ...(typeof d['name'] === 'string' ? { name: d['name'] } : isRecord(d['external']) && typeof d['external']['name'] === 'string' ? { name: d['external']['name'] } : {}),
+      ...(external ? { external: true } : {}),
+      ...(d['internal'] === true ? { internal: true } : {}),
+      ...(typeof d['driver'] === 'string' ? { driver: d['driver'] } : {}),
+      ...(isRecord(d['driver_opts']) ? { driverOpts: Object.fromEntries(Object.entries(d['driver_opts']).map(([k, v]) => [k, String(v)])) } : {}),
+      ...(ipam.length
+        ? {
+            ipam: ipam.map((c) => ({
+              ...(typeof c['subnet'] === 'string' ? { subnet: c['subnet'] } : {}),
+              ...(typeof c['gateway'] === 'string' ? { gateway: c['gateway'] } : {}),
+              ...(typeof c['ip_range'] === 'string' ? { ipRange: c['ip_range'] } : {}),
+            })),
+          }
+        : {}),
+    });
+  }
+  return out;
+}
+
+/** The networks a container joins: its `networks:` (list or map), else `default`; none with network_mode. */
+export function serviceNetworks(s: Record<string, unknown>): NetworkAttachment[] {
+  if (s['network_mode'] !== undefined) return [];
+  const n = s['networks'];
+  if (n === undefined) return [{ network: 'default', aliases: [] }];
+  if (Array.isArray(n)) return n.map((k) => ({ network: String(k), aliases: [] }));
+  if (!isRecord(n)) return [];
+  return Object.entries(n)
+    .map(([network, o]): NetworkAttachment & { priority: number } => {
+      const opts = isRecord(o) ? o : {};
+      return {
+        network,
+        aliases: Array.isArray(opts['aliases']) ? opts['aliases'].map(String) : [],
+        ...(typeof opts['ipv4_address'] === 'string' ? { ipv4Address: opts['ipv4_address'] } : {}),
+        ...(typeof opts['ipv6_address'] === 'string' ? { ipv6Address: opts['ipv6_address'] } : {}),
+        priority: typeof opts['priority'] === 'number' ? opts['priority'] : 0,
+      };
+    })
+    // compose: the highest priority first (the one the container is created on), then by name
+    .sort((a, b) => b.priority - a.priority || (a.network < b.network ? -1 : 1))
+    .map(({ priority: _p, ...a }) => a);
+}
+
+/** A service naming an undeclared network; declared options ckpt does not act on. */
+export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issue[] } {
+  const issues: Issue[] = [];
+  const warnings: Issue[] = [];
+  if (!isRecord(value)) return { issues, warnings };
+  const declared = isRecord(value['networks']) ? value['networks'] : {};
+  const services = isRecord(value['services']) ? value['services'] : {};
+  for (const svc of Object.keys(services).sort()) {
+    const s = services[svc];
+    if (!isRecord(s)) continue;
+    const n = s['networks'];
+    const names = Array.isArray(n) ? n.map(String) : isRecord(n) ? Object.keys(n) : [];
+    names.forEach((name, i) => {
+      if (name !== 'default' && !Object.prototype.hasOwnProperty.call(declared, name)) {
+        issues.push({ at: ['services', svc, 'networks', Array.isArray(n) ? i : name], key: !Array.isArray(n), message: `names network \`${name}\`, which the top-level \`networks:\` does not declare` });
+      }
+    });
+  }
+  for (const [key, d] of Object.entries(declared)) {
+    if (!isRecord(d)) continue;
+    for (const k of Object.keys(d).sort()) {
+      if (['name', 'external', 'internal', 'driver', 'driver_opts', 'ipam', 'labels', 'attachable'].includes(k) || k.startsWith('x-')) continue;
+      warnings.push({ at: ['networks', key, k], key: true, path: ['networks', key], message: `\`${k}\` is not acted on by ckpt yet: the network is made without it` });
+    }
+    if (typeof d['driver'] === 'string' && d['driver'] !== 'bridge') {
+      warnings.push({ at: ['networks', key, 'driver'], path: ['networks', key], message: `is passed to Docker; ckpt checkpoints containers on bridge networks, and one on \`${d['driver']}\` may not restore` });
+    }
+  }
+  return { issues, warnings };
+}
