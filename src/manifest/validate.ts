@@ -179,6 +179,8 @@ export interface SpecOnlyKey {
 
 const additional = (e: ErrorObject): string => String((e.params as Record<string, unknown>)['additionalProperty']);
 const COMBINATORS = new Set(['oneOf', 'anyOf', 'if', 'not', 'false schema']);
+/** what a oneOf branch that does not fit the value's shape reports */
+const BRANCH_KEYWORDS = new Set(['type', 'enum', 'const']);
 
 /**
  * Both schemas (compose/spec-schema.ts says why two). ckpt's issues come first, with its
@@ -208,9 +210,10 @@ export function checkSchemas(value: unknown): { issues: Issue[]; specOnly: SpecO
   const issues = issuesFromErrors(kept, value, (e) => (e.keyword === 'additionalProperties' ? (specUnknown.get(`${e.instancePath}\0${additional(e)}`) ?? []) : []));
   // The spec's issues. Its oneOf branches each fail in their own way ("must be a list", then
   // "missing condition" inside the mapping): the deepest place is the one the user meant, so an
-  // error with another one below it is left out, and so are the combinators' summaries.
+  // branch's "wrong type" with an error below it is left out (an unknown key is a mistake of its
+  // own and stays), and so are the combinators' summaries.
   const below = (e: ErrorObject): boolean => specErrors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`));
-  const spec = specErrors.filter((e) => !COMBINATORS.has(e.keyword) && !below(e));
+  const spec = specErrors.filter((e) => !COMBINATORS.has(e.keyword) && !(BRANCH_KEYWORDS.has(e.keyword) && below(e)));
   const seen = new Set<string>();
   for (const issue of issuesFromErrors(spec, value)) {
     const at = issue.at;
