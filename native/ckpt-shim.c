@@ -833,7 +833,8 @@ static int cmd_adopt(struct run_opts *o)
 /*
  * guard: thaws frozen cgroups if ckpt dies while it holds a stack frozen.  ckpt writes lines on
  * our stdin: "cgroup DIR" (frozen or about to be), "pid N" (a criu it started), "done".  EOF
- * without "done" means ckpt died: thaw at once, wait for every criu it started (a criu that
+ * without "done" means ckpt died: thaw at once, wait for every criu it started and for every
+ * tracer of the cgroups' tasks (a criu whose "pid" line ckpt died before writing; a criu that
  * seized a frozen cgroup puts it back to FROZEN when it ends), then thaw again.
  */
 static void thaw(const char *dir)
@@ -864,6 +865,46 @@ static int running(pid_t pid)
 	return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
 }
 
+/* The tracers (CRIUs) of the tasks in a cgroup: a CRIU that seized the cgroup's tasks is their
+ * tracer.  It may be one ckpt never named to us: ckpt can die between starting a CRIU and the
+ * write of its "pid" line. */
+static int tracers(const char *dir, pid_t *out, int max)
+{
+	char path[4200], line[64];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/tasks", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char status[64], buf[256];
+		snprintf(status, sizeof(status), "/proc/%d/status", atoi(line));
+		FILE *s = fopen(status, "re");
+		if (!s)
+			continue;
+		while (fgets(buf, sizeof(buf), s)) {
+			if (strncmp(buf, "TracerPid:", 10))
+				continue;
+			pid_t t = (pid_t)atoi(buf + 10);
+			int seen = 0;
+			for (int i = 0; i < n; i++)
+				seen |= out[i] == t;
+			if (t > 0 && !seen)
+				out[n++] = t;
+			break;
+		}
+		fclose(s);
+	}
+	fclose(f);
+	return n;
+}
+
+static void wait_gone(pid_t pid)
+{
+	for (int tries = 0; tries < 6000 && running(pid); tries++)
+		usleep(10000);
+}
+
 static int cmd_guard(void)
 {
 	char line[4200];
@@ -887,9 +928,18 @@ static int cmd_guard(void)
 		return 0;
 	for (int i = 0; i < ncg; i++)
 		thaw(cgroups[i]);
-	for (int i = 0; i < npid; i++) {
-		for (int tries = 0; tries < 6000 && running(pids[i]); tries++)
-			usleep(10000);
+	for (int i = 0; i < npid; i++)
+		wait_gone(pids[i]);
+	/* CRIUs ckpt could not name before it died: whoever still traces a task of the stack */
+	for (int round = 0; round < 10; round++) {
+		pid_t t[256];
+		int nt = 0;
+		for (int i = 0; i < ncg && nt < 256; i++)
+			nt += tracers(cgroups[i], t + nt, 256 - nt);
+		if (nt == 0)
+			break;
+		for (int i = 0; i < nt; i++)
+			wait_gone(t[i]);
 	}
 	for (int i = 0; i < ncg; i++)
 		thaw(cgroups[i]);

@@ -100,9 +100,16 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   // restore nor Docker's own brings it back (criu: "Can't remount ... with MS_PRIVATE"): refused
   // before anything is frozen, rather than a set that cannot be restored.
   for (const r of selected) {
-    if (r.runtime === 'docker' && state.spec.services.find((s) => s.name === r.service)?.container?.init) {
+    const c = r.runtime === 'docker' ? state.spec.services.find((s) => s.name === r.service)?.container : undefined;
+    if (c?.init) {
       throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} runs with init: true (docker-init), whose container runc cannot restore`, {
         hint: 'Remove `init: true` (or run an init such as tini from the image\'s entrypoint, which is part of the image), then ckpt up -d again.',
+      });
+    }
+    // a network namespace that is not the container's own holds sockets a restore cannot own
+    if (c?.networkMode && c.networkMode !== 'none' && c.networkMode !== 'bridge') {
+      throw new CkptError('CHECKPOINT_FAILED', `service ${r.service} runs with network_mode: ${c.networkMode}: its sockets live in ${c.networkMode === 'host' ? 'the host\'s' : 'another container\'s'} network namespace, which a restore cannot take back`, {
+        hint: 'Give it a network of its own: drop network_mode (the project\'s default network) or use networks:, then ckpt up -d again.',
       });
     }
   }

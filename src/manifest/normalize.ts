@@ -125,6 +125,11 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     if (!Object.prototype.hasOwnProperty.call(o.services, dep)) continue; // optional (required: false) and absent
     setOwn(dependsOn, dep, { condition: spec.condition ?? 'service_started' });
   }
+  // network_mode: service:x runs in x's network namespace: x starts first, as compose orders it
+  const mode = (s as { network_mode?: unknown }).network_mode;
+  if (typeof mode === 'string' && mode.startsWith('service:') && !dependsOn[mode.slice(8)] && Object.prototype.hasOwnProperty.call(o.services, mode.slice(8))) {
+    setOwn(dependsOn, mode.slice(8), { condition: 'service_started' });
+  }
 
   const volumes: VolumeMount[] = (s.volumes ?? []).map((v) => {
     const m = typeof v === 'string' ? parseVolumeSpec(v) : parseLongVolume(v);

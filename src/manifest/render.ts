@@ -156,7 +156,7 @@ function renderContainerOptions(c: ContainerOptions): Record<string, unknown> {
     capAdd: 'cap_add', capDrop: 'cap_drop', privileged: 'privileged', init: 'init', readOnly: 'read_only', securityOpt: 'security_opt',
     sysctls: 'sysctls', dns: 'dns', dnsSearch: 'dns_search', dnsOpt: 'dns_opt', extraHosts: 'extra_hosts', shmSizeBytes: 'shm_size',
     tmpfs: 'tmpfs', groupAdd: 'group_add', memLimitBytes: 'mem_limit', memswapLimitBytes: 'memswap_limit', memReservationBytes: 'mem_reservation',
-    cpus: 'cpus', cpuShares: 'cpu_shares', cpuset: 'cpuset', pidsLimit: 'pids_limit', oomScoreAdj: 'oom_score_adj', domainname: 'domainname', stopSignal: 'stop_signal',
+    cpus: 'cpus', cpuShares: 'cpu_shares', cpuset: 'cpuset', pidsLimit: 'pids_limit', oomScoreAdj: 'oom_score_adj', domainname: 'domainname', stopSignal: 'stop_signal', networkMode: 'network_mode',
   };
   return Object.fromEntries(Object.entries(c).map(([k, v]) => [names[k as keyof ContainerOptions], v]));
 }

@@ -112,6 +112,8 @@ export interface ContainerOptions {
   oomScoreAdj?: number;
   domainname?: string;
   stopSignal?: string;
+  /** network_mode: `host`, `none`, `service:<name>` or `container:<name>` (then no networks are joined) */
+  networkMode?: string;
 }
 
 /** A secret or config mounted read-only into a container (manifest/compose/secrets.ts). */

@@ -33,7 +33,9 @@ t.test('build: up builds, up --build rebuilds, a set keeps its image', { timeout
   mkdirSync(join(app, 'ignored'), { recursive: true });
   writeFileSync(
     join(app, 'Dockerfile'),
-    `FROM ${BASE} AS base\nARG GREETING=hello\nRUN echo "$GREETING" > /greeting\nFROM base AS dev\nCOPY . /ctx/\nCMD ["node", "/ctx/server.js"]\nFROM base AS other\nCMD ["false"]\n`,
+    // the label makes this run's images its own: Docker's cache would give another run (a CI run
+    // beside a developer's) the same image IDs, and removing one would hit the other's containers
+    `FROM ${BASE} AS base\nLABEL ckpt.test=${project}\nARG GREETING=hello\nRUN echo "$GREETING" > /greeting\nFROM base AS dev\nCOPY . /ctx/\nCMD ["node", "/ctx/server.js"]\nFROM base AS other\nCMD ["false"]\n`,
   );
   const server = (v: string) =>
     `const fs = require('fs');\nrequire('http').createServer((q, s) => s.end('${v} ' + fs.readFileSync('/greeting', 'utf8').trim() + ' ' + fs.readdirSync('/ctx').sort().join(','))).listen(3000);\n`;
@@ -113,7 +115,7 @@ t.test('a failed build: exit 71, the error and the end of its log', { timeout: 1
   if (!requireIntegration(t, { docker: true })) return;
   const dir = tempDir(t);
   const project = `bldf${process.pid}`;
-  writeFileSync(join(dir, 'Dockerfile'), `FROM ${BASE}\nRUN echo about to fail && false\n`);
+  writeFileSync(join(dir, 'Dockerfile'), `FROM ${BASE}\nLABEL ckpt.test=${project}\nRUN echo about to fail && false\n`);
   const file = writeManifest(dir, `name: ${project}\nservices:\n  web:\n    build: .\n`, 'compose.yaml');
   const env = { CKPT_STATE_DIR: join(dir, 'state') };
   const r = await ckptCli(['build', '-f', file], env);

@@ -105,3 +105,52 @@ t.test('networks: an undeclared one is an error; one of the same name made by so
   t.equal(up.exitCode, 71);
   t.match(up.stderr, new RegExp(`a Docker network named ${name}_default exists and was not made by this ckpt`));
 });
+
+t.test('network_mode: host and service:x run as in compose, and checkpoint refuses them with the reason; none checkpoints', { timeout: 180_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const dir = tempDir(t);
+  const name = `netm${process.pid}`;
+  const env = { CKPT_STATE_DIR: join(dir, 'state'), CKPT_STORE: join(dir, 'store') };
+  const ctx: core.CoreContext = { stateRoot: env.CKPT_STATE_DIR, events: () => {} };
+  t.teardown(async () => void (await ckptCli(['down', '-p', name, '-t', '1'], env)));
+  const port = await freePort();
+  const file = writeManifest(
+    dir,
+    `name: ${name}
+services:
+  api:
+    image: ${IMAGE}
+    command: ["node", "-e", "require('http').createServer((q, s) => s.end('api')).listen(${port}, '127.0.0.1')"]
+    network_mode: host
+  side:
+    image: ${IMAGE}
+    command: ["node", "-e", "require('http').createServer((q, s) => s.end('side')).listen(7000, '127.0.0.1')"]
+  sidecar:
+    image: ${IMAGE}
+    command: ["sleep", "600"]
+    network_mode: service:side
+  alone:
+    image: ${IMAGE}
+    command: ["sleep", "600"]
+    network_mode: none
+`,
+  );
+  const up = await ckptCli(['up', '-d', '-f', file], env);
+  t.equal(up.exitCode, 0, up.stderr);
+  t.match(up.stderr + up.stdout, /services\.api\.network_mode: the container runs in the host's network namespace, and `ckpt checkpoint` refuses it/);
+  t.equal(await get(port), 'api', 'host: the container listens on the host\'s loopback');
+  const stack = core.readStack(ctx, name)!;
+  const { runtimeFor } = await import('../../src/runtime/index.js');
+  const viaSide = await runtimeFor('docker').exec(stack.services['sidecar']!, ['wget', '-qO-', 'http://127.0.0.1:7000/'], 5000);
+  t.equal(viaSide.stdout, 'side', 'service:side: the sidecar shares side\'s loopback');
+  const ifaces = await runtimeFor('docker').exec(stack.services['alone']!, ['cat', '/proc/net/dev'], 5000);
+  t.notMatch(ifaces.stdout, /eth0/, 'none: no interface but loopback');
+
+  const refused = await ckptCli(['checkpoint', 'x', '-p', name, 'api'], env);
+  t.equal(refused.exitCode, 72);
+  t.match(refused.stderr, /service api runs with network_mode: host: its sockets live in the host's network namespace/);
+  const refused2 = await ckptCli(['checkpoint', 'x', '-p', name, 'sidecar'], env);
+  t.match(refused2.stderr, /service sidecar runs with network_mode: service:side: its sockets live in another container's network namespace/);
+  const ok = await ckptCli(['checkpoint', 'alone', '-p', name, 'alone'], env);
+  t.equal(ok.exitCode, 0, `network_mode: none checkpoints: ${ok.stderr}`);
+});

@@ -32,6 +32,8 @@ export const CONTAINER_OPTION_KEYS = [
   'oom_score_adj',
   'domainname',
   'stop_signal',
+  'network_mode',
+  'deploy',
 ] as const;
 
 export interface OptionProblem {
@@ -112,5 +114,14 @@ export function readContainerOptions(s: Record<string, unknown>): { options: Con
   set('oomScoreAdj', num('oom_score_adj', s['oom_score_adj'], p, true));
   if (typeof s['domainname'] === 'string') set('domainname', s['domainname']);
   if (typeof s['stop_signal'] === 'string') set('stopSignal', s['stop_signal']);
+  if (typeof s['network_mode'] === 'string') set('networkMode', s['network_mode']);
+  // deploy's resource limits, where the service does not set the same key itself (it wins)
+  const res = isRecord(s['deploy']) && isRecord(s['deploy']['resources']) ? s['deploy']['resources'] : {};
+  const limits = isRecord(res['limits']) ? res['limits'] : {};
+  const reservations = isRecord(res['reservations']) ? res['reservations'] : {};
+  if (o.cpus === undefined) set('cpus', num('deploy.resources.limits.cpus', limits['cpus'], p));
+  if (o.memLimitBytes === undefined) set('memLimitBytes', bytes('deploy.resources.limits.memory', limits['memory'], p));
+  if (o.pidsLimit === undefined) set('pidsLimit', num('deploy.resources.limits.pids', limits['pids'], p, true));
+  if (o.memReservationBytes === undefined) set('memReservationBytes', bytes('deploy.resources.reservations.memory', reservations['memory'], p));
   return { options: o, problems: p };
 }

@@ -40,7 +40,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   cpus: containerOption('CPU limit'),
   cpuset: containerOption('CPUs it may run on'),
   credential_spec: warn('is for Windows containers; ignored'),
-  deploy: warn(`${IGNORED}: one instance of the service runs, without deploy's resource limits or placement`),
+  // a container takes deploy.resources' limits (container-options.ts); the rest is named by deployWarnings
+  deploy: split(warn(`${IGNORED} for a process service: one instance runs, without deploy's limits`), { honour: true }),
   develop: warn(`${IGNORED}: \`compose watch\` has no ckpt equivalent; bind-mount the source with \`volumes:\` instead`),
   device_cgroup_rules: dockerOnly('device cgroup rules'),
   devices: dockerOnly('devices'),
@@ -70,7 +71,7 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   memswap_limit: containerOption('memory+swap limit'),
   network_mode: split(
     warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private or stack)`),
-    warn(`${IGNORED}: the container is on Docker's default bridge`),
+    { honour: true },
   ),
   networks: split(
     warn(`${IGNORED} for a process service: its network is \`x-ckpt.network\` (host, private or stack), and containers do not find it by name`),
@@ -171,6 +172,7 @@ export function declarationWarnings(value: unknown): Issue[] {
   const services = isRecord(value['services']) ? value['services'] : {};
   for (const name of Object.keys(services).sort()) {
     const s = services[name];
+    if (isRecord(s) && serviceRuntime(s as RawService) === 'docker') out.push(...containerWarnings(name, s));
     if (!isRecord(s) || serviceRuntime(s as RawService) !== 'process') continue;
     if (s['build'] !== undefined) {
       out.push({ at: ['services', name, 'build'], key: true, path: ['services', name], message: '`build` is ignored: the service runs as a process (x-ckpt.runtime: process)' });
@@ -186,6 +188,36 @@ export function declarationWarnings(value: unknown): Issue[] {
         message: `\`volumes\` ${IGNORED} for a process service: nothing is mounted, the program sees the host's files at their own paths`,
       });
     }
+  }
+  return out;
+}
+
+/** What a container's deploy: and network_mode: ask that ckpt does not do, or that a checkpoint will refuse. */
+function containerWarnings(name: string, s: Record<string, unknown>): Issue[] {
+  const out: Issue[] = [];
+  const at = (...p: (string | number)[]): Issue['at'] => ['services', name, ...p];
+  const d = s['deploy'];
+  if (isRecord(d)) {
+    for (const k of Object.keys(d).sort()) {
+      if (k === 'resources' || k.startsWith('x-')) continue;
+      if (k === 'replicas') {
+        if (Number(d[k]) !== 1) out.push({ at: at('deploy', k), key: true, path: at('deploy'), message: `\`replicas\` ${IGNORED}: one instance of the service runs (${String(d[k])} asked for)` });
+        continue;
+      }
+      out.push({ at: at('deploy', k), key: true, path: at('deploy'), message: `\`${k}\` is for a swarm, which ckpt does not use: it is ignored` });
+    }
+    const res = isRecord(d['resources']) ? d['resources'] : {};
+    const reservations = isRecord(res['reservations']) ? res['reservations'] : {};
+    for (const k of Object.keys(reservations).sort()) {
+      if (k !== 'memory') out.push({ at: at('deploy', 'resources', 'reservations', k), key: true, path: at('deploy', 'resources', 'reservations'), message: `\`${k}\` ${IGNORED}: the container runs without the reservation` });
+    }
+  }
+  const mode = s['network_mode'];
+  if (typeof mode === 'string' && (mode === 'host' || mode.startsWith('service:') || mode.startsWith('container:'))) {
+    out.push({
+      at: at('network_mode'),
+      message: `the container runs in ${mode === 'host' ? 'the host\'s network namespace' : 'another container\'s network namespace'}, and \`ckpt checkpoint\` refuses it: its sockets are not its own to restore`,
+    });
   }
   return out;
 }

@@ -80,7 +80,7 @@ export function containerConfig(project: Project, service: Service, o: Container
     // Docker takes one network at create; the others are joined before the start
     ...(o.networks?.length ? { NetworkingConfig: { EndpointsConfig: { [o.networks[0]!]: endpointConfig(service, 0) } } } : {}),
     HostConfig: {
-      ...(o.networks?.length ? { NetworkMode: o.networks[0] } : {}),
+      ...(o.networks?.length ? { NetworkMode: o.networks[0] } : c.networkMode ? { NetworkMode: dockerNetworkMode(project.name, c.networkMode) } : {}),
       Binds: binds,
       Mounts: mounts,
       PortBindings: bindings,
@@ -119,4 +119,9 @@ export function hostOptions(c: ContainerOptions): Partial<NonNullable<ContainerC
     ...defined('PidsLimit', c.pidsLimit),
     ...defined('OomScoreAdj', c.oomScoreAdj),
   };
+}
+
+/** network_mode as Docker takes it: `service:web` is the container of that service in this project. */
+export function dockerNetworkMode(project: string, mode: string): string {
+  return mode.startsWith('service:') ? `container:${containerName(project, mode.slice('service:'.length))}` : mode;
 }

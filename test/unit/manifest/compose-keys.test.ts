@@ -100,6 +100,18 @@ t.test('each table key, written in a service, gives its warning or refusal; a ty
   t.match(psec.warnings.join('\n'), /`secrets` is not acted on by ckpt yet for a process service: nothing is mounted at \/run\/secrets/);
   const ext = await load('services:\n  app:\n    image: x\n    secrets: [a]\nsecrets:\n  a: {external: true}\n');
   t.match(ext.warnings.join('\n'), /secrets\.a: `external` secrets live in a swarm, which ckpt does not use/);
+  const dep = await load('services:\n  app:\n    image: x\n    deploy:\n      replicas: 3\n      placement: {constraints: [node.role==manager]}\n      resources:\n        limits: {cpus: "0.5", memory: 256m, pids: 64}\n        reservations: {memory: 64m, devices: [{capabilities: [gpu]}]}\n');
+  t.same(dep.project.services[0]!.container, { cpus: 0.5, memLimitBytes: 256 * 1024 ** 2, pidsLimit: 64, memReservationBytes: 64 * 1024 ** 2 }, 'deploy.resources limits and the memory reservation are the container\'s');
+  t.match(dep.warnings.join('\n'), /services\.app\.deploy: `replicas` is not acted on by ckpt yet: one instance of the service runs \(3 asked for\)/);
+  t.match(dep.warnings.join('\n'), /services\.app\.deploy: `placement` is for a swarm, which ckpt does not use/);
+  t.match(dep.warnings.join('\n'), /reservations: `devices` is not acted on by ckpt yet/);
+  const own = await load('services:\n  app:\n    image: x\n    mem_limit: 1g\n    deploy: {resources: {limits: {memory: 256m}}}\n');
+  t.equal(own.project.services[0]!.container!.memLimitBytes, 1024 ** 3, 'the service\'s own key wins over deploy\'s');
+  const nm = await load('services:\n  vpn:\n    image: v\n  app:\n    image: x\n    network_mode: service:vpn\n  iso:\n    image: y\n    network_mode: none\n');
+  const app = nm.project.services.find((s) => s.name === 'app')!;
+  t.same([app.container, app.networks, app.dependsOn], [{ networkMode: 'service:vpn' }, [], { vpn: { condition: 'service_started' } }], 'network_mode: no networks; service:x starts after x');
+  t.match(nm.warnings.join('\n'), /services\.app\.network_mode: the container runs in another container's network namespace, and `ckpt checkpoint` refuses it/);
+  t.notMatch(nm.warnings.join('\n'), /iso/, 'none is checkpointed like any container');
   const nested = await load('services:\n  app:\n    image: x\n    healthcheck:\n      test: ["CMD", "true"]\n      start_interval: 1s\n');
   t.match(nested.warnings.join('\n'), /services\.app\.healthcheck: `start_interval` is a Compose key that is not acted on by ckpt yet; it is ignored/, 'a nested spec key ckpt does not model is named too');
   t.match(await problems('services:\n  app:\n    image: x\n    x-ckpt:\n      restor: {}\n'), /unknown key `restor` — did you mean `restore`\?/, 'inside x-ckpt ckpt\'s schema decides alone');

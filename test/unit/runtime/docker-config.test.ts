@@ -121,3 +121,11 @@ t.test('compose container options in HostConfig', async (t) => {
   });
   t.same(hostOptions({}), {});
 });
+
+t.test('network_mode in Docker\'s terms', async (t) => {
+  const { dockerNetworkMode } = await import('../../../src/runtime/docker/container-config.js');
+  t.equal(dockerNetworkMode('shop', 'service:vpn'), 'container:shop-vpn-1');
+  t.equal(dockerNetworkMode('shop', 'host'), 'host');
+  t.equal(dockerNetworkMode('shop', 'none'), 'none');
+  t.equal(dockerNetworkMode('shop', 'container:abc'), 'container:abc');
+});
