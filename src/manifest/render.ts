@@ -119,6 +119,8 @@ export function projectToManifest(p: Project): Record<string, unknown> {
           ...(n.internal ? { internal: true } : {}),
           ...(n.driver ? { driver: n.driver } : {}),
           ...(n.driverOpts ? { driver_opts: sortKeysDeep(n.driverOpts) } : {}),
+          ...(n.labels ? { labels: sortKeysDeep(n.labels) } : {}),
+          ...(n.attachable ? { attachable: true } : {}),
           ...(n.ipam ? { ipam: { config: n.ipam.map((c) => ({ ...(c.subnet ? { subnet: c.subnet } : {}), ...(c.gateway ? { gateway: c.gateway } : {}), ...(c.ipRange ? { ip_range: c.ipRange } : {}) })) } } : {}),
         },
       ]),

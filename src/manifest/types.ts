@@ -139,6 +139,8 @@ export interface ProjectNetwork {
   driver?: string;
   driverOpts?: Record<string, string>;
   ipam?: { subnet?: string; gateway?: string; ipRange?: string }[];
+  labels?: Record<string, string>;
+  attachable?: boolean;
 }
 
 /** A network a container joins, with the names other containers find it by. */

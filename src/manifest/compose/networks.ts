@@ -21,6 +21,8 @@ export function projectNetworks(value: Record<string, unknown>): ProjectNetwork[
       ...(external ? { external: true } : {}),
       ...(d['internal'] === true ? { internal: true } : {}),
       ...(typeof d['driver'] === 'string' ? { driver: d['driver'] } : {}),
+      ...(d['labels'] !== undefined ? { labels: Object.fromEntries(Array.isArray(d['labels']) ? d['labels'].map((l) => { const t = String(l); const i = t.indexOf('='); return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + 1)]; }) : Object.entries(d['labels'] as Record<string, unknown>).map(([k, v]) => [k, v === null ? '' : String(v)])) } : {}),
+      ...(d['attachable'] === true ? { attachable: true } : {}),
       ...(isRecord(d['driver_opts']) ? { driverOpts: Object.fromEntries(Object.entries(d['driver_opts']).map(([k, v]) => [k, String(v)])) } : {}),
       ...(ipam.length
         ? {

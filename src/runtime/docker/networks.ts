@@ -42,7 +42,8 @@ export function networkCreateOptions(project: string, n: ProjectNetwork, stateRo
     ...(n.ipam?.length
       ? { IPAM: { Driver: 'default', Config: n.ipam.map((c) => ({ ...(c.subnet ? { Subnet: c.subnet } : {}), ...(c.gateway ? { Gateway: c.gateway } : {}), ...(c.ipRange ? { IPRange: c.ipRange } : {}) })) } }
       : {}),
-    Labels: { [LABEL_PROJECT]: project, [LABEL_NETWORK]: n.key, [LABEL_STATE]: stateTag(stateRoot) },
+    ...(n.attachable ? { Attachable: true } : {}),
+    Labels: { ...n.labels, [LABEL_PROJECT]: project, [LABEL_NETWORK]: n.key, [LABEL_STATE]: stateTag(stateRoot) },
   };
 }
 

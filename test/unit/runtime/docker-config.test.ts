@@ -129,3 +129,12 @@ t.test('network_mode in Docker\'s terms', async (t) => {
   t.equal(dockerNetworkMode('shop', 'none'), 'none');
   t.equal(dockerNetworkMode('shop', 'container:abc'), 'container:abc');
 });
+
+t.test('a project network\'s create request', async (t) => {
+  const { networkCreateOptions } = await import('../../../src/runtime/docker/networks.js');
+  const o = networkCreateOptions('shop', { key: 'back', internal: true, ipam: [{ subnet: '172.28.0.0/16' }], labels: { team: 'pay', 'ckpt.project': 'forged' }, attachable: true }, '/run/ckpt');
+  t.match(o, { Name: 'shop_back', Driver: 'bridge', Internal: true, Attachable: true, IPAM: { Driver: 'default', Config: [{ Subnet: '172.28.0.0/16' }] } });
+  t.equal(o.Labels!['team'], 'pay', 'the user\'s labels');
+  t.equal(o.Labels!['ckpt.project'], 'shop', 'ckpt\'s own win');
+  t.equal(networkCreateOptions('shop', { key: 'x', name: 'given' }, '/run/ckpt').Name, 'given');
+});
