@@ -5,6 +5,7 @@
 
 import { Document, isScalar, visit, type Scalar } from 'yaml';
 import { formatDuration } from './durations.js';
+import { COMPOSE_KEYS } from './compose/container-options.js';
 import { escapeInterpolation } from './interpolate.js';
 import { sortKeysDeep } from './normalize.js';
 import type { BuildSpec, ContainerOptions, Project, Service } from './types.js';
@@ -154,13 +155,7 @@ function renderBuild(b: BuildSpec): Record<string, unknown> {
 
 /** ContainerOptions under their compose names (sizes in bytes). */
 function renderContainerOptions(c: ContainerOptions): Record<string, unknown> {
-  const names: Record<keyof ContainerOptions, string> = {
-    capAdd: 'cap_add', capDrop: 'cap_drop', privileged: 'privileged', init: 'init', readOnly: 'read_only', securityOpt: 'security_opt',
-    sysctls: 'sysctls', dns: 'dns', dnsSearch: 'dns_search', dnsOpt: 'dns_opt', extraHosts: 'extra_hosts', shmSizeBytes: 'shm_size',
-    tmpfs: 'tmpfs', groupAdd: 'group_add', memLimitBytes: 'mem_limit', memswapLimitBytes: 'memswap_limit', memReservationBytes: 'mem_reservation',
-    cpus: 'cpus', cpuShares: 'cpu_shares', cpuset: 'cpuset', pidsLimit: 'pids_limit', oomScoreAdj: 'oom_score_adj', domainname: 'domainname', stopSignal: 'stop_signal', networkMode: 'network_mode',
-  };
-  return Object.fromEntries(Object.entries(c).map(([k, v]) => [names[k as keyof ContainerOptions], v]));
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [COMPOSE_KEYS[k as keyof ContainerOptions], v]));
 }
 
 /** YAML 1.1 booleans and nulls: quoted so that no YAML reader changes their type. */

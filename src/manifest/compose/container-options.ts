@@ -6,35 +6,37 @@ import { parseBytes } from '../build.js';
 import { isRecord } from '../raw.js';
 import type { ContainerOptions } from '../types.js';
 
-/** The keys read here: a container honours them; a process service is warned that it does not. */
-export const CONTAINER_OPTION_KEYS = [
-  'cap_add',
-  'cap_drop',
-  'privileged',
-  'init',
-  'read_only',
-  'security_opt',
-  'sysctls',
-  'dns',
-  'dns_search',
-  'dns_opt',
-  'extra_hosts',
-  'shm_size',
-  'tmpfs',
-  'group_add',
-  'mem_limit',
-  'memswap_limit',
-  'mem_reservation',
-  'cpus',
-  'cpu_shares',
-  'cpuset',
-  'pids_limit',
-  'oom_score_adj',
-  'domainname',
-  'stop_signal',
-  'network_mode',
-  'deploy',
-] as const;
+/**
+ * Each option's compose key. `ckpt config` writes the options back under these names
+ * (render.ts); the reading below uses the same keys.
+ */
+export const COMPOSE_KEYS: Record<keyof ContainerOptions, string> = {
+  capAdd: 'cap_add',
+  capDrop: 'cap_drop',
+  privileged: 'privileged',
+  init: 'init',
+  readOnly: 'read_only',
+  securityOpt: 'security_opt',
+  sysctls: 'sysctls',
+  dns: 'dns',
+  dnsSearch: 'dns_search',
+  dnsOpt: 'dns_opt',
+  extraHosts: 'extra_hosts',
+  shmSizeBytes: 'shm_size',
+  tmpfs: 'tmpfs',
+  groupAdd: 'group_add',
+  memLimitBytes: 'mem_limit',
+  memswapLimitBytes: 'memswap_limit',
+  memReservationBytes: 'mem_reservation',
+  cpus: 'cpus',
+  cpuShares: 'cpu_shares',
+  cpuset: 'cpuset',
+  pidsLimit: 'pids_limit',
+  oomScoreAdj: 'oom_score_adj',
+  domainname: 'domainname',
+  stopSignal: 'stop_signal',
+  networkMode: 'network_mode',
+};
 
 export interface OptionProblem {
   key: string;
@@ -84,44 +86,53 @@ function pairs(v: unknown, sep: string): [string, string][] {
   return [];
 }
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const int = (v: unknown, key: string, p: OptionProblem[]): number | undefined => num(key, v, p, true);
+type Reader<T> = (v: unknown, key: string, p: OptionProblem[]) => T | undefined;
+
+/** How each option's value is read from its compose key (COMPOSE_KEYS). */
+const READERS: { [K in keyof ContainerOptions]-?: Reader<ContainerOptions[K]> } = {
+  capAdd: list,
+  capDrop: list,
+  privileged: (v, k, p) => bool(k, v, p),
+  init: (v, k, p) => bool(k, v, p),
+  readOnly: (v, k, p) => bool(k, v, p),
+  securityOpt: list,
+  sysctls: (v) => (v === undefined ? undefined : Object.fromEntries(pairs(v, '='))),
+  dns: list,
+  dnsSearch: list,
+  dnsOpt: list,
+  extraHosts: (v) => pairs(v, ':').map(([h, a]) => `${h}:${a}`),
+  shmSizeBytes: (v, k, p) => bytes(k, v, p),
+  tmpfs: list,
+  groupAdd: list,
+  memLimitBytes: (v, k, p) => bytes(k, v, p),
+  memswapLimitBytes: (v, k, p) => bytes(k, v, p),
+  memReservationBytes: (v, k, p) => bytes(k, v, p),
+  cpus: (v, k, p) => num(k, v, p),
+  cpuShares: int,
+  cpuset: str,
+  pidsLimit: int,
+  oomScoreAdj: int,
+  domainname: str,
+  stopSignal: str,
+  networkMode: str,
+};
+
 export function readContainerOptions(s: Record<string, unknown>): { options: ContainerOptions; problems: OptionProblem[] } {
   const p: OptionProblem[] = [];
-  const o: ContainerOptions = {};
-  const set = <K extends keyof ContainerOptions>(k: K, v: ContainerOptions[K] | undefined): void => {
+  const o: Record<string, unknown> = {};
+  const set = (k: keyof ContainerOptions, v: unknown): void => {
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) o[k] = v;
   };
-  set('capAdd', list(s['cap_add']));
-  set('capDrop', list(s['cap_drop']));
-  set('privileged', bool('privileged', s['privileged'], p));
-  set('init', bool('init', s['init'], p));
-  set('readOnly', bool('read_only', s['read_only'], p));
-  set('securityOpt', list(s['security_opt']));
-  if (s['sysctls'] !== undefined) set('sysctls', Object.fromEntries(pairs(s['sysctls'], '=')));
-  set('dns', list(s['dns']));
-  set('dnsSearch', list(s['dns_search']));
-  set('dnsOpt', list(s['dns_opt']));
-  set('extraHosts', pairs(s['extra_hosts'], ':').map(([h, a]) => `${h}:${a}`));
-  set('shmSizeBytes', bytes('shm_size', s['shm_size'], p));
-  set('tmpfs', list(s['tmpfs']));
-  set('groupAdd', list(s['group_add']));
-  set('memLimitBytes', bytes('mem_limit', s['mem_limit'], p));
-  set('memswapLimitBytes', bytes('memswap_limit', s['memswap_limit'], p));
-  set('memReservationBytes', bytes('mem_reservation', s['mem_reservation'], p));
-  set('cpus', num('cpus', s['cpus'], p));
-  set('cpuShares', num('cpu_shares', s['cpu_shares'], p, true));
-  if (typeof s['cpuset'] === 'string') set('cpuset', s['cpuset']);
-  set('pidsLimit', num('pids_limit', s['pids_limit'], p, true));
-  set('oomScoreAdj', num('oom_score_adj', s['oom_score_adj'], p, true));
-  if (typeof s['domainname'] === 'string') set('domainname', s['domainname']);
-  if (typeof s['stop_signal'] === 'string') set('stopSignal', s['stop_signal']);
-  if (typeof s['network_mode'] === 'string') set('networkMode', s['network_mode']);
+  for (const [field, key] of Object.entries(COMPOSE_KEYS) as [keyof ContainerOptions, string][]) set(field, READERS[field](s[key], key, p));
   // deploy's resource limits, where the service does not set the same key itself (it wins)
   const res = isRecord(s['deploy']) && isRecord(s['deploy']['resources']) ? s['deploy']['resources'] : {};
   const limits = isRecord(res['limits']) ? res['limits'] : {};
   const reservations = isRecord(res['reservations']) ? res['reservations'] : {};
-  if (o.cpus === undefined) set('cpus', num('deploy.resources.limits.cpus', limits['cpus'], p));
-  if (o.memLimitBytes === undefined) set('memLimitBytes', bytes('deploy.resources.limits.memory', limits['memory'], p));
-  if (o.pidsLimit === undefined) set('pidsLimit', num('deploy.resources.limits.pids', limits['pids'], p, true));
-  if (o.memReservationBytes === undefined) set('memReservationBytes', bytes('deploy.resources.reservations.memory', reservations['memory'], p));
-  return { options: o, problems: p };
+  if (o['cpus'] === undefined) set('cpus', num('deploy.resources.limits.cpus', limits['cpus'], p));
+  if (o['memLimitBytes'] === undefined) set('memLimitBytes', bytes('deploy.resources.limits.memory', limits['memory'], p));
+  if (o['pidsLimit'] === undefined) set('pidsLimit', num('deploy.resources.limits.pids', limits['pids'], p, true));
+  if (o['memReservationBytes'] === undefined) set('memReservationBytes', bytes('deploy.resources.reservations.memory', reservations['memory'], p));
+  return { options: o as ContainerOptions, problems: p };
 }
