@@ -214,7 +214,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
         throw new core.CkptError('USAGE', `clone: --as ${opts.as} and -p ${o.projectName} name two different copies`, { hint: 'Give one of them: they are the same option.' });
       }
       // -f names the stack the set came from; the copy is named by --as / -p, never by the file
-      const manifest = o.file ? (await resolveTarget({ file: o.file }, { needManifest: true })).project : undefined;
+      const manifest = o.file ? (await resolveTarget({ file: o.file, ...(o.profile ? { profile: o.profile } : {}) }, { needManifest: true })).project : undefined;
       const r = await core.restore(makeCtx(Boolean(o.json), Boolean(o.progress)), set, {
         storeRoot: storeOf(o),
         as,
