@@ -832,10 +832,12 @@ static int cmd_adopt(struct run_opts *o)
 
 /*
  * guard: thaws frozen cgroups if ckpt dies while it holds a stack frozen.  ckpt writes lines on
- * our stdin: "cgroup DIR" (frozen or about to be), "pid N" (a criu it started), "done".  EOF
+ * our stdin: "cgroup DIR" (frozen or about to be), "pid N" (a criu it started), "nft TABLE" (the
+ * bridge-family table that holds the stack's traffic during the dumps), "done".  EOF
  * without "done" means ckpt died: thaw at once, wait for every criu it started and for every
  * tracer of the cgroups' tasks (a criu whose "pid" line ckpt died before writing; a criu that
- * seized a frozen cgroup puts it back to FROZEN when it ends), then thaw again.
+ * seized a frozen cgroup puts it back to FROZEN when it ends), then thaw again and let the
+ * stack's traffic through.
  */
 static void thaw(const char *dir)
 {
@@ -905,12 +907,29 @@ static void wait_gone(pid_t pid)
 		usleep(10000);
 }
 
+/* nft delete table bridge NAME, waited for */
+static void nft_delete(const char *table)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execlp("nft", "nft", "delete", "table", "bridge", table, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 static int cmd_guard(void)
 {
 	char line[4200];
-	char *cgroups[1024];
+	char *cgroups[1024], *tables[64];
 	pid_t pids[1024];
-	int ncg = 0, npid = 0, done = 0;
+	int ncg = 0, npid = 0, ntab = 0, done = 0;
 	FILE *in = fdopen(0, "r");
 
 	if (!in)
@@ -921,6 +940,8 @@ static int cmd_guard(void)
 			cgroups[ncg++] = strdup(line + 7);
 		else if (!strncmp(line, "pid ", 4) && npid < 1024)
 			pids[npid++] = (pid_t)atoi(line + 4);
+		else if (!strncmp(line, "nft ", 4) && ntab < 64)
+			tables[ntab++] = strdup(line + 4);
 		else if (!strcmp(line, "done"))
 			done = 1;
 	}
@@ -943,6 +964,8 @@ static int cmd_guard(void)
 	}
 	for (int i = 0; i < ncg; i++)
 		thaw(cgroups[i]);
+	for (int i = 0; i < ntab; i++)
+		nft_delete(tables[i]);
 	fprintf(stderr, "ckpt-shim guard: ckpt went away mid-checkpoint; thawed %d cgroup(s)\n", ncg);
 	return 0;
 }

@@ -20,6 +20,7 @@ import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { ev } from './events.js';
 import { sharedHostMounts, type HostMount } from '../runtime/process/host-mounts.js';
+import { containerEndpoints, holdTraffic, type Endpoint, type TrafficHold } from '../runtime/docker/addresses.js';
 import { cgroupAnonBytes, dirFileBytes, meterProgress } from './progress.js';
 import type { CoreContext } from './stack.js';
 
@@ -65,6 +66,8 @@ export interface SetServiceMeta {
   tcpClose?: boolean;
   /** a container's image ID: the restore makes the container from this image, and refuses without it */
   imageId?: string;
+  /** a container's addresses at the cut: a restore asks for them again, a clone maps its own onto them */
+  endpoints?: Endpoint[];
 }
 
 /** Test hook: CKPT_FAULT=<point> makes ckpt SIGKILL itself there (fault-injection tests). */
@@ -133,6 +136,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   const hostMountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const hostMounts = new Map(selected.filter((r) => r.runtime === 'process').map((r) => [r.service, sharedHostMounts(r.initPid!, hostMountinfo)]));
   const specOf = new Map(state.spec.services.map((s) => [s.name, s]));
+  const endpoints = new Map(selected.filter((r) => r.runtime === 'docker').map((r) => [r.service, containerEndpoints(r)]));
   const pidnses = new Map(selected.flatMap((r) => {
     const ino = foreignPidns(r, specOf.get(r.service));
     return ino ? [[r.service, ino] as const] : [];
@@ -157,6 +161,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
               ...(pidnses.has(r.service) ? { externalPidns: true } : {}),
               ...(tcpClose.has(r.service) ? { tcpClose: true } : {}),
               ...(r.imageId ? { imageId: r.imageId } : {}),
+              ...(endpoints.get(r.service)?.length ? { endpoints: endpoints.get(r.service)! } : {}),
             },
           ]),
         ),
@@ -187,6 +192,8 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     ctx.events(ev({ type: 'checkpoint', project: projectName, set: setName, phase, ...(service ? { service } : {}), ...(detail ? { detail } : {}) }));
 
   let frozenAt = 0;
+  let hold: TrafficHold | undefined;
+  let holding: Promise<TrafficHold | undefined> | undefined;
   let freezeMs = 0;
   let frozenMs = 0;
   const stats: ServiceCheckpointStats[] = [];
@@ -194,6 +201,12 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   const followings: { done(): Promise<void> }[] = [];
   try {
     emit(undefined, 'freezing');
+    // Connections between two of the cut's containers: nothing may pass between them while they
+    // are dumped one by one (a lone container has no peer in the cut to disagree with). Held
+    // while the stack freezes, let through once it runs again: TCP resends what was held.
+    const held = selected.filter((r) => r.runtime === 'docker' && !tcpClose.has(r.service));
+    holding = held.length > 1 ? holdTraffic(projectName, held.flatMap((r) => endpoints.get(r.service)!.map((e) => e.ip)), states.dir(projectName), (t) => guard.watchNftTable(t)) : undefined;
+    holding?.catch(() => undefined);
     frozenAt = performance.now();
     for (let attempt = 1; ; attempt++) {
       for (const cg of cgroups) {
@@ -209,6 +222,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     }
     freezeMs = performance.now() - frozenAt;
     emit(undefined, 'frozen', { ms: freezeMs });
+    hold = await holding;
     // The stats decoder is needed only once a dump is done: loaded while CRIU works, it costs
     // the command no time.
     const statsReader = import('./stats.js');
@@ -251,6 +265,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
       }),
     );
   } catch (e) {
+    await (hold ?? (await holding?.catch(() => undefined)))?.release().catch(() => undefined);
     cgroups.forEach(thaw);
     guard.release();
     rmSync(guardFile, { force: true });
@@ -262,6 +277,15 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   // CRIU puts a cgroup it found frozen back to FROZEN: the stack runs again only now.
   if (!opts.stop) cgroups.forEach(thaw);
   frozenMs = performance.now() - frozenAt;
+  try {
+    await hold?.release();
+  } catch (e) {
+    guard.release();
+    rmSync(guardFile, { force: true });
+    await writer.abort();
+    stackLock.release();
+    throw e;
+  }
   guard.release();
   rmSync(guardFile, { force: true });
   emit(undefined, opts.stop ? 'stopped' : 'thawed', { frozenMs });

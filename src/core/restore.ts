@@ -1,7 +1,7 @@
 // `ckpt restore <set>` and `ckpt clone <set> --as <name>`: verify the set, then bring each
 // service back under a fresh ckpt-shim (in dependency order), each in a cgroup of its own, with a
 // new log handed to CRIU in place of the one the service had at checkpoint time.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criuRestoreDetached } from '../criu/run.js';
 import { CkptError } from '../errors.js';
@@ -26,6 +26,9 @@ import {
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
 import { readStat } from '../util/proc.js';
+import { waitFor } from '../util/time.js';
+import { remappedImages } from '../criu/images/remap-inet.js';
+import type { RestoreAddressPlan } from '../runtime/docker/addresses.js';
 import type { SetServiceMeta } from './checkpoint.js';
 import { ev } from './events.js';
 import { cgroupReadBytes, dirFileBytes, meterProgress } from './progress.js';
@@ -146,6 +149,17 @@ async function requireImages(set: SetInfo, services: Service[], meta: Record<str
   }
 }
 
+/**
+ * The containers' networks and addresses, before any is made: the cut's for the same project, a
+ * clone's own with the images' sockets moved to them (runtime/docker/addresses.ts).
+ */
+async function addressPlan(project: Project, set: SetInfo, services: Service[], meta: Record<string, SetServiceMeta>, stateRoot: string): Promise<RestoreAddressPlan | undefined> {
+  const recorded = Object.fromEntries(services.flatMap((s) => (meta[s.name]?.runtime === 'docker' && meta[s.name]?.endpoints?.length ? [[s.name, meta[s.name]!.endpoints!]] : [])));
+  if (Object.keys(recorded).length === 0) return undefined;
+  const { planRestoreAddresses } = await import('../runtime/docker/addresses.js');
+  return planRestoreAddresses(project, set.project, recorded, stateRoot);
+}
+
 /** -f on restore and clone: refuse a set of other services; warn of each service the file changed since. */
 export function compareWithManifest(set: SetInfo, spec: Project, manifest: Project): string[] {
   const file = manifest.file ?? 'the manifest';
@@ -232,6 +246,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   rmSync(gateDir, { recursive: true, force: true });
   mkdirSync(gateDir, { recursive: true, mode: 0o700 });
   const verdict = join(gateDir, 'verdict');
+  const arrivedDir = join(gateDir, 'arrived');
+  mkdirSync(arrivedDir, { mode: 0o700 });
   let verifyMs = 0;
   let unchanged = 0;
   try {
@@ -248,7 +264,6 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       try {
         const report = await store.verifySet(setName, { trustUnchanged: !opts.fullVerify });
         unchanged = report.unchanged;
-        writeFileSync(verdict, 'ok');
       } catch (e) {
         writeFileSync(verdict, 'bad');
         // The gate stops a tree that reaches its resume point; a CRIU stuck on damaged images
@@ -259,94 +274,128 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       verifyMs = performance.now() - v0;
       emit(undefined, 'verified', { ms: verifyMs, unchanged });
     })();
+    // The stack resumes at one moment, as it was cut at one: the verdict waits for every tree to
+    // reach the gate (or for its restore to end, where it passes no gate: Docker's own restore).
+    let oneFailed = false;
+    let settled = 0;
+    const released = (async () => {
+      await verifying;
+      if (services.length > 1) {
+        const all = await waitFor(() => (oneFailed ? false : readdirSync(arrivedDir).length + settled >= services.length ? true : undefined), { timeoutMs: 300_000, intervalMs: 2 });
+        if (all !== true) {
+          writeFileSync(verdict, 'bad');
+          return;
+        }
+      }
+      writeFileSync(verdict, 'ok');
+    })();
+    released.catch(() => undefined);
+    verifying.catch(() => undefined);
+    const plan = await addressPlan(project, set, services, meta, ctx.stateRoot);
+    for (const text of plan?.warnings ?? []) ctx.events(ev({ type: 'message', level: 'warn', text }));
     // With the network held (or the services not sharing one), order does not matter: all
     // services are restored at once.
     const restoring = Promise.allSettled(
       services.map(async (service) => {
-        const m = meta[service.name]!;
-        if (m.runtime === 'docker') {
-          // A new container with the service's configuration. Through ckpt-runc the restored
-          // process waits at the same gate as process services; Docker's own restore starts the
-          // container only once the set is verified.
-          emit(service.name, 'restoring');
-          // runc restores into a cgroup Docker makes meanwhile: only the start and the end are seen
-          const containerBytes = dirFileBytes(join(set.dir, service.name));
-          const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, containerBytes, () => 0);
-          const c = await restoreContainer(project, service, join(set.dir, service.name), {
-            stateRoot: ctx.stateRoot,
-            remapPorts: projectName !== set.project,
-            verified: verifying,
-            gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid },
-            mapPages: restoreModes(service, opts, m).pages === 'map',
-            tcpClose: Boolean(m.tcpClose),
-            ...(m.imageId ? { imageId: m.imageId } : {}),
-          }).finally(() => meter.stop());
-          meter.finish(containerBytes);
-          state.services[service.name] = c.record;
-          stats.push({ service: service.name, restoreWallMs: c.ms });
-          emit(service.name, 'restored', { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path });
-          return;
+        try {
+          await restoreOne(service);
+        } catch (e) {
+          // the others wait at the gate for this one: they are told at once
+          oneFailed = true;
+          writeFileSync(verdict, 'bad');
+          throw e;
+        } finally {
+          settled++;
         }
-        const serviceDir = states.serviceDir(projectName, service.name);
-        rmSync(serviceDir, { recursive: true, force: true });
-        mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
-        const workDir = join(serviceDir, 'criu');
-        mkdirSync(workDir, { mode: 0o700 });
-        const logFile = join(serviceDir, 'service.log');
-        writeFileSync(logFile, '', { mode: 0o640 });
-        const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
-        createCgroup(cgroup);
-        emit(service.name, 'restoring');
-        const imageBytes = dirFileBytes(join(set.dir, service.name));
-        let readBytes = 0;
-        const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, imageBytes, () =>
-          (readBytes = Math.min(Math.floor(imageBytes * 0.99), Math.max(readBytes, cgroupReadBytes(cgroup)))),
-        );
-        const modes = restoreModes(service, opts, m);
-        const r = await criuRestoreDetached(
-          {
-            imagesDir: join(set.dir, service.name),
-            workDir,
-            pidFile: join(serviceDir, 'init.pid'),
-            actionScript: restoreGatePath(),
-            inheritCreds: modes.creds === 'inherit',
-            restorePidns: modes.pid === 'fresh',
-            mapPages: modes.pages === 'map',
-            tcpClose: Boolean(m.tcpClose),
-            externalMounts: m.hostMounts ?? [],
-            allowChangedFiles: Boolean(opts.allowChangedFiles),
-          },
-          {
-            ...(opts.here ? { stdio: 'here' as const } : modes.stdio === 'inherit' ? { stdio: 'pipe' as const } : {}),
-            shim: shimPath(),
-            serviceDir,
-            cgroup,
-            logFile,
-            logKey: m.logKey,
-            env: { CKPT_GATE: verdict, CKPT_PID: String(process.pid) },
-            ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
-          },
-          `service ${service.name} from set ${setName}`,
-        ).finally(() => meter.stop());
-        meter.finish(imageBytes);
-        if (r.exited) exited = r.exited;
-        const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
-        const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
-        state.services[service.name] = {
-          service: service.name,
-          runtime: 'process',
-          configHash: serviceConfigHash(service),
-          startedAt: new Date().toISOString(),
-          logFile,
-          shimPid,
-          cgroup,
-          initPid,
-          initStartTicks: readStat(initPid)?.startTicks,
-        };
-        stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
-        emit(service.name, 'restored', { ms: r.ms, pid: initPid });
       }),
     );
+    async function restoreOne(service: Service): Promise<void> {
+      const m = meta[service.name]!;
+      if (m.runtime === 'docker') {
+        // A new container with the service's configuration. Through ckpt-runc the restored
+        // process waits at the same gate as process services; Docker's own restore starts the
+        // container only once the set is verified.
+        emit(service.name, 'restoring');
+        // runc restores into a cgroup Docker makes meanwhile: only the start and the end are seen
+        const containerBytes = dirFileBytes(join(set.dir, service.name));
+        const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, containerBytes, () => 0);
+        const imagesDir = join(set.dir, service.name);
+        const c = await restoreContainer(project, service, imagesDir, {
+          stateRoot: ctx.stateRoot,
+          remapPorts: projectName !== set.project,
+          verified: verifying,
+          gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid, arrivedDir },
+          ...(plan?.requests[service.name] ? { addresses: plan.requests[service.name]! } : {}),
+          criuImagesDir: plan ? remappedImages(imagesDir, plan.map, join(gateDir, 'images', service.name)) : imagesDir,
+          mapPages: restoreModes(service, opts, m).pages === 'map',
+          tcpClose: Boolean(m.tcpClose),
+          ...(m.imageId ? { imageId: m.imageId } : {}),
+        }).finally(() => meter.stop());
+        meter.finish(containerBytes);
+        state.services[service.name] = c.record;
+        stats.push({ service: service.name, restoreWallMs: c.ms });
+        emit(service.name, 'restored', { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path });
+        return;
+      }
+      const serviceDir = states.serviceDir(projectName, service.name);
+      rmSync(serviceDir, { recursive: true, force: true });
+      mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
+      const workDir = join(serviceDir, 'criu');
+      mkdirSync(workDir, { mode: 0o700 });
+      const logFile = join(serviceDir, 'service.log');
+      writeFileSync(logFile, '', { mode: 0o640 });
+      const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
+      createCgroup(cgroup);
+      emit(service.name, 'restoring');
+      const imageBytes = dirFileBytes(join(set.dir, service.name));
+      let readBytes = 0;
+      const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, imageBytes, () =>
+        (readBytes = Math.min(Math.floor(imageBytes * 0.99), Math.max(readBytes, cgroupReadBytes(cgroup)))),
+      );
+      const modes = restoreModes(service, opts, m);
+      const r = await criuRestoreDetached(
+        {
+          imagesDir: join(set.dir, service.name),
+          workDir,
+          pidFile: join(serviceDir, 'init.pid'),
+          actionScript: restoreGatePath(),
+          inheritCreds: modes.creds === 'inherit',
+          restorePidns: modes.pid === 'fresh',
+          mapPages: modes.pages === 'map',
+          tcpClose: Boolean(m.tcpClose),
+          externalMounts: m.hostMounts ?? [],
+          allowChangedFiles: Boolean(opts.allowChangedFiles),
+        },
+        {
+          ...(opts.here ? { stdio: 'here' as const } : modes.stdio === 'inherit' ? { stdio: 'pipe' as const } : {}),
+          shim: shimPath(),
+          serviceDir,
+          cgroup,
+          logFile,
+          logKey: m.logKey,
+          env: { CKPT_GATE: verdict, CKPT_PID: String(process.pid), CKPT_ARRIVED: arrivedDir },
+          ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
+        },
+        `service ${service.name} from set ${setName}`,
+      ).finally(() => meter.stop());
+      meter.finish(imageBytes);
+      if (r.exited) exited = r.exited;
+      const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
+      const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
+      state.services[service.name] = {
+        service: service.name,
+        runtime: 'process',
+        configHash: serviceConfigHash(service),
+        startedAt: new Date().toISOString(),
+        logFile,
+        shimPid,
+        cgroup,
+        initPid,
+        initStartTicks: readStat(initPid)?.startTicks,
+      };
+      stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
+      emit(service.name, 'restored', { ms: r.ms, pid: initPid });
+    }
     const [verified, restored] = await Promise.allSettled([verifying, restoring]);
     // A failed verification is the error to report (the restores fail because of it).
     if (verified.status === 'rejected') throw verified.reason;

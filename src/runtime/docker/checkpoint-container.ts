@@ -37,6 +37,8 @@ export interface ContainerDumpPlan {
   /** the CRIU runc runs (ckpt's), and ckpt's CRIU options file for it (CRIU_CONFIG_FILE) */
   criu: string;
   criuConfig: string;
+  /** dump established connections (all but x-ckpt.checkpoint.tcp: close) */
+  tcpEstablished: boolean;
 }
 
 /**
@@ -44,14 +46,17 @@ export interface ContainerDumpPlan {
  * environment (CRIU_CONFIG_FILE), so /etc/criu/runc.conf, which every Docker checkpoint reads,
  * stays as it is.
  *
- * - No network lock. runc checkpoints without --tcp-established, so CRIU refuses a container with
- *   an established TCP connection before a lock could matter, and ckpt has frozen the container
- *   already. Locking and unlocking Docker's netns ran iptables six times: ~85 ms of a 256 MiB
- *   dump here. The images record the method, so the restore skips it too.
+ * - Established connections are dumped (runc's --tcp-established: runc sends CRIU that option
+ *   in every request, which would override this file): the restore brings them back between the
+ *   stack's containers (addresses.ts says how).
+ * - No network lock of CRIU's: each CRIU would lock its own container at its own moment, which
+ *   keeps no cut of a connection between two containers; ckpt holds the whole stack's traffic
+ *   itself (addresses.ts). Locking and unlocking Docker's netns also ran iptables six times:
+ *   ~85 ms of a 256 MiB dump here. The images record the method, so the restore skips it too.
  * - tmpfs contents written without tar when they are simple (patch 0015): a container has five
  *   tmpfs mounts, each a tar, a shell and a gzip otherwise (~19 ms in all here).
- * - x-ckpt.checkpoint.tcp: close: established connections dumped closed (the restore must say
- *   tcp-close too; ckpt-runc's options file does).
+ * - x-ckpt.checkpoint.tcp: close: established connections dumped closed instead (the restore must
+ *   say tcp-close too; ckpt-runc's options file does).
  */
 export function containerDumpOptions(features: { tmpfsInline: boolean }, o: { tcpClose?: boolean } = {}): string[] {
   return ['network-lock skip', ...(features.tmpfsInline ? ['tmpfs-inline'] : []), ...(o.tcpClose ? ['tcp-close'] : [])];
@@ -94,7 +99,7 @@ export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: bool
   const criu = criuPath();
   // overlay2 keeps layers under <docker root>/overlay2/, volumes under <docker root>/volumes/
   const dockerRoot = upperDir.slice(0, Math.max(0, upperDir.indexOf('/overlay2/'))) || '/var/lib/docker';
-  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot, o.sharedVolumeTargets), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)) };
+  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot, o.sharedVolumeTargets), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)), tcpEstablished: !o.tcpClose };
 }
 
 /** The upperdir= of the overlay mounted at `mountPoint` (from /proc/self/mountinfo). */
@@ -111,7 +116,7 @@ export function overlayUpperDir(mountPoint: string, mountinfo = readFileSync('/p
 
 /** runc's command line for a checkpoint into `dir` (pure). */
 export function runcCheckpointArgs(plan: ContainerDumpPlan, dir: string, leaveRunning: boolean): string[] {
-  return ['--root', plan.runcRoot, '--criu', plan.criu, 'checkpoint', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), plan.id];
+  return ['--root', plan.runcRoot, '--criu', plan.criu, 'checkpoint', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), ...(plan.tcpEstablished ? ['--tcp-established'] : []), plan.id];
 }
 
 /** Packs the writable layer; run while the container is frozen, so it is the layer of the cut. */
@@ -146,7 +151,7 @@ export async function dumpContainer(
       details: [...errors.slice(0, -1).reverse(), dump.output.trim(), `command: ${RUNC} ${args.join(' ')}`].filter(Boolean),
       logFile,
       hint: tcp
-        ? `A container's connections cannot come back open (Docker gives its copy other addresses). Set x-ckpt.checkpoint.tcp: close on ${what.replace(/^service /, '')}: they are restored closed, and the program reconnects.`
+        ? `CRIU would not dump its connections open. Set x-ckpt.checkpoint.tcp: close on ${what.replace(/^service /, '')}: they are restored closed, and the program reconnects.`
         : `Read the CRIU log for the whole story: ${logFile}`,
     });
   }

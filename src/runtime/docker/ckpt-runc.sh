@@ -47,6 +47,8 @@ if [ "$cmd" = create ] && [ -f "$req/images" ]; then
       *) ;;
     esac
   done
+  # the connections of the cut come back open (runc's flag; runc overrides the options file)
+  if [ -f "$req/tcp-established" ]; then opts+=(--tcp-established); fi
   "$RUNC" "${global[@]}" restore --detach "${opts[@]}" --image-path "$images" --work-path "$req" "$id"
   rc=$?
   [ $rc = 0 ] && touch "$req/restored"

@@ -38,6 +38,8 @@ export interface ContainerConfigOptions {
   secrets?: { source: string; target: string }[];
   /** the Docker names of the service's networks, in its order (runtime/docker/networks.ts) */
   networks?: string[];
+  /** a restore's address on a network (Docker name → IPv4): the one of the cut, or its clone's */
+  addresses?: Record<string, string>;
 }
 
 export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
@@ -78,7 +80,7 @@ export function containerConfig(project: Project, service: Service, o: Container
     },
     ExposedPorts: exposed,
     // Docker takes one network at create; the others are joined before the start
-    ...(o.networks?.length ? { NetworkingConfig: { EndpointsConfig: { [o.networks[0]!]: endpointConfig(service, 0) } } } : {}),
+    ...(o.networks?.length ? { NetworkingConfig: { EndpointsConfig: { [o.networks[0]!]: endpointConfig(service, 0, o.addresses?.[o.networks[0]!]) } } } : {}),
     HostConfig: {
       ...(o.networks?.length ? { NetworkMode: o.networks[0] } : c.networkMode ? { NetworkMode: dockerNetworkMode(project.name, c.networkMode) } : {}),
       Binds: binds,

@@ -122,7 +122,7 @@ export async function createServiceContainer(project: Project, service: Service,
   }
   try {
     const c = await d.createContainer(cfg);
-    await connectOtherNetworks(c, service, networks).catch(async (e) => {
+    await connectOtherNetworks(c, service, networks, o.addresses).catch(async (e) => {
       await c.remove({ force: true }).catch(() => {});
       throw e;
     });

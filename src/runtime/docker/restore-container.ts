@@ -16,7 +16,7 @@
 // The writable layer (rootfs-diff.tar) is unpacked into the new container's upper directory
 // before it starts, so the restored process sees the files it had written.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
@@ -43,13 +43,17 @@ export interface ContainerRestoreOptions {
    * verified and the process waits before it resumes until the verdict file says "ok"; without
    * it (Docker's own restore) the container starts only once `verified` resolves.
    */
-  gate?: { script: string; verdictFile: string; ckptPid: number };
+  gate?: { script: string; verdictFile: string; ckptPid: number; arrivedDir?: string };
   /** CRIU maps the private pages from the set's images instead of copying them (patch 0012) */
   mapPages?: boolean;
   /** the set was dumped with tcp-close, which CRIU then wants at the restore too */
   tcpClose?: boolean;
   /** the image ID the set was taken on: the container is made from it, not from the tag's image of now */
   imageId?: string;
+  /** its addresses, Docker network name → IPv4 (addresses.ts planRestoreAddresses) */
+  addresses?: Record<string, string>;
+  /** where CRIU reads the images from, when not imagesDir: the set's images with the sockets moved to the new addresses */
+  criuImagesDir?: string;
 }
 
 export interface ContainerRestoreResult {
@@ -64,7 +68,12 @@ export interface ContainerRestoreResult {
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
   await requireDocker();
   const t0 = performance.now();
-  const c = await createServiceContainer(project, service, { stateRoot: o.stateRoot, remapPorts: o.remapPorts, ...(o.imageId ? { image: o.imageId } : {}) });
+  const c = await createServiceContainer(project, service, {
+    stateRoot: o.stateRoot,
+    remapPorts: o.remapPorts,
+    ...(o.imageId ? { image: o.imageId } : {}),
+    ...(o.addresses ? { addresses: o.addresses } : {}),
+  });
   let started = false;
   try {
     const info = await c.inspect();
@@ -84,6 +93,11 @@ export async function restoreContainer(project: Project, service: Service, image
     // Docker's checkpoint API (start --checkpoint) exists only in experimental mode; ckpt-runc
     // restores through a plain start.
     if (path === 'docker') await requireDocker({ experimental: true });
+    if (path === 'docker' && !o.tcpClose && readdirSync(imagesDir).some((n) => n.startsWith('tcp-stream-'))) {
+      throw new CkptError('RESTORE_FAILED', `service ${service.name} was checkpointed with open TCP connections, which Docker's own restore cannot bring back (it does not tell CRIU tcp-established)`, {
+        hint: 'Register ckpt-runc with dockerd (sudo bash scripts/dockerd.sh) and leave CKPT_DOCKER_RESTORE unset, or checkpoint with x-ckpt.checkpoint.tcp: close.',
+      });
+    }
     const upper = (info.GraphDriver?.Data as Record<string, string> | undefined)?.['UpperDir'];
     const diff = join(imagesDir, ROOTFS_DIFF);
     if (existsSync(diff) && upper) {
@@ -93,8 +107,9 @@ export async function restoreContainer(project: Project, service: Service, image
     await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
-    if (path === 'ckpt-runc') await startThroughWrapper(c.id, imagesDir, service, o.gate, { mapPages: Boolean(o.mapPages), tcpClose: Boolean(o.tcpClose) });
-    else await startThroughDocker(c.id, imagesDir, service);
+    const criuImages = o.criuImagesDir ?? imagesDir;
+    if (path === 'ckpt-runc') await startThroughWrapper(c.id, criuImages, service, o.stateRoot, o.gate, { mapPages: Boolean(o.mapPages), tcpClose: Boolean(o.tcpClose) });
+    else await startThroughDocker(c.id, criuImages, service);
     started = true;
     const startMs = performance.now() - s0;
     return { record: await containerRecord(service, c.id), ms: performance.now() - t0, startMs, path };
@@ -107,6 +122,7 @@ async function startThroughWrapper(
   id: string,
   imagesDir: string,
   service: Service,
+  stateRoot: string,
   gate: ContainerRestoreOptions['gate'],
   criu: { mapPages: boolean; tcpClose: boolean },
 ): Promise<void> {
@@ -116,18 +132,29 @@ async function startThroughWrapper(
   // CRIU reads this file in runc's RPC mode too (CRIU_CONFIG_FILE, set by ckpt-runc).
   const conf = [...(gate ? [`action-script ${gate.script}`] : []), ...(criu.mapPages ? ['map-pages'] : []), ...(criu.tcpClose ? ['tcp-close'] : [])];
   if (conf.length) writeFileSync(join(req, 'criu.conf'), conf.map((l) => `${l}\n`).join(''));
+  // runc's own flag: runc tells CRIU tcp_established in every request, over the options file
+  if (!criu.tcpClose) writeFileSync(join(req, 'tcp-established'), '');
   if (gate) {
-    writeFileSync(join(req, 'gate.env'), `CKPT_GATE='${gate.verdictFile.replace(/'/g, `'\\''`)}'\nCKPT_PID=${gate.ckptPid}\n`);
+    const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(join(req, 'gate.env'), `CKPT_GATE=${q(gate.verdictFile)}\nCKPT_PID=${gate.ckptPid}\n${gate.arrivedDir ? `CKPT_ARRIVED=${q(gate.arrivedDir)}\n` : ''}`);
   }
   try {
     await docker().getContainer(id).start();
   } catch (e) {
     const log = join(req, RESTORE_LOG);
     const errors = existsSync(log) ? logErrors(log) : [];
-    // The log goes with the request directory: keep the lines that matter in the error.
-    throw new CkptError('RESTORE_FAILED', `restore of service ${service.name} into container ${id.slice(0, 12)} failed: ${errors.at(-1) ?? (e as Error).message}`, {
-      details: [...errors.slice(0, -1).reverse(), (e as Error).message],
-      hint: 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.',
+    // The log goes with the request directory: a copy is kept, and named.
+    const kept = existsSync(log) ? join(stateRoot, 'logs', `restore-${service.name}-${id.slice(0, 12)}.log`) : undefined;
+    if (kept) {
+      mkdirSync(join(kept, '..'), { recursive: true, mode: 0o700 });
+      copyFileSync(log, kept);
+    }
+    // CRIU's first words are the cause; "Restoring FAILED" and its cgroup helper's end follow from it
+    const cause = errors.find((l) => !/Restoring FAILED|cgroupd: recv req error/.test(l)) ?? errors[0];
+    throw new CkptError('RESTORE_FAILED', `restore of service ${service.name} into container ${id.slice(0, 12)} failed: ${cause ?? (e as Error).message}`, {
+      details: [...errors.filter((l) => l !== cause), (e as Error).message],
+      ...(kept ? { logFile: kept } : {}),
+      hint: kept ? `CRIU's log of the restore: ${kept}; dockerd's log (/var/log/ckpt-dockerd.log) has the runtime's own messages.` : 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.',
       cause: e,
     });
   } finally {

@@ -1,6 +1,6 @@
 // While ckpt holds a stack frozen, a ckpt-shim guard watches it: if ckpt dies (even by SIGKILL)
 // the guard sees its stdin close without "done", waits for the CRIUs ckpt started and thaws
-// every cgroup. A stack is never left frozen.
+// every cgroup. A stack is never left frozen, nor cut off from its network.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { shimPath } from '../../paths.js';
@@ -28,6 +28,11 @@ export class ThawGuard {
 
   watchPid(pid: number): void {
     this.child.stdin!.write(`pid ${pid}\n`);
+  }
+
+  /** a bridge-family nft table holding the stack's traffic: deleted if ckpt dies */
+  watchNftTable(table: string): void {
+    this.child.stdin!.write(`nft ${table}\n`);
   }
 
   /** ckpt finished (and thawed what it froze itself): the guard leaves without touching anything. */

@@ -82,15 +82,17 @@ t.test('json-file log lines show their text', async (t) => {
 });
 
 t.test("runc's checkpoint command line", async (t) => {
-  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby', volumes: [], criu: '/usr/local/sbin/criu', criuConfig: '/run/ckpt/criu/x.conf' };
+  const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby', volumes: [], criu: '/usr/local/sbin/criu', criuConfig: '/run/ckpt/criu/x.conf', tcpEstablished: false };
   const head = ['--root', '/run/docker/runtime-runc/moby', '--criu', '/usr/local/sbin/criu', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app'];
   t.same(runcCheckpointArgs(plan, '/s/app', true), [...head, '--leave-running', 'abc']);
   t.same(runcCheckpointArgs(plan, '/s/app', false), [...head, 'abc'], 'runc runs the CRIU ckpt runs (CKPT_CRIU), not whichever is first in PATH');
+  t.same(runcCheckpointArgs({ ...plan, tcpEstablished: true }, '/s/app', true), [...head, '--leave-running', '--tcp-established', 'abc'], 'connections dumped: a flag, as runc overrides a CRIU options file with its own');
 });
 
 t.test("ckpt's CRIU options for container dumps", async (t) => {
-  t.same(containerDumpOptions({ tmpfsInline: true }), ['network-lock skip', 'tmpfs-inline']);
+  t.same(containerDumpOptions({ tmpfsInline: true }), ['network-lock skip', 'tmpfs-inline'], 'ckpt holds the traffic itself');
   t.same(containerDumpOptions({ tmpfsInline: false }), ['network-lock skip'], 'a CRIU without patch 0015 is not given its option (it would refuse the file)');
+  t.same(containerDumpOptions({ tmpfsInline: true }, { tcpClose: true }), ['network-lock skip', 'tmpfs-inline', 'tcp-close'], 'x-ckpt.checkpoint.tcp: close');
 });
 
 t.test("a container's volumes, from runc's mounts", async (t) => {
@@ -137,4 +139,19 @@ t.test('a project network\'s create request', async (t) => {
   t.equal(o.Labels!['team'], 'pay', 'the user\'s labels');
   t.equal(o.Labels!['ckpt.project'], 'shop', 'ckpt\'s own win');
   t.equal(networkCreateOptions('shop', { key: 'x', name: 'given' }, '/run/ckpt').Name, 'given');
+});
+
+t.test("a restore's addresses: subnets and host parts", async (t) => {
+  const { subnetOf, translate, lockScript } = await import('../../../src/runtime/docker/addresses.js');
+  t.equal(subnetOf({ ip: '172.18.0.3', prefixLen: 16 }), '172.18.0.0/16');
+  t.equal(subnetOf({ ip: '192.168.96.130', prefixLen: 20 }), '192.168.96.0/20');
+  t.equal(translate('172.18.0.3', 16, '192.168.96.0/20'), '192.168.96.3', "a clone's container keeps its host part");
+  t.equal(translate('172.18.1.3', 16, '192.168.96.0/20'), '192.168.97.3');
+  t.equal(translate('172.18.200.3', 16, '192.168.96.0/20'), undefined, 'a host part the new subnet cannot hold');
+  const nft = lockScript('ckpt_hold_shop_1', ['172.18.0.2', '172.18.0.3']);
+  t.match(nft, /table bridge ckpt_hold_shop_1 \{/);
+  t.match(nft, /elements = \{ 172\.18\.0\.2, 172\.18\.0\.3 \}/);
+  t.match(nft, /hook forward .* ip saddr @stack drop; ip daddr @stack drop;/, 'between the containers, on the bridge');
+  t.match(nft, /hook input .* ip saddr @stack drop;/);
+  t.match(nft, /hook output .* ip daddr @stack drop;/);
 });
