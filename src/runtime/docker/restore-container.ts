@@ -124,10 +124,14 @@ async function startThroughWrapper(
   } catch (e) {
     const log = join(req, RESTORE_LOG);
     const errors = existsSync(log) ? logErrors(log) : [];
+    // runc's answer when the wrapper dockerd runs drops --console-socket (one older than tty support)
+    const staleWrapper = /without setting console socket/.test((e as Error).message);
     // The log goes with the request directory: keep the lines that matter in the error.
     throw new CkptError('RESTORE_FAILED', `restore of service ${service.name} into container ${id.slice(0, 12)} failed: ${errors.at(-1) ?? (e as Error).message}`, {
       details: [...errors.slice(0, -1).reverse(), (e as Error).message],
-      hint: 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.',
+      hint: staleWrapper
+        ? 'The ckpt-runc that dockerd runs cannot restore a container with a terminal (tty: true): install this version of it with sudo bash scripts/dockerd.sh.'
+        : 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.',
       cause: e,
     });
   } finally {
