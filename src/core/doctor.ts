@@ -131,14 +131,20 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
     optional: true,
     // ckpt checkpoints containers through runc; only Docker's own restore path (taken when
     // ckpt-runc is not registered) needs Docker's experimental checkpoint API.
-    ok: docker.reachable && (docker.experimental === true || docker.ckptRuntime === true),
+    ok: docker.reachable && (docker.experimental === true || docker.ckptRuntime === true) && docker.ckptRuntimeCurrent !== false,
     detail: docker.reachable
-      ? `Docker ${docker.version}, ${docker.ckptRuntime ? 'ckpt-runc registered' : 'ckpt-runc not registered (restores go through docker start --checkpoint: slower)'}, ${
+      ? `Docker ${docker.version}, ${
+          docker.ckptRuntime
+            ? docker.ckptRuntimeCurrent === false
+              ? "ckpt-runc registered, but it differs from this ckpt's (one from before tty support cannot restore a tty: true container)"
+              : 'ckpt-runc registered'
+            : 'ckpt-runc not registered (restores go through docker start --checkpoint: slower)'
+        }, ${
           docker.experimental ? 'experimental' : docker.ckptRuntime ? 'not experimental (needed only by CKPT_DOCKER_RESTORE=docker)' : 'NOT experimental: containers cannot be restored'
         }`
       : `not reachable (${docker.error}); needed only for image services`,
     fix: docker.reachable
-      ? 'sudo bash scripts/dockerd.sh   # registers ckpt-runc and sets "experimental": true in /etc/docker/daemon.json'
+      ? 'sudo bash scripts/dockerd.sh   # installs this ckpt\'s ckpt-runc, registers it, sets "experimental": true in /etc/docker/daemon.json'
       : 'sudo bash scripts/dockerd.sh   # installs docker.io, sets "experimental": true, starts dockerd',
   });
 

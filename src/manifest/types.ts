@@ -114,6 +114,10 @@ export interface ContainerOptions {
   stopSignal?: string;
   /** network_mode: `host`, `none`, `service:<name>` or `container:<name>` (then no networks are joined) */
   networkMode?: string;
+  /** tty: the program runs on a pseudo-terminal (Config.Tty); a restore gives it a new one */
+  tty?: boolean;
+  /** stdin_open: stdin stays open for `docker attach` (Config.OpenStdin) */
+  stdinOpen?: boolean;
 }
 
 /** A secret or config mounted read-only into a container (manifest/compose/secrets.ts). */

@@ -36,6 +36,8 @@ export const COMPOSE_KEYS: Record<keyof ContainerOptions, string> = {
   domainname: 'domainname',
   stopSignal: 'stop_signal',
   networkMode: 'network_mode',
+  tty: 'tty',
+  stdinOpen: 'stdin_open',
 };
 
 export interface OptionProblem {
@@ -117,6 +119,8 @@ const READERS: { [K in keyof ContainerOptions]-?: Reader<ContainerOptions[K]> } 
   domainname: str,
   stopSignal: str,
   networkMode: str,
+  tty: (v, k, p) => bool(k, v, p),
+  stdinOpen: (v, k, p) => bool(k, v, p),
 };
 
 export function readContainerOptions(s: Record<string, unknown>): { options: ContainerOptions; problems: OptionProblem[] } {

@@ -97,18 +97,14 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   secrets: split(warn(`${IGNORED} for a process service: nothing is mounted at /run/secrets; the program reads the file at its own path`), { honour: true }),
   security_opt: containerOption('security options'),
   shm_size: containerOption('/dev/shm size'),
-  stdin_open: split(
-    warn('is a container option; a process service\'s stdin is /dev/null'),
-    refuse('a container\'s stdin cannot be checkpointed yet: give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it'),
-  ),
+  // a restored container's stdin is the shim's again (runc hands CRIU the new pipe, or the new pty)
+  stdin_open: split(warn('is a container option; a process service\'s stdin is /dev/null'), { honour: true }),
   stop_signal: split(warn(`${IGNORED}: \`ckpt down\` stops a process service with SIGTERM, then SIGKILL after its grace period`), { honour: true }),
   storage_opt: dockerOnly('storage driver options'),
   sysctls: containerOption('namespaced sysctls'),
   tmpfs: containerOption('tmpfs mounts'),
-  tty: split(
-    warn('is a container option; a process service has no terminal'),
-    refuse('a container terminal cannot be checkpointed yet: give the container a long-running command (e.g. ["sleep", "infinity"]) and `docker exec -it` into it'),
-  ),
+  // CRIU restores the program on a new pty whose master goes to the shim (ckpt-runc.sh)
+  tty: split(warn('is a container option; a process service has no terminal'), { honour: true }),
   ulimits: warn(`${IGNORED}: the service runs with ckpt's limits (raising them needs CAP_SYS_RESOURCE, which root lacks on some hosts)`),
   userns_mode: dockerOnly('user namespace mode'),
   uts: dockerOnly('UTS namespace mode'),

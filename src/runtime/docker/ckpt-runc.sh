@@ -41,8 +41,10 @@ if [ "$cmd" = create ] && [ -f "$req/images" ]; then
       continue
     fi
     case "$a" in
-      --bundle|-b|--pid-file) opts+=("$a" "$1"); shift ;;
-      --console-socket) shift ;;  # restored processes keep the terminal they had
+      # --console-socket: a container with a terminal (tty: true). CRIU restores its process on a
+      # new pty (orphan-pts-master, which runc always asks for) and runc sends the master over this
+      # socket to the shim, as a create would: docker logs, attach and stdin work again.
+      --bundle|-b|--pid-file|--console-socket) opts+=("$a" "$1"); shift ;;
       --no-pivot|--no-new-keyring) opts+=("$a") ;;
       *) ;;
     esac

@@ -71,6 +71,8 @@ export function containerConfig(project: Project, service: Service, o: Container
     ...(service.xCkpt.hostname ? { Hostname: service.xCkpt.hostname } : {}),
     ...(c.domainname ? { Domainname: c.domainname } : {}),
     ...(c.stopSignal ? { StopSignal: c.stopSignal } : {}),
+    ...(c.tty ? { Tty: true } : {}),
+    ...(c.stdinOpen ? { OpenStdin: true } : {}),
     Labels: {
       ...service.labels,
       [LABEL_PROJECT]: project.name,

@@ -149,12 +149,19 @@ async function startThroughWrapper(
       mkdirSync(join(kept, '..'), { recursive: true, mode: 0o700 });
       copyFileSync(log, kept);
     }
+    // runc's answer when the wrapper dockerd runs drops --console-socket (one older than tty support)
+    const staleWrapper = /without setting console socket/.test((e as Error).message);
     // CRIU's first words are the cause; "Restoring FAILED" and its cgroup helper's end follow from it
     const cause = errors.find((l) => !/Restoring FAILED|cgroupd: recv req error/.test(l)) ?? errors[0];
+    const dockerdLog = 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.';
     throw new CkptError('RESTORE_FAILED', `restore of service ${service.name} into container ${id.slice(0, 12)} failed: ${cause ?? (e as Error).message}`, {
       details: [...errors.filter((l) => l !== cause), (e as Error).message],
       ...(kept ? { logFile: kept } : {}),
-      hint: kept ? `CRIU's log of the restore: ${kept}; dockerd's log (/var/log/ckpt-dockerd.log) has the runtime's own messages.` : 'dockerd\'s log (/var/log/ckpt-dockerd.log) has the runtime\'s own messages.',
+      hint: staleWrapper
+        ? 'The ckpt-runc that dockerd runs cannot restore a container with a terminal (tty: true): install this version of it with sudo bash scripts/dockerd.sh.'
+        : kept
+          ? `CRIU's log of the restore: ${kept}; ${dockerdLog}`
+          : dockerdLog,
       cause: e,
     });
   } finally {

@@ -76,7 +76,11 @@ t.test('each table key, written in a service, gives its warning or refusal; a ty
   const pv = await load('services:\n  app:\n    command: ["sleep", "1"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n    driver: local\n');
   t.match(pv.warnings.join('\n'), /services\.app: `volumes` is not acted on by ckpt yet for a process service: nothing is mounted/);
   t.match(pv.warnings.join('\n'), /volumes\.data: `driver` is not acted on by ckpt yet/);
-  t.match(await problems('services:\n  app:\n    image: x\n    tty: true\n'), /compose\.yaml:4:5: services\.app: `tty` is refused: a container terminal cannot be checkpointed yet/);
+  t.match(await problems('services:\n  app:\n    image: x\n    gpus: all\n'), /compose\.yaml:4:5: services\.app: `gpus` is refused: GPU state cannot be checkpointed by CRIU/);
+  const tty = await load('services:\n  app:\n    image: x\n    tty: true\n    stdin_open: "yes"\n');
+  t.match(tty.project.services[0]!.container, { tty: true, stdinOpen: true }, 'tty and stdin_open are container options (compose\'s boolean strings too)');
+  t.same(tty.warnings, [], 'and neither is refused or warned about');
+  t.match((await load('services:\n  app:\n    command: [x]\n    tty: true\n')).warnings.join('\n'), /`tty` is a container option; a process service has no terminal/);
   t.match(await problems('services:\n  app:\n    image: x\n    cap_ad: [NET_ADMIN]\n'), /unknown key `cap_ad` — did you mean `cap_add`\?/);
   const built = await load('services:\n  web:\n    build: .\n');
   t.equal(built.project.services[0]!.image, `${built.project.name}-web`, 'a service that only builds runs the image compose would name');

@@ -124,6 +124,15 @@ t.test('compose container options in HostConfig', async (t) => {
   t.same(hostOptions({}), {});
 });
 
+t.test('tty and stdin_open are the container\'s Config, not its HostConfig', async (t) => {
+  const c = containerConfig(project, { ...service, container: { tty: true, stdinOpen: true } }, { stateRoot: '/run/ckpt' });
+  t.equal(c.Tty, true);
+  t.equal(c.OpenStdin, true);
+  t.notOk('Tty' in c.HostConfig! || 'OpenStdin' in c.HostConfig!);
+  const plain = containerConfig(project, service, { stateRoot: '/run/ckpt' });
+  t.notOk('Tty' in plain || 'OpenStdin' in plain, 'neither unless asked');
+});
+
 t.test('network_mode in Docker\'s terms', async (t) => {
   const { dockerNetworkMode } = await import('../../../src/runtime/docker/container-config.js');
   t.equal(dockerNetworkMode('shop', 'service:vpn'), 'container:shop-vpn-1');
