@@ -38,6 +38,9 @@ export function dumpArgs(o: DumpOptions): string[] {
   // Established TCP connections (between services, or to clients) are part of the state, unless
   // the service asks for them closed.
   args.push(o.tcpClose ? '--tcp-close' : '--tcp-established');
+  // A connection the frozen program has not accepted yet cannot be dumped; it is left out, and
+  // its client sees a reset (as if it had been lost on the wire).
+  args.push('--skip-in-flight');
   // ckpt, not CRIU, decides which cgroup a service lives in (so clones get their own).
   args.push('--manage-cgroups=ignore');
   if (o.freezeCgroup) args.push('--freeze-cgroup', o.freezeCgroup);

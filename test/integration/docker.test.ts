@@ -420,7 +420,7 @@ volumes:
   t.ok(await volumeExists(`${name}-ext`), 'but never an external volume');
 });
 
-t.test('a container with an open TCP connection: refused with the fix named; with x-ckpt.checkpoint.tcp: close it restores and reconnects', async (t) => {
+t.test('a container with an open TCP connection: it comes back open; with x-ckpt.checkpoint.tcp: close it comes back closed and reconnects', async (t) => {
   if (!requireIntegration(t, { criu: true, docker: true })) return;
   const { dir, ctx, storeRoot } = setup(t);
   const name = `tcp${process.pid}`;
@@ -437,9 +437,19 @@ t.test('a container with an open TCP connection: refused with the fix named; wit
   await core.up(ctx, await core.loadProject({ file: manifest('') }));
   await poll(async () => (await getJson(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined, 10_000);
 
-  const refused = await core.checkpoint(ctx, name, 'p', { storeRoot }).catch((e: unknown) => e);
-  t.match(refused, { code: 'CHECKPOINT_FAILED', message: /has established TCP connections|established TCP connections/, hint: /x-ckpt\.checkpoint\.tcp: close/ }, 'refused, naming the setting that allows it');
-  t.same((await core.ps(ctx, name)).map((r) => r.state), ['running'], 'and the container runs on, thawed');
+  const open0 = await getJson(`http://127.0.0.1:${port}/`);
+  t.ok((await core.checkpoint(ctx, name, 'o', { storeRoot })).set, 'checkpointed with its connection open');
+  await core.down(ctx, name);
+  const env0 = process.env.CKPT_DOCKER_RESTORE;
+  process.env.CKPT_DOCKER_RESTORE = 'docker';
+  await t.rejects(core.restore(ctx, 'o', { storeRoot }), { code: 'RESTORE_FAILED', message: /open TCP connections/, hint: /ckpt-runc|tcp: close/ }, 'Docker\'s own restore cannot bring connections back: said up front');
+  if (env0 === undefined) delete process.env.CKPT_DOCKER_RESTORE;
+  else process.env.CKPT_DOCKER_RESTORE = env0;
+  await core.restore(ctx, 'o', { storeRoot });
+  const open1 = await poll(async () => getJson(`http://127.0.0.1:${port}/`).catch(() => undefined), 10_000);
+  t.equal(open1?.token, open0.token, 'restored with its memory');
+  t.equal(open1?.reconnects, open0.reconnects, 'its connection came back open: no reconnect');
+  await core.down(ctx, name);
 
   await core.up(ctx, await core.loadProject({ file: manifest('    x-ckpt:\n      checkpoint:\n        tcp: close\n') }));
   await poll(async () => (await getJson(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined, 10_000);

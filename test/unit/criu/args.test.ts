@@ -5,6 +5,7 @@ import { dumpArgs, restoreArgs } from '../../../src/criu/args.js';
 t.test('TCP: connections kept by default, closed with tcp: close at dump and at restore', async (t) => {
   const base = { pid: 42, imagesDir: '/s/app', leaveRunning: true };
   t.ok(dumpArgs(base).includes('--tcp-established'));
+  t.ok(dumpArgs(base).includes('--skip-in-flight'), 'a connection not accepted yet is left out, not a failed dump');
   t.notOk(dumpArgs(base).includes('--tcp-close'));
   const closed = dumpArgs({ ...base, tcpClose: true });
   t.ok(closed.includes('--tcp-close'));

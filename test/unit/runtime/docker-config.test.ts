@@ -90,9 +90,9 @@ t.test("runc's checkpoint command line", async (t) => {
 });
 
 t.test("ckpt's CRIU options for container dumps", async (t) => {
-  t.same(containerDumpOptions({ tmpfsInline: true }), ['network-lock skip', 'tmpfs-inline'], 'ckpt holds the traffic itself');
-  t.same(containerDumpOptions({ tmpfsInline: false }), ['network-lock skip'], 'a CRIU without patch 0015 is not given its option (it would refuse the file)');
-  t.same(containerDumpOptions({ tmpfsInline: true }, { tcpClose: true }), ['network-lock skip', 'tmpfs-inline', 'tcp-close'], 'x-ckpt.checkpoint.tcp: close');
+  t.same(containerDumpOptions({ tmpfsInline: true }), ['network-lock skip', 'skip-in-flight', 'tmpfs-inline'], 'ckpt holds the traffic itself');
+  t.same(containerDumpOptions({ tmpfsInline: false }), ['network-lock skip', 'skip-in-flight'], 'a CRIU without patch 0015 is not given its option (it would refuse the file)');
+  t.same(containerDumpOptions({ tmpfsInline: true }, { tcpClose: true }), ['network-lock skip', 'skip-in-flight', 'tmpfs-inline', 'tcp-close'], 'x-ckpt.checkpoint.tcp: close');
 });
 
 t.test("a container's volumes, from runc's mounts", async (t) => {
