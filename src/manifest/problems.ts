@@ -178,6 +178,8 @@ interface Placed {
   printed: Path;
   /** the source's index: files are listed in the order they were read */
   rank: number;
+  /** said after the message when the value is another service's (extends) */
+  note?: string;
 }
 
 /**
@@ -197,7 +199,10 @@ function place(issue: Issue, file: string, where: Locator | SourceMap | undefine
     const up = issue.at.length - issue.path.length;
     shown = isUnder(issue.at, issue.path) && up <= o.at.length ? o.at.slice(0, o.at.length - up) : where.origin(issue.path).at;
   }
-  return { file: f.display, locator: f.locator, at: o.at, printed: shown, rank: o.src };
+  // a value inherited through `extends` is printed where it was written; name who inherits it
+  const inherited = issue.at[0] === 'services' && o.at[0] === 'services' && issue.at.length > 1 && String(issue.at[1]) !== String(o.at[1]);
+  const note = inherited ? ` (inherited by ${formatPath(issue.at.slice(0, 2))} through extends)` : undefined;
+  return { file: f.display, locator: f.locator, at: o.at, printed: shown, rank: o.src, ...(note ? { note } : {}) };
 }
 
 /** Render one issue as a detail line: `file:line:col: path: message`. */
@@ -208,7 +213,8 @@ export function formatIssue(
 ): { text: string; pos?: Position; group: number; file: string; rank: number } {
   const p = place(issue, file, locator);
   const printed = formatPath(p.printed);
-  const body = printed === '' ? issue.message : `${printed}: ${issue.message}`;
+  const message = issue.message + (p.note ?? '');
+  const body = printed === '' ? message : `${printed}: ${message}`;
   const where = issue.file ?? p.file;
   if (issue.fileLevel) return { text: `${where}: ${body}`, group: 0, file: where, rank: 0 };
   const pos = issue.pos ?? (issue.file === undefined ? p.locator?.locate(p.at, issue.key ?? false) : undefined);

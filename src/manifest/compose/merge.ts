@@ -44,7 +44,11 @@ const attempt = (fn: () => string | undefined): string | undefined => {
 const itself: Key = (e) => (typeof e === 'string' || typeof e === 'number' ? String(e) : undefined);
 const byTarget: Key = (e) => attempt(() => (typeof e === 'string' ? parseVolumeSpec(e).target : isRecord(e) ? parseLongVolume(e as unknown as LongVolume).target : undefined));
 const deviceTarget: Key = (e) => (typeof e === 'string' ? (e.split(':')[1] ?? e) : isRecord(e) ? String(e['target']) : undefined);
-const mountTarget = (dir: string): Key => (e) => (typeof e === 'string' ? `${dir}/${e}` : isRecord(e) ? String(e['target'] ?? `${dir}/${String(e['source'])}`) : undefined);
+/** a secret's or config's place: `target` (relative: under `dir`), default `dir/<source>` */
+const mountTarget = (dir: string): Key => (e) => {
+  const t = typeof e === 'string' ? e : isRecord(e) ? String(e['target'] ?? e['source']) : undefined;
+  return t === undefined || t.startsWith('/') ? t : `${dir}/${t}`;
+};
 const portKey: Key = (e) =>
   attempt(() => JSON.stringify(typeof e === 'string' || typeof e === 'number' ? parsePortSpec(e) : isRecord(e) ? parseLongPort(e as unknown as LongPort) : undefined));
 const envFilePath: Key = (e) => (typeof e === 'string' ? e : isRecord(e) ? String(e['path']) : undefined);
@@ -109,6 +113,11 @@ export class Merger {
       if (da !== undefined && db !== undefined && da !== db) return b;
     }
     if (isRecord(a.v) && isRecord(b.v)) return this.mapping(path, a, b);
+    if (rule?.kind === 'unique' && (Array.isArray(a.v) || Array.isArray(b.v))) {
+      // `dns: 1.1.1.1` is a list of one (dns_search, tmpfs, env_file too)
+      const [la, lb] = [asList(a), asList(b)];
+      if (Array.isArray(la.v) && Array.isArray(lb.v)) return uniqueList(la, lb, rule.key, rule.merge ? (x, y) => this.mapping(path, x, y) : undefined);
+    }
     if (Array.isArray(a.v) && Array.isArray(b.v)) {
       if (rule?.kind === 'unique') return uniqueList(a, b, rule.key, rule.merge ? (x, y) => this.mapping(path, x, y) : undefined);
       return trackedList(a.o, [...entries(a), ...entries(b)].map(([, t]) => t));
@@ -164,6 +173,11 @@ function asKeyValues(t: Tracked): Tracked {
       return i < 0 ? [s, { v: null, o: e.o }] : [s.slice(0, i), { v: s.slice(i + 1), o: e.o }];
     }),
   );
+}
+
+/** A string as a list of one, its item at the string's place. */
+function asList(t: Tracked): Tracked {
+  return typeof t.v === 'string' ? trackedList(t.o, [{ v: t.v, o: t.o }]) : t;
 }
 
 /** `[db]` as `{db: item}`. */
