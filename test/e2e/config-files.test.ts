@@ -11,7 +11,7 @@ import { tempDir, userEnv } from '../helpers/env.js';
 const bin = join(packageRoot, 'bin/ckpt.js');
 const ckpt = (args: string[], cwd: string) => execa(bin, args, { reject: false, cwd, env: userEnv({}), extendEnv: false, timeout: 60_000 });
 
-function stack(t: Parameters<Parameters<typeof t.test>[0]>[0]): string {
+function stack(t: Parameters<typeof tempDir>[0]): string {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'a.yaml'), 'name: files\nservices:\n  app:\n    command: ./app --port 80\n    environment: {A: "1"}\n');
   writeFileSync(join(dir, 'b.yaml'), 'services:\n  app:\n    command: ./app --port 81\n    environment: {B: "2"}\n');
