@@ -5,7 +5,7 @@ import { CkptError, EXIT, asCkptError } from '../errors.js';
 import { plainSink } from '../ui/plain/events.js';
 import { jsonSink } from '../ui/json/events.js';
 import { printError } from './errors-out.js';
-import { fileOption, profileOption, resolveTarget, type TargetOpts } from './target.js';
+import { fileOption, mergedFiles, profileOption, resolveTarget, withManifestArgument, type TargetOpts } from './target.js';
 import { printPs, printStacks, printDoctor } from './print.js';
 import { runUpForeground } from './up-foreground.js';
 import { addSetCommands } from './set-commands.js';
@@ -35,14 +35,19 @@ export function buildProgram(): Command {
     .description('Checkpoint/restore for developer stacks, on a patched CRIU')
     .version(process.env.npm_package_version ?? '0.1.0', '-v, --version')
     .enablePositionalOptions()
-    .addOption(fileOption('-f, --file <manifest>', 'manifest file (default: ckpt.yaml, compose.yaml or docker-compose.yml; $COMPOSE_FILE)'))
+    .addOption(fileOption('-f, --file <manifest>', 'manifest file (default: $COMPOSE_FILE, else ckpt.yaml, compose.yaml or docker-compose.yml and its override file)'))
     .addOption(profileOption())
     .option('-p, --project-name <name>', 'project name (default: the manifest\'s name or its directory)')
     .option('--store <dir>', 'checkpoint store directory (default: $CKPT_STORE or /var/lib/ckpt/store)')
     .showHelpAfterError('(run ckpt --help for usage)')
     .exitOverride();
 
-  const globals = (cmd: Command): GlobalOpts => ({ ...program.opts<GlobalOpts>(), ...cmd.opts<GlobalOpts>() });
+  // -f before the command and after it both count: `ckpt -f a.yaml up -f b.yaml` merges a, then b
+  const globals = (cmd: Command): GlobalOpts => {
+    const file = mergedFiles(program.opts<GlobalOpts>(), cmd.opts<GlobalOpts>());
+    const { file: _ignored, ...rest } = { ...program.opts<GlobalOpts>(), ...cmd.opts<GlobalOpts>() };
+    return { ...rest, ...(file ? { file } : {}) };
+  };
   const fileOpt = (): Option => fileOption('-f, --file <manifest>', 'manifest file');
   const projOpt = (): Option => new Option('-p, --project-name <name>', 'project name');
 
@@ -61,7 +66,7 @@ export function buildProgram(): Command {
     .option('--plain', 'same as --no-ui')
     .action(async (manifest: string | undefined, opts: { detach?: boolean; wait?: boolean; build?: boolean; json?: boolean; ui?: boolean; plain?: boolean }, cmd: Command) => {
       const g = globals(cmd);
-      const { project, warnings } = await resolveTarget({ ...g, ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
+      const { project, warnings } = await resolveTarget(withManifestArgument(g, manifest), { needManifest: true });
       const width = Math.max(...project!.services.map((s) => s.name.length));
       const ctx = makeCtx(Boolean(opts.json), width);
       if (!opts.detach && !opts.json && opts.ui !== false && !opts.plain && wantUi()) {
@@ -206,7 +211,8 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('-q, --quiet', 'only validate, print nothing')
     .action(async (manifest: string | undefined, opts: { json?: boolean; quiet?: boolean }, cmd: Command) => {
-      const { project, warnings } = await resolveTarget({ ...globals(cmd), ...(manifest ? { file: manifest } : {}) }, { needManifest: true });
+      const g = globals(cmd);
+      const { project, warnings } = await resolveTarget(withManifestArgument(g, manifest), { needManifest: true });
       for (const w of warnings) process.stderr.write(`WARN ${w}\n`);
       if (opts.quiet) return;
       process.stdout.write(opts.json ? (await core.projectToJSON(project!)) + '\n' : await core.renderProject(project!));
@@ -230,8 +236,8 @@ export function buildProgram(): Command {
   // any command; one that acts on no stack refuses them instead of ignoring them.
   program.hook('preAction', (_program, action) => {
     const g = program.opts<GlobalOpts>();
-    if ((!g.file && !g.projectName && !g.profile?.length) || STACK_COMMANDS.has(action.name())) return;
-    const given = [g.file ? `-f ${g.file}` : '', g.projectName ? `-p ${g.projectName}` : '', ...(g.profile ?? []).map((p) => `--profile ${p}`)].filter(Boolean).join(' ');
+    if ((!g.file?.length && !g.projectName && !g.profile?.length) || STACK_COMMANDS.has(action.name())) return;
+    const given = [...(g.file ?? []).map((f) => `-f ${f}`), g.projectName ? `-p ${g.projectName}` : '', ...(g.profile ?? []).map((p) => `--profile ${p}`)].filter(Boolean).join(' ');
     throw new CkptError('USAGE', `ckpt ${action.name()} does not act on a stack: ${given} is not taken here`, {
       hint: `Leave it out. The commands that name a stack with -f/-p: ${[...STACK_COMMANDS].join(', ')}.`,
     });

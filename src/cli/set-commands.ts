@@ -119,8 +119,8 @@ async function restoreHere(makeCtx: MakeCtx, set: string, opts: core.RestoreOpti
  * default applies (a set's own project, or every set of the store).
  */
 async function namedStack(o: TargetOpts): Promise<{ name?: string; manifest?: core.Project }> {
-  if (!o.file && !o.projectName) return {};
-  if (!o.file) return { name: o.projectName! };
+  if (!o.file?.length && !o.projectName) return {};
+  if (!o.file?.length) return { name: o.projectName! };
   const { name, project } = await resolveTarget(o, { needManifest: true });
   return { name, ...(project ? { manifest: project } : {}) };
 }
@@ -214,7 +214,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
         throw new core.CkptError('USAGE', `clone: --as ${opts.as} and -p ${o.projectName} name two different copies`, { hint: 'Give one of them: they are the same option.' });
       }
       // -f names the stack the set came from; the copy is named by --as / -p, never by the file
-      const manifest = o.file ? (await resolveTarget({ file: o.file, ...(o.profile ? { profile: o.profile } : {}) }, { needManifest: true })).project : undefined;
+      const manifest = o.file?.length ? (await resolveTarget({ file: o.file, ...(o.profile ? { profile: o.profile } : {}) }, { needManifest: true })).project : undefined;
       const r = await core.restore(makeCtx(Boolean(o.json), Boolean(o.progress)), set, {
         storeRoot: storeOf(o),
         as,

@@ -5,25 +5,30 @@ import { Option } from 'commander';
 import * as core from '../core/index.js';
 
 export interface TargetOpts {
-  file?: string;
+  /** -f, repeatable: the manifest files, merged in order */
+  file?: string[];
   projectName?: string;
   /** --profile, repeatable: the active compose profiles */
   profile?: string[];
 }
 
 /**
- * -f / --file: one manifest. Compose merges several -f files; ckpt does not yet, and taking the
- * last one given would drop the others in silence, so a second -f is refused.
+ * -f / --file: a manifest file, repeatable as in compose: the files are merged in order (the
+ * first one's directory is the project directory), so each -f adds to the list.
  */
 export function fileOption(flags: string, description: string): Option {
-  return new Option(flags, description).argParser((v: string, previous: string | undefined) => {
-    if (previous !== undefined) {
-      throw new core.CkptError('USAGE', `-f given twice (${previous}, ${v}): ckpt does not merge several compose files yet`, {
-        hint: 'Merge them into one file (docker compose config > merged.yaml prints the merge), and name that one.',
-      });
-    }
-    return v;
-  });
+  return new Option(flags, `${description} (repeatable: the files are merged in order)`).argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v]);
+}
+
+/** The -f files of the program (before the command) and of the command, in the order given. */
+export function mergedFiles(before: TargetOpts, after: TargetOpts): string[] | undefined {
+  const all = [...(before.file ?? []), ...(after.file ?? [])];
+  return all.length > 0 ? all : undefined;
+}
+
+/** The options with the command's `[manifest]` argument (the same as one more -f) added. */
+export function withManifestArgument(opts: TargetOpts, manifest: string | undefined): TargetOpts {
+  return manifest ? { ...opts, file: [...(opts.file ?? []), manifest] } : opts;
 }
 
 /** --profile NAME, repeatable (compose's global option). */
@@ -38,12 +43,12 @@ export interface Target {
 }
 
 export async function resolveTarget(opts: TargetOpts, { needManifest }: { needManifest: boolean }): Promise<Target> {
-  if (!needManifest && opts.projectName && !opts.file) {
+  if (!needManifest && opts.projectName && !opts.file?.length) {
     const state = core.readStack({ stateRoot: core.stateRoot(), events: core.nullSink }, opts.projectName);
     return { name: opts.projectName, ...(state ? { project: state.spec } : {}), warnings: [] };
   }
   const { project, warnings } = await core.loadProjectWithWarnings({
-    ...(opts.file ? { file: opts.file } : {}),
+    ...(opts.file?.length ? { files: opts.file } : {}),
     cwd: process.cwd(),
     env: process.env,
     ...(opts.projectName ? { projectName: opts.projectName } : {}),

@@ -1,40 +1,38 @@
-// The loader: find the file, read `.env`, then run the pipeline
+// The loader: find the files (files.ts), read `.env`, then run the pipeline
 //
-//   parse → interpolate → validate (schema, then semantic checks) → read env_files → normalize
+//   per file: parse → interpolate → include → extends; then merge the files  (compose/model.ts)
+//   validate (schema, then semantic checks) → read env_files → normalize
 //
 // Every stage reports Issues; if any stage found a problem, they are all thrown together as one
 // CkptError('MANIFEST_INVALID') whose details are `file:line:col: path: message` lines in file
 // order. Parse problems stop the pipeline (there is no data to check); the other stages all run.
 
 import { readFileSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { CkptError } from '../errors.js';
+import { loadModel, readDotenvText } from './compose/model.js';
+import { displayName, type ReadManifest, type ReadText } from './compose/sources.js';
 import { dotenvToMap, parseDotenv } from './environment.js';
-import { interpolate, lookupIn, type Env, type Lookup } from './interpolate.js';
+import { lookupIn, type Env, type Lookup } from './interpolate.js';
+import { manifestFiles } from './files.js';
 import { normalize, resolvePath } from './normalize.js';
-import { parseManifest } from './parse.js';
-import { formatIssues, isUnder, Locator, manifestError, type Issue, type Path } from './problems.js';
+import { formatIssues, manifestError, type Issue, type Path, type SourceMap } from './problems.js';
 import { isRecord, type RawManifest } from './raw.js';
 import type { Project } from './types.js';
 import { validate } from './validate.js';
 import { isValidProjectName } from './project-name.js';
 
 export { isValidProjectName };
-
-/** Looked for, in this order, when no file is given (compose's names after ckpt's own). */
-export const MANIFEST_NAMES = [
-  'ckpt.yaml',
-  'ckpt.yml',
-  'compose.yaml',
-  'compose.yml',
-  'docker-compose.yaml',
-  'docker-compose.yml',
-] as const;
+export { MANIFEST_NAMES, findManifest } from './files.js';
+export type { ReadManifest, ReadText };
 
 export interface LoadOptions {
-  /** the manifest; relative to cwd. Default: the first of MANIFEST_NAMES found in cwd */
+  /**
+   * the manifest files (-f, repeatable), merged in order; relative to cwd. Default: COMPOSE_FILE,
+   * else the first of MANIFEST_NAMES found in cwd and its override file (files.ts)
+   */
+  files?: string[];
+  /** one more manifest file, after `files` (the single -f of earlier callers) */
   file?: string;
   /** default: process.cwd() */
   cwd?: string;
@@ -50,34 +48,6 @@ export interface LoadResult {
   project: Project;
   /** `file:line:col: path: message` lines, e.g. unset variables (compose warns about them too) */
   warnings: string[];
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function findAll(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const name of MANIFEST_NAMES) {
-    const p = path.join(dir, name);
-    if (await isFile(p)) found.push(p);
-  }
-  return found;
-}
-
-/** The manifest in `cwd`: the first of MANIFEST_NAMES that exists, or undefined. */
-export async function findManifest(cwd: string): Promise<string | undefined> {
-  return (await findAll(path.resolve(cwd)))[0];
-}
-
-function notFound(dir: string): CkptError {
-  return new CkptError('MANIFEST_NOT_FOUND', `no manifest found in ${dir}`, {
-    hint: `Create one of ${MANIFEST_NAMES.join(', ')} there, or pass the manifest's path.`,
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,9 +93,6 @@ export function resolveProjectName(explicit: string | undefined, fromManifest: u
 
 // ---------------------------------------------------------------------------------------------
 // env files
-
-/** Reads a file; undefined when it does not exist. Other errors (permissions) throw. */
-export type ReadText = (absPath: string) => string | undefined;
 
 export const readTextSync: ReadText = (p) => {
   try {
@@ -240,10 +207,14 @@ export function activeServices(value: unknown, profiles: readonly string[]): { v
 // the pipeline
 
 export interface CompileOptions {
-  /** absolute path of the manifest */
+  /** absolute path of the manifest (the first file: its directory is the project directory) */
   file: string;
+  /** files merged over it, in order (-f a -f b, COMPOSE_FILE, the override file) */
+  more?: string[];
   /** how the file is named in messages (default: its path) */
   display?: string;
+  /** messages name the other files relative to it (default: the manifest's directory) */
+  cwd?: string;
   /** interpolation environment (process env over .env) */
   env: Env;
   projectName?: string;
@@ -251,50 +222,72 @@ export interface CompileOptions {
   profiles?: string[];
   /** reads env_files; default: the file system */
   readFile?: ReadText;
+  /** reads the manifest files; default: the file system */
+  readManifest?: ReadManifest;
 }
 
 export interface CompileResult {
   project: Project | undefined;
   issues: Issue[];
   warnings: Issue[];
-  locator: Locator;
+  /** turns the issues' paths into file:line:col (formatIssues) */
+  locator: SourceMap;
 }
 
-/** Run the pipeline on manifest text; problems are returned, not thrown. */
+export const readManifestSync: ReadManifest = (p) => {
+  try {
+    if (statSync(p).isDirectory()) throw Object.assign(new Error(`${p} is a directory`), { code: 'EISDIR' });
+    return readFileSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+};
+
+/** Run the pipeline on manifest text (and the files merged over it); problems are returned, not thrown. */
 export function compileManifest(source: string | Uint8Array, opts: CompileOptions): CompileResult {
   const file = path.resolve(opts.file);
+  const read = opts.readManifest ?? readManifestSync;
+  return compileFiles({ ...opts, file, readManifest: (p) => (p === file ? source : read(p)) });
+}
+
+/** Run the pipeline on the manifest files, read with `readManifest`. */
+export function compileFiles(opts: CompileOptions): CompileResult {
+  const file = path.resolve(opts.file);
   const dir = path.dirname(file);
-  const parsed = parseManifest(source);
-  if (parsed.issues.length > 0) return { project: undefined, issues: parsed.issues, warnings: [], locator: parsed.locator };
+  const files = [file, ...(opts.more ?? []).map((f) => path.resolve(dir, f))];
+  const model = loadModel({
+    files,
+    projectDir: dir,
+    env: opts.env,
+    readManifest: opts.readManifest ?? readManifestSync,
+    readText: opts.readFile ?? readTextSync,
+    cwd: opts.cwd ?? dir,
+    display: opts.display ?? file,
+  });
+  const sources = model.sources;
+  if (model.value === undefined) return { project: undefined, issues: sources.issues, warnings: sources.warnings, locator: sources };
 
   const lookup = lookupIn(opts.env);
-  const interpolated = interpolate(parsed.value, lookup);
-  const failedPaths = interpolated.issues.map((i) => i.at);
-  const notUnderFailure = (i: Issue): boolean => !failedPaths.some((p) => isUnder(i.at, p));
-
-  const validated = validate(interpolated.value);
+  const notUnderFailure = (i: Issue): boolean => !sources.underFailure(sources.origin(i.at));
+  const validated = validate(model.value);
   const home = opts.env['HOME'] ?? homedir();
-  const active = activeServices(interpolated.value, opts.profiles ?? []);
+  const active = activeServices(model.value, opts.profiles ?? []);
   const value = active.value as RawManifest;
   const envFiles = readEnvFiles(value, dir, lookup, opts.readFile, home);
   const name = resolveProjectName(opts.projectName, isRecord(value) ? value['name'] : undefined, dir);
 
   const issues = [
-    ...interpolated.issues,
+    ...sources.issues,
     ...validated.issues.filter(notUnderFailure),
     ...envFiles.issues.filter(notUnderFailure),
     ...(validated.issues.length ? [] : active.issues),
     ...(name.issue ? [name.issue] : []),
   ];
-  const warnings = [...parsed.warnings, ...interpolated.warnings, ...validated.warnings];
-  if (issues.length > 0 || name.name === undefined) return { project: undefined, issues, warnings, locator: parsed.locator };
-  const project = normalize(value, { name: name.name, file, dir, env: opts.env, envFiles: envFiles.files, home });
-  return { project, issues, warnings, locator: parsed.locator };
-}
-
-function displayName(file: string, cwd: string): string {
-  const rel = path.relative(cwd, file);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+  const warnings = [...sources.warnings, ...validated.warnings];
+  if (issues.length > 0 || name.name === undefined) return { project: undefined, issues, warnings, locator: sources };
+  const project = normalize(value, { name: name.name, file, files, dir, env: opts.env, envFiles: envFiles.files, home });
+  return { project, issues, warnings, locator: sources };
 }
 
 function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
@@ -306,91 +299,35 @@ function definedEntries(env: Record<string, string | undefined>): Record<string,
 /** Load, validate and normalize a manifest; also returns warnings (unset variables, …). */
 export async function loadProjectWithWarnings(opts: LoadOptions = {}): Promise<LoadResult> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
-  let file: string;
-  const extraWarnings: string[] = [];
-  const pick = async (dir: string): Promise<string> => {
-    const all = await findAll(dir);
-    if (all.length === 0) throw notFound(dir);
-    if (all.length > 1) {
-      const names = all.map((f) => path.basename(f));
-      extraWarnings.push(`found several manifests in ${displayName(dir, cwd) || dir} (${names.join(', ')}); using ${names[0]}`);
-    }
-    return all[0]!;
-  };
-  const composeFile = (opts.env ?? process.env)['COMPOSE_FILE'];
-  const requested = opts.file ?? (composeFile ? composeFile : undefined);
-  if (requested !== undefined && opts.file === undefined) {
-    const files = requested.split(':').filter(Boolean);
-    if (files.length > 1) {
-      throw new CkptError('MANIFEST_INVALID', `COMPOSE_FILE names ${files.length} files (${files.join(', ')}); ckpt does not merge several compose files yet`, {
-        hint: 'Merge them into one file (docker compose config > merged.yaml prints the merge), and name that one.',
-      });
-    }
-  }
-  if (requested === undefined) {
-    file = await pick(cwd);
-    // compose applies compose.override.yaml beside the file it finds; ckpt would not: say so
-    for (const o of ['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yaml', 'docker-compose.override.yml']) {
-      if (await isFile(path.join(path.dirname(file), o))) {
-        extraWarnings.push(`${displayName(path.join(path.dirname(file), o), cwd)} is not applied: ckpt does not merge override files yet; merge it into ${path.basename(file)} (docker compose config prints the merge)`);
-      }
-    }
-  } else {
-    file = path.resolve(cwd, requested);
-    const st = await stat(file).catch((e: NodeJS.ErrnoException) => e);
-    if (st instanceof Error) {
-      if (st.code === 'ENOENT') {
-        throw new CkptError('MANIFEST_NOT_FOUND', `${displayName(file, cwd)}: no such file`, {
-          hint: `Check the path, or leave it out to use the first of ${MANIFEST_NAMES.join(', ')} in the current directory.`,
-        });
-      }
-      throw new CkptError('MANIFEST_NOT_FOUND', `${displayName(file, cwd)}: cannot read it (${st.code ?? st.message})`, {
-        hint: 'Check the file permissions.',
-      });
-    }
-    if (st.isDirectory()) file = await pick(file);
-  }
+  const given = [...(opts.files ?? []), ...(opts.file !== undefined ? [opts.file] : [])];
+  const found = await manifestFiles(given, opts.env ?? process.env, cwd);
+  const [file, ...more] = found.files as [string, ...string[]];
   const display = displayName(file, cwd);
-  let source: Uint8Array;
-  try {
-    source = await readFile(file);
-  } catch (e) {
-    throw new CkptError('MANIFEST_NOT_FOUND', `${display}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
-      hint: 'Check the file permissions.',
-      cause: e,
-    });
-  }
 
-  // .env next to the manifest: defaults for interpolation; the process environment wins
+  // .env in the project directory: defaults for interpolation; the process environment wins
   const processEnv = definedEntries(opts.env ?? process.env);
   const dir = path.dirname(file);
   const dotenvPath = path.join(dir, '.env');
-  const dotenvIssues: Issue[] = [];
-  let dotenv: Record<string, string> = {};
-  const dotenvText = (await isFile(dotenvPath)) ? await readFile(dotenvPath, 'utf8') : undefined;
-  if (dotenvText !== undefined) {
-    const parsed = parseDotenv(dotenvText, lookupIn(processEnv));
-    const shown = displayName(dotenvPath, cwd);
-    for (const err of parsed.errors) {
-      dotenvIssues.push({ at: [], file: shown, pos: { line: err.line, col: 1 }, message: err.message });
-    }
-    dotenv = dotenvToMap(parsed, lookupIn(processEnv));
-  }
-  const env = { ...dotenv, ...processEnv };
+  const dotenvText = readTextSync(dotenvPath);
+  const dotenv = dotenvText === undefined ? { values: {}, issues: [] } : readDotenvText(dotenvText, processEnv, displayName(dotenvPath, cwd));
+  const dotenvIssues = dotenv.issues;
+  const env = { ...dotenv.values, ...processEnv };
 
   // compose's environment: COMPOSE_PROJECT_NAME after -p, COMPOSE_PROFILES when no --profile
   const projectName = opts.projectName ?? (env['COMPOSE_PROJECT_NAME'] || undefined);
   const profiles = opts.profiles?.length ? opts.profiles : (env['COMPOSE_PROFILES'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
-  const result = compileManifest(source, {
+  const result = compileFiles({
     file,
+    more,
     display,
+    cwd,
     env,
     profiles,
     ...(projectName !== undefined ? { projectName } : {}),
   });
   const issues = [...dotenvIssues, ...result.issues];
   if (issues.length > 0 || !result.project) throw manifestError(issues, display, result.locator);
-  return { project: result.project, warnings: [...extraWarnings, ...formatIssues(result.warnings, display, result.locator)] };
+  return { project: result.project, warnings: [...found.warnings, ...formatIssues(result.warnings, display, result.locator)] };
 }
 
 /** Load, validate and normalize a manifest. Throws CkptError MANIFEST_NOT_FOUND / MANIFEST_INVALID. */

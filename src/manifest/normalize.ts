@@ -38,6 +38,8 @@ export interface NormalizeOptions {
   name: string;
   /** absolute path of the manifest */
   file: string;
+  /** every file merged into it, in order (recorded when there are several) */
+  files?: string[];
   /** directory relative paths are resolved against; default: the manifest's directory */
   dir?: string;
   /** the interpolation environment: used for `environment` names without a value */
@@ -229,6 +231,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
   const project: Omit<Project, 'hash'> = {
     name: opts.name,
     file,
+    ...(opts.files && opts.files.length > 1 ? { files: opts.files } : {}),
     workingDir: dir,
     services: order.map((n) => byName.get(n)!),
     xCkpt: manifest['x-ckpt'] ?? {},

@@ -2,8 +2,8 @@
 // in compose), merge keys (`<<: *anchor`) on, duplicate keys are errors. A file that is not text,
 // is empty, or whose top level is not a mapping gives one clear problem and nothing else.
 
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
-import { Locator, type Issue } from './problems.js';
+import { LineCounter, YAMLMap, YAMLSeq, isMap, isPair, isScalar, isSeq, parseDocument, visit, type CollectionTag, type Document, type ScalarTag } from 'yaml';
+import { Locator, type Issue, type Path, type PathSegment } from './problems.js';
 
 
 /**
@@ -20,6 +20,39 @@ const LEADING_ZERO_OCTAL = {
   resolve: (s: string) => parseInt(s, 8),
 };
 
+/**
+ * The Compose Specification's merge tags (13-merge.md): `!reset` removes what earlier files set
+ * at that place, `!override` replaces it instead of merging. Read here as plain values; their
+ * places are listed in `tagged` for the merge (compose/merge.ts).
+ */
+export const MERGE_TAGS = ['!reset', '!override'] as const;
+export type MergeTag = (typeof MERGE_TAGS)[number];
+const MERGE_TAG_DEFS = MERGE_TAGS.flatMap((tag): (ScalarTag | CollectionTag)[] => [
+  { tag, resolve: (s: string) => s },
+  { tag, collection: 'map', nodeClass: YAMLMap, resolve: (m) => m },
+  { tag, collection: 'seq', nodeClass: YAMLSeq, resolve: (s) => s },
+]);
+
+/** The paths of the nodes tagged `!reset` / `!override`, in document order. */
+function taggedPaths(doc: Document.Parsed): { path: Path; tag: MergeTag }[] {
+  const out: { path: Path; tag: MergeTag }[] = [];
+  visit(doc, {
+    Node(_, node, ancestors) {
+      const tag = node.tag;
+      if (tag !== '!reset' && tag !== '!override') return;
+      const path: PathSegment[] = [];
+      let parent: unknown = doc.contents;
+      for (const a of [...ancestors.slice(1), node]) {
+        if (isPair(a)) path.push(isScalar(a.key) ? String(a.key.value) : String(a.key));
+        else if (isSeq(parent) && a !== doc.contents) path.push(parent.items.indexOf(a as never));
+        if (!isPair(a)) parent = a;
+      }
+      out.push({ path, tag });
+    },
+  });
+  return out;
+}
+
 export interface ParsedManifest {
   /** the YAML document, when the file parsed */
   doc: Document.Parsed | undefined;
@@ -29,6 +62,8 @@ export interface ParsedManifest {
   value: unknown;
   issues: Issue[];
   warnings: Issue[];
+  /** the places tagged `!reset` or `!override` */
+  tagged: { path: Path; tag: MergeTag }[];
 }
 
 const NEEDS = 'a manifest is a YAML mapping with a `services` key';
@@ -54,7 +89,7 @@ function decode(bytes: Uint8Array): string | undefined {
 }
 
 function fail(lineCounter: LineCounter, issues: Issue[], doc?: Document.Parsed): ParsedManifest {
-  return { doc, lineCounter, locator: new Locator(doc, lineCounter), value: undefined, issues, warnings: [] };
+  return { doc, lineCounter, locator: new Locator(doc, lineCounter), value: undefined, issues, warnings: [], tagged: [] };
 }
 
 /** Parse manifest text (or bytes, checked to be UTF-8 text first). */
@@ -75,7 +110,7 @@ export function parseManifest(source: string | Uint8Array): ParsedManifest {
     return fail(lineCounter, [{ at: [], fileLevel: true, message: `is empty — ${NEEDS}` }]);
   }
 
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true, customTags: (tags) => [LEADING_ZERO_OCTAL, ...tags] });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true, customTags: (tags) => [LEADING_ZERO_OCTAL, ...MERGE_TAG_DEFS, ...tags] });
   const locator = new Locator(doc, lineCounter);
   if (doc.errors.length > 0) {
     const issues: Issue[] = doc.errors.map((e) => ({
@@ -105,7 +140,7 @@ export function parseManifest(source: string | Uint8Array): ParsedManifest {
     const msg = e instanceof Error ? e.message : String(e);
     return fail(lineCounter, [{ at: [], fileLevel: true, message: `cannot be read as data: ${msg}` }], doc);
   }
-  return { doc, lineCounter, locator, value, issues: [], warnings };
+  return { doc, lineCounter, locator, value, issues: [], warnings, tagged: taggedPaths(doc) };
 }
 
 /** A missing closing quote is reported by yaml at the end of the file; point at the opening one. */

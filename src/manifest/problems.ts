@@ -27,6 +27,32 @@ export interface Issue {
   file?: string;
   /** the problem concerns the whole file: printed as `file: message` */
   fileLevel?: boolean;
+  /**
+   * `at` is a path in this source file (an index of SourceMap.files), not in the merged
+   * manifest: problems found in one file before the files are merged (parse, interpolation)
+   */
+  src?: number;
+}
+
+/** One file the manifest was read from: its name in messages and its YAML AST. */
+export interface SourceFile {
+  display: string;
+  locator: Locator | undefined;
+}
+
+/** A path in one source file. */
+export interface Origin {
+  src: number;
+  at: Path;
+}
+
+/**
+ * Where the paths of a manifest merged from several files (-f, extends, include) were
+ * written, so a problem found after the merge still names the file and line of its value.
+ */
+export interface SourceMap {
+  files: readonly SourceFile[];
+  origin(at: Path): Origin;
 }
 
 export interface Position {
@@ -145,29 +171,67 @@ export class Locator {
   }
 }
 
+interface Placed {
+  file: string;
+  locator: Locator | undefined;
+  at: Path;
+  printed: Path;
+  /** the source's index: files are listed in the order they were read */
+  rank: number;
+  /** said after the message when the value is another service's (extends) */
+  note?: string;
+}
+
+/**
+ * The file, AST and path an issue is about. Through a SourceMap the printed path is the one
+ * in the file of origin (`services.base.ports[0]`, not the merged `services.web.ports[2]`).
+ */
+function place(issue: Issue, file: string, where: Locator | SourceMap | undefined): Placed {
+  const printed = issue.path ?? issue.at;
+  if (where === undefined || where instanceof Locator) return { file, locator: where, at: issue.at, printed, rank: 0 };
+  // a problem of the whole manifest (its project name) is the first file's
+  if (issue.fileLevel && issue.src === undefined) return { file, locator: undefined, at: issue.at, printed, rank: 0 };
+  const o = issue.src !== undefined ? { src: issue.src, at: issue.at } : where.origin(issue.at);
+  const f = where.files[o.src] ?? { display: file, locator: undefined };
+  let shown = o.at;
+  if (issue.src !== undefined) shown = printed;
+  else if (issue.path !== undefined) {
+    const up = issue.at.length - issue.path.length;
+    shown = isUnder(issue.at, issue.path) && up <= o.at.length ? o.at.slice(0, o.at.length - up) : where.origin(issue.path).at;
+  }
+  // a value inherited through `extends` is printed where it was written; name who inherits it
+  const inherited = issue.at[0] === 'services' && o.at[0] === 'services' && issue.at.length > 1 && String(issue.at[1]) !== String(o.at[1]);
+  const note = inherited ? ` (inherited by ${formatPath(issue.at.slice(0, 2))} through extends)` : undefined;
+  return { file: f.display, locator: f.locator, at: o.at, printed: shown, rank: o.src, ...(note ? { note } : {}) };
+}
+
 /** Render one issue as a detail line: `file:line:col: path: message`. */
 export function formatIssue(
   issue: Issue,
   file: string,
-  locator: Locator | undefined,
-): { text: string; pos?: Position; group: number; file: string } {
-  const printed = formatPath(issue.path ?? issue.at);
-  const body = printed === '' ? issue.message : `${printed}: ${issue.message}`;
-  const where = issue.file ?? file;
-  if (issue.fileLevel) return { text: `${where}: ${body}`, group: 0, file: where };
-  const pos = issue.pos ?? (issue.file === undefined ? locator?.locate(issue.at, issue.key ?? false) : undefined);
-  if (!pos) return { text: `${where}: ${body}`, group: 0, file: where };
-  return { text: `${where}:${pos.line}:${pos.col}: ${body}`, pos, group: issue.file === undefined ? 1 : 2, file: where };
+  locator: Locator | SourceMap | undefined,
+): { text: string; pos?: Position; group: number; file: string; rank: number } {
+  const p = place(issue, file, locator);
+  const printed = formatPath(p.printed);
+  const message = issue.message + (p.note ?? '');
+  const body = printed === '' ? message : `${printed}: ${message}`;
+  const where = issue.file ?? p.file;
+  if (issue.fileLevel) return { text: `${where}: ${body}`, group: 0, file: where, rank: 0 };
+  const pos = issue.pos ?? (issue.file === undefined ? p.locator?.locate(p.at, issue.key ?? false) : undefined);
+  if (!pos) return { text: `${where}: ${body}`, group: 0, file: where, rank: 0 };
+  return { text: `${where}:${pos.line}:${pos.col}: ${body}`, pos, group: issue.file === undefined ? 1 : 2, file: where, rank: p.rank };
 }
 
 /**
- * Detail lines in a stable order: problems without a position first, then by line and column
- * (problems in other files, like .env, last); ties by text. Duplicates are dropped.
+ * Detail lines in a stable order: problems without a position first, then file by file (in the
+ * order the files were read) by line and column (problems in other files, like .env, last);
+ * ties by text. Duplicates are dropped.
  */
-export function formatIssues(issues: readonly Issue[], file: string, locator: Locator | undefined): string[] {
+export function formatIssues(issues: readonly Issue[], file: string, locator: Locator | SourceMap | undefined): string[] {
   const rows = issues.map((i) => formatIssue(i, file, locator));
   rows.sort((a, b) => {
     if (a.group !== b.group) return a.group - b.group;
+    if (a.rank !== b.rank) return a.rank - b.rank;
     if (a.file !== b.file) return a.file < b.file ? -1 : 1;
     const la = a.pos?.line ?? 0;
     const lb = b.pos?.line ?? 0;
@@ -186,7 +250,7 @@ export const DEFAULT_HINT =
   'Fix the problems listed above (file:line:col: where: what). The manifest format is described by schema/ckpt-manifest.schema.json.';
 
 /** The one error a manifest that does not load throws. */
-export function manifestError(issues: readonly Issue[], file: string, locator: Locator | undefined): CkptError {
+export function manifestError(issues: readonly Issue[], file: string, locator: Locator | SourceMap | undefined): CkptError {
   const details = formatIssues(issues, file, locator);
   const hints = [...new Set(issues.map((i) => i.hint).filter((h): h is string => h !== undefined))].sort();
   const n = details.length;

@@ -3,6 +3,7 @@
 // itself a valid manifest that loads back to the same project: `$` is escaped as `$$`, and
 // strings that other YAML readers take for booleans ("no", "on") are quoted.
 
+import path from 'node:path';
 import { Document, isScalar, visit, type Scalar } from 'yaml';
 import { formatDuration } from './durations.js';
 import { COMPOSE_KEYS } from './compose/container-options.js';
@@ -164,6 +165,8 @@ const AMBIGUOUS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FAL
 /** YAML for `ckpt config`. Services come in dependency order (the order they start). */
 export function renderProject(p: Project): string {
   const doc = new Document(escapeDeep(projectToManifest(p)));
+  // several files make one manifest: say which, since the output is their merge
+  if (p.files) doc.commentBefore = ` merged from ${p.files.map((f) => path.relative(p.workingDir, f) || f).join(', ')}`;
   visit(doc, {
     Scalar(_, node: Scalar) {
       if (isScalar(node) && typeof node.value === 'string' && AMBIGUOUS.test(node.value)) node.type = 'QUOTE_DOUBLE';

@@ -189,8 +189,10 @@ export interface Service {
 
 export interface Project {
   name: string;
-  /** absolute path of the manifest file */
+  /** absolute path of the manifest file (the first, when several are merged) */
   file: string;
+  /** every file merged into the manifest (-f a -f b, an override file), in order; absent for one */
+  files?: string[];
   /** directory relative paths are resolved against */
   workingDir: string;
   /** services in dependency order (dependencies first), ties broken by name */

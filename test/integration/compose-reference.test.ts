@@ -156,21 +156,28 @@ t.test('ckpt config and docker-compose config agree, key by key', async (t) => {
   }
   const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
   t.ok(files.length >= 1, `${files.length} reference fixture(s)`);
-  for (const f of files) {
-    const file = join(DIR, f);
-    const env = { HOME: '/root', PATH: process.env.PATH ?? '' };
-    const ref = await execa('docker-compose', ['-f', file, 'config'], { reject: false, env, extendEnv: false, cwd: DIR });
-    t.equal(ref.exitCode, 0, `${f}: docker-compose config accepts it (${ref.stderr.trim()})`);
-    const theirs = parse(ref.stdout) as Dict;
-    const { project } = await loadProjectWithWarnings({ file, env, projectName: 'reference' });
-    const ours = new Map(project.services.map((s) => [s.name, fromCkpt(s)]));
-    const services = theirs['services'] as Dict;
-    t.same([...ours.keys()].sort(), Object.keys(services).sort(), `${f}: the same services`);
-    for (const [name, s] of Object.entries(services)) {
-      const a = fromReference(name, s as Dict);
-      const b = ours.get(name) ?? {};
-      for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) t.same(b[key], a[key], `${f}: services.${name}.${key}`);
-    }
-    t.same(topLevel(project), topLevelReference(theirs), `${f}: top-level networks and secrets`);
-  }
+  for (const f of files) await compare(t, f, [join(DIR, f)], DIR);
+  // several files (and extends across files): -f twice, and the override file found beside compose.yaml
+  await compare(t, 'multi -f -f', [join(DIR, 'multi/compose.yaml'), join(DIR, 'multi/compose.override.yaml')], DIR);
+  await compare(t, 'multi (override found)', [], join(DIR, 'multi'));
 });
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+/** docker-compose config and ckpt's loader on the same files (none: found in `cwd`), service by service. */
+async function compare(t: Test, f: string, files: string[], cwd: string): Promise<void> {
+  const env = { HOME: '/root', PATH: process.env.PATH ?? '' };
+  const ref = await execa('docker-compose', [...files.flatMap((x) => ['-f', x]), 'config'], { reject: false, env, extendEnv: false, cwd });
+  t.equal(ref.exitCode, 0, `${f}: docker-compose config accepts it (${ref.stderr.trim()})`);
+  const theirs = parse(ref.stdout) as Dict;
+  const { project } = await loadProjectWithWarnings({ files, cwd, env, projectName: 'reference' });
+  const ours = new Map(project.services.map((s) => [s.name, fromCkpt(s)]));
+  const services = theirs['services'] as Dict;
+  t.same([...ours.keys()].sort(), Object.keys(services).sort(), `${f}: the same services`);
+  for (const [name, s] of Object.entries(services)) {
+    const a = fromReference(name, s as Dict);
+    const b = ours.get(name) ?? {};
+    for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) t.same(b[key], a[key], `${f}: services.${name}.${key}`);
+  }
+  t.same(topLevel(project), topLevelReference(theirs), `${f}: top-level networks and secrets`);
+}

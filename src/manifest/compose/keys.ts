@@ -50,7 +50,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   dns_search: containerOption('DNS search domains'),
   domainname: containerOption('domain name'),
   expose: warn('is documentation here: ports are not published by `expose`; services reach each other on any port, published with `ports:`'),
-  extends: warn(`${IGNORED}: the service is loaded as written here, without what it would inherit; copy the inherited keys in`),
+  // honoured by the loader (compose/extends.ts), which removes it before validation
+  extends: { honour: true },
   external_links: warn(`${IGNORED}: no links are made to containers outside the stack`),
   extra_hosts: containerOption('extra /etc/hosts entries'),
   gpus: split(warn('is a container option; a process service sees the host\'s devices'), refuse('GPU state cannot be checkpointed by CRIU: run the GPU work outside the stack, or without `gpus:`')),
@@ -112,7 +113,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
 };
 
 export const TOP_LEVEL_KEYS: Record<string, Verdict> = {
-  include: warn(`${IGNORED}: the included files' services are not part of the stack; list the files with -f instead`),
+  // honoured by the loader (compose/include.ts), which removes it before validation
+  include: { honour: true },
   // declarations: what a service that names one gets is that service's verdict
   secrets: { honour: true },
   configs: { honour: true },

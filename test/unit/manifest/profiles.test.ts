@@ -1,5 +1,5 @@
 // Compose's profiles, COMPOSE_PROFILES, COMPOSE_PROJECT_NAME and COMPOSE_FILE in the loader, and
-// what it refuses rather than silently doing half of (several files, an override file).
+// the override file found beside the manifest.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,12 +41,20 @@ t.test('COMPOSE_PROJECT_NAME names the project after -p; COMPOSE_FILE names the 
   t.equal((await load({ env: { COMPOSE_PROJECT_NAME: 'fromenv' } })).project.name, 'fromenv');
   writeFileSync(join(dir, 'other.yaml'), 'name: other\nservices:\n  a: {image: x}\n');
   t.equal((await load({ env: { COMPOSE_FILE: 'other.yaml' } })).project.name, 'other');
-  await t.rejects(load({ env: { COMPOSE_FILE: 'other.yaml:compose.yaml' } }), { code: 'MANIFEST_INVALID', message: /COMPOSE_FILE names 2 files .*ckpt does not merge several compose files yet/ });
+  const both = await load({ env: { COMPOSE_FILE: 'other.yaml:compose.yaml' } });
+  t.same(both.project.files, [join(dir, 'other.yaml'), join(dir, 'compose.yaml')], 'a list of files, merged in order');
+  t.same(both.project.services.map((s) => s.name).sort(), ['a', 'db', 'web']);
+  const sep = await load({ env: { COMPOSE_FILE: 'compose.yaml;other.yaml', COMPOSE_PATH_SEPARATOR: ';' } });
+  t.equal(sep.project.name, 'other', 'COMPOSE_PATH_SEPARATOR splits it; the later name wins');
 });
 
-t.test('an override file beside the manifest is named in a warning: it is not merged', async (t) => {
+t.test('an override file beside the manifest is merged over it', async (t) => {
   const { dir, load } = setup(t);
   writeFileSync(join(dir, 'compose.override.yaml'), 'services:\n  web: {image: other}\n');
   const r = await load();
-  t.match(r.warnings.join('\n'), /compose\.override\.yaml is not applied: ckpt does not merge override files yet/);
+  t.same(r.warnings, []);
+  t.equal(r.project.services.find((s) => s.name === 'web')!.image, 'other');
+  t.same(r.project.files, [join(dir, 'compose.yaml'), join(dir, 'compose.override.yaml')]);
+  writeFileSync(join(dir, 'docker-compose.override.yml'), 'services:\n  web: {image: third}\n');
+  t.match((await load()).warnings, [/found several override files .*\(compose\.override\.yaml, docker-compose\.override\.yml\); using compose\.override\.yaml/]);
 });
