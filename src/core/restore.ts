@@ -28,7 +28,8 @@ import { Store, type SetInfo } from '../store/index.js';
 import { readStat } from '../util/proc.js';
 import { waitFor } from '../util/time.js';
 import { remappedImages } from '../criu/images/remap-inet.js';
-import type { RestoreAddressPlan } from '../runtime/docker/addresses.js';
+import { holdTraffic, type RestoreAddressPlan, type TrafficHold } from '../runtime/docker/addresses.js';
+import { ThawGuard } from '../runtime/process/guard.js';
 import type { SetServiceMeta } from './checkpoint.js';
 import { ev } from './events.js';
 import { cgroupReadBytes, dirFileBytes, meterProgress } from './progress.js';
@@ -250,6 +251,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   mkdirSync(arrivedDir, { mode: 0o700 });
   let verifyMs = 0;
   let unchanged = 0;
+  let hold: TrafficHold | undefined;
+  let guard: ThawGuard | undefined;
   try {
     if (usesStackNetwork(project)) {
       // A clone publishes on free host ports; the stack itself on the ports its manifest names.
@@ -293,6 +296,13 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     verifying.catch(() => undefined);
     const plan = await addressPlan(project, set, services, meta, ctx.stateRoot);
     for (const text of plan?.warnings ?? []) ctx.events(ev({ type: 'message', level: 'warn', text }));
+    const held = Object.values(plan?.requests ?? {}).flatMap((r) => Object.values(r));
+    if (held.length > 1) {
+      // a guard removes the hold if ckpt dies before it lets the traffic through
+      guard = new ThawGuard();
+      const g = guard;
+      hold = await holdTraffic(projectName, held, states.dir(projectName), (t) => g.watchNftTable(t), 'RESTORE_FAILED');
+    }
     // With the network held (or the services not sharing one), order does not matter: all
     // services are restored at once.
     const restoring = Promise.allSettled(
@@ -401,6 +411,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     if (verified.status === 'rejected') throw verified.reason;
     const failed = restored.status === 'fulfilled' ? restored.value.find((r) => r.status === 'rejected') : undefined;
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    await hold?.release();
+    hold = undefined;
     states.write(state);
     if (state.network) await unlockNetwork(state.network);
   } catch (e) {
@@ -417,6 +429,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     }
     throw e;
   } finally {
+    await hold?.release().catch(() => undefined);
+    guard?.release();
     rmSync(gateDir, { recursive: true, force: true });
   }
   lock.release();

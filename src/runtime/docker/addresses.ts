@@ -14,8 +14,10 @@
 //   are rewritten with the old → new map of the whole stack (criu/images/remap-inet.ts), both
 //   ends of each connection alike.
 // - At every multi-service restore the restored trees resume together (the restore gate waits for
-//   all of them), so no container's first segment meets a peer whose socket is not back yet,
-//   which would answer with a reset.
+//   all of them), and the containers' traffic is held from before the first is started until all
+//   are back: each CRIU takes its sockets out of repair mode when its own tasks resume, and a
+//   segment that reaches a peer still in repair mode is answered with a reset (seen here: an
+//   app's pooled connection reset within 6 ms of the release). TCP resends what was held.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
@@ -85,7 +87,7 @@ export interface TrafficHold {
  * Holds the traffic of the stack's addresses until release(). `scratch` is a directory for the
  * script; `onTable` names the table before it exists (the guard must know it if ckpt dies).
  */
-export async function holdTraffic(project: string, ips: string[], scratch: string, onTable: (table: string) => void): Promise<TrafficHold | undefined> {
+export async function holdTraffic(project: string, ips: string[], scratch: string, onTable: (table: string) => void, code: 'CHECKPOINT_FAILED' | 'RESTORE_FAILED' = 'CHECKPOINT_FAILED'): Promise<TrafficHold | undefined> {
   if (ips.length === 0) return undefined;
   const table = `ckpt_hold_${project.replace(/[^a-zA-Z0-9_]/g, '_')}_${process.pid}`;
   const file = join(scratch, 'hold.nft');
@@ -94,7 +96,7 @@ export async function holdTraffic(project: string, ips: string[], scratch: strin
   const r = await runTool('nft', ['-f', file]);
   rmSync(file, { force: true });
   if (r.code !== 0) {
-    throw new CkptError('CHECKPOINT_FAILED', `could not hold the stack's network traffic for the cut: nft: ${r.output.trim()}`, {
+    throw new CkptError(code, `could not hold the stack's network traffic: nft: ${r.output.trim()}`, {
       hint: 'ckpt needs nft (Debian package nftables) and the kernel\'s nf_tables bridge family; ckpt doctor checks both.',
     });
   }
@@ -103,7 +105,7 @@ export async function holdTraffic(project: string, ips: string[], scratch: strin
     release: async () => {
       const d = await runTool('nft', ['delete', 'table', 'bridge', table]);
       if (d.code !== 0 && !/No such file/.test(d.output)) {
-        throw new CkptError('CHECKPOINT_FAILED', `could not let the stack's traffic through again: nft: ${d.output.trim()}`, {
+        throw new CkptError(code, `could not let the stack's traffic through again: nft: ${d.output.trim()}`, {
           hint: `Remove the table by hand: nft delete table bridge ${table}`,
         });
       }
