@@ -9,6 +9,7 @@
 // without it), `containers` (image services cannot), or `optional` (a warning naming what would
 // not work). CRIU-side features are asked of `criu check --feature NAME`, which answers one per
 // call (a later --feature replaces an earlier one), so they are asked in parallel.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { criuHasFeature } from '../criu/probe.js';
 import { FREEZER_ROOT, freezerAvailable } from '../runtime/process/freezer.js';
@@ -50,6 +51,14 @@ const NAMESPACES = ['pid', 'mnt', 'net', 'uts', 'ipc'];
 
 /** A probe of the host: `missing` says what is absent and how to get it. */
 const host = (present: () => boolean, missing: string): KernelFeature['probe'] => ({ host: () => (present() ? { ok: true } : { ok: false, detail: missing }) });
+
+/** A bridge-family nft table can be made (and is removed at once). */
+function bridgeTables(): boolean {
+  const table = `ckpt_probe_${process.pid}`;
+  const made = spawnSync('nft', ['add', 'table', 'bridge', table], { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).status === 0;
+  if (made) spawnSync('nft', ['delete', 'table', 'bridge', table], { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  return made;
+}
 
 const onPath = (cmd: string): boolean =>
   (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
@@ -109,6 +118,12 @@ export const KERNEL_FEATURES: KernelFeature[] = [
   { name: 'seccomp_suspend', need: 'containers', for: 'tasks under a seccomp filter: every container runs under Docker\'s default profile', probe: { criu: 'seccomp_suspend' } },
   { name: 'seccomp_filters', need: 'containers', for: 'dumping those seccomp filters', probe: { criu: 'seccomp_filters' } },
   { name: 'cgroupns', need: 'containers', for: 'containers\' cgroup namespaces', probe: { criu: 'cgroupns' } },
+  {
+    name: 'nft_bridge',
+    need: 'containers',
+    for: 'holding the traffic between a stack\'s containers on the host\'s bridges while they are dumped and restored (their connections survive)',
+    probe: host(bridgeTables, 'nft cannot make a table of the bridge family (the kernel lacks nf_tables_bridge: modprobe nf_tables_bridge)'),
+  },
   {
     name: 'overlay',
     need: 'containers',

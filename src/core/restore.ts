@@ -1,36 +1,18 @@
 // `ckpt restore <set>` and `ckpt clone <set> --as <name>`: verify the set, then bring each
 // service back under a fresh ckpt-shim (in dependency order), each in a cgroup of its own, with a
 // new log handed to CRIU in place of the one the service had at checkpoint time.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { criuRestoreDetached } from '../criu/run.js';
 import { CkptError } from '../errors.js';
 import { isValidProjectName } from '../manifest/project-name.js';
 import type { Project, Service, ServiceRestoreOptions } from '../manifest/types.js';
 import { requireFeatures, type PatchedOption } from '../criu/features.js';
-import { restoreGatePath, shimPath } from '../paths.js';
+import { restoreGatePath } from '../paths.js';
 import { serviceConfigHash } from '../runtime/config-hash.js';
-import { createCgroup, killCgroup, removeCgroup, serviceCgroup } from '../runtime/process/freezer.js';
-import { restoreContainer } from '../runtime/docker/restore-container.js';
-import { removeProjectNetworks } from '../runtime/index.js';
-import {
-  STACK_NETNS_KEY,
-  lockNetwork,
-  netnsPath,
-  startStackNetwork,
-  stopStackNetwork,
-  unlockNetwork,
-  usesStackNetwork,
-  wantedPorts,
-} from '../runtime/process/stack-network.js';
+import { ThawGuard, killCgroup, runtimeFor, serviceCgroup, type RestoreContext, type RestorePart, type SetServiceMeta } from '../runtime/index.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { Store, type SetInfo } from '../store/index.js';
-import { readStat } from '../util/proc.js';
 import { waitFor } from '../util/time.js';
-import { remappedImages } from '../criu/images/remap-inet.js';
-import { holdTraffic, type RestoreAddressPlan, type TrafficHold } from '../runtime/docker/addresses.js';
-import { ThawGuard } from '../runtime/process/guard.js';
-import type { SetServiceMeta } from './checkpoint.js';
 import { ev } from './events.js';
 import { cgroupReadBytes, dirFileBytes, meterProgress } from './progress.js';
 import { down, type CoreContext } from './stack.js';
@@ -131,36 +113,6 @@ function setExtra(set: SetInfo): SetExtra {
   return extra as SetExtra;
 }
 
-/**
- * A container comes back on the exact image it was checkpointed on (its writable layer and
- * memory belong to that image); a set whose image is gone here is refused before anything runs.
- */
-async function requireImages(set: SetInfo, services: Service[], meta: Record<string, SetServiceMeta>): Promise<void> {
-  const wanted = services.filter((s) => meta[s.name]?.runtime === 'docker' && meta[s.name]?.imageId);
-  if (wanted.length === 0) return;
-  const { imageId } = await import('../runtime/docker/build.js');
-  for (const s of wanted) {
-    const id = meta[s.name]!.imageId!;
-    if (await imageId(id)) continue;
-    const short = id.replace(/^sha256:/, '').slice(0, 12);
-    const now = s.image ? await imageId(s.image) : undefined;
-    throw new CkptError('RESTORE_FAILED', `set ${set.name}: the image of service ${s.name} (${s.image ?? '?'}, ${short}) is not on this machine${now ? `; ${s.image} is now another image (${now.replace(/^sha256:/, '').slice(0, 12)})` : ''}`, {
-      hint: `The container's files and memory belong to that exact image: load it from a machine that has it (docker save ${short} -o image.tar there, docker load -i image.tar here). A rebuild makes another image, which the set cannot run on.`,
-    });
-  }
-}
-
-/**
- * The containers' networks and addresses, before any is made: the cut's for the same project, a
- * clone's own with the images' sockets moved to them (runtime/docker/addresses.ts).
- */
-async function addressPlan(project: Project, set: SetInfo, services: Service[], meta: Record<string, SetServiceMeta>, stateRoot: string): Promise<RestoreAddressPlan | undefined> {
-  const recorded = Object.fromEntries(services.flatMap((s) => (meta[s.name]?.runtime === 'docker' && meta[s.name]?.endpoints?.length ? [[s.name, meta[s.name]!.endpoints!]] : [])));
-  if (Object.keys(recorded).length === 0) return undefined;
-  const { planRestoreAddresses } = await import('../runtime/docker/addresses.js');
-  return planRestoreAddresses(project, set.project, recorded, stateRoot);
-}
-
 /** -f on restore and clone: refuse a set of other services; warn of each service the file changed since. */
 export function compareWithManifest(set: SetInfo, spec: Project, manifest: Project): string[] {
   const file = manifest.file ?? 'the manifest';
@@ -212,13 +164,42 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       hint: `Restore it as a container: ckpt restore ${setName} (then ckpt logs -f, or docker attach)`,
     });
   }
-  await requireImages(set, services, meta);
   await requireFeatures(
     [...neededFeatures(services.map((s) => restoreModes(s, opts, meta[s.name]))), ...(opts.allowChangedFiles ? (['allowChangedFiles'] as const) : [])],
     `restoring set ${setName}`,
   );
 
   const states = new StackStateStore(ctx.stateRoot);
+  const gateDir = join(states.dir(projectName), 'gate');
+  const verdict = join(gateDir, 'verdict');
+  const arrivedDir = join(gateDir, 'arrived');
+  // The set's hashes are checked while CRIU restores (each on its own core); every restored
+  // tree waits at CRIU's pre-resume point (native/restore-gate.sh) for the verdict.
+  let verifying: Promise<void> = Promise.resolve();
+  // a guard, once a part asks for one: it undoes a traffic hold if ckpt dies mid-restore
+  let guard: ThawGuard | undefined;
+  const rctx: RestoreContext = {
+    project: { ...spec, name: projectName },
+    setProject: set.project,
+    setName,
+    setDir: set.dir,
+    stateRoot: ctx.stateRoot,
+    stateDir: states.dir(projectName),
+    serviceDir: (name) => states.serviceDir(projectName, name),
+    cgroup: (name) => serviceCgroup(ctx.stateRoot, projectName, name),
+    gate: { dir: gateDir, script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid, arrivedDir, verified: verifying },
+    allowChangedFiles: Boolean(opts.allowChangedFiles),
+    here: Boolean(opts.here),
+    warn: (text) => ctx.events(ev({ type: 'message', level: 'warn', text })),
+  };
+  const parts = new Map<SetServiceMeta['runtime'], RestorePart>();
+  for (const kind of ['process', 'docker'] as const) {
+    const own = services.filter((s) => meta[s.name]!.runtime === kind);
+    if (own.length) parts.set(kind, runtimeFor(kind).restorePart(rctx, own, meta, () => (guard ??= new ThawGuard())));
+  }
+  const partOf = (s: Service): RestorePart => parts.get(meta[s.name]!.runtime)!;
+  for (const p of parts.values()) await p.check();
+
   if (states.read(projectName)) {
     if (!opts.replace) {
       throw new CkptError('STACK_ALREADY_RUNNING', `a stack named ${projectName} is running`, {
@@ -228,7 +209,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     await down(ctx, projectName);
   }
 
-  const project: Project = { ...spec, name: projectName };
+  const project = rctx.project;
   const state: StackState = {
     project: projectName,
     manifestFile: spec.file,
@@ -241,28 +222,20 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
   const stats: ServiceRestoreStats[] = [];
   let exited: Promise<number> | undefined;
   const r0 = performance.now();
-  // The set's hashes are checked while CRIU restores (each on its own core); every restored
-  // tree waits at CRIU's pre-resume point (native/restore-gate.sh) for the verdict.
-  const gateDir = join(states.dir(projectName), 'gate');
   rmSync(gateDir, { recursive: true, force: true });
-  mkdirSync(gateDir, { recursive: true, mode: 0o700 });
-  const verdict = join(gateDir, 'verdict');
-  const arrivedDir = join(gateDir, 'arrived');
-  mkdirSync(arrivedDir, { mode: 0o700 });
+  mkdirSync(arrivedDir, { recursive: true, mode: 0o700 });
   let verifyMs = 0;
   let unchanged = 0;
-  let hold: TrafficHold | undefined;
-  let guard: ThawGuard | undefined;
   try {
-    if (usesStackNetwork(project)) {
-      // A clone publishes on free host ports; the stack itself on the ports its manifest names.
-      const remap = projectName !== set.project;
-      state.network = await startStackNetwork(join(states.dir(projectName), 'network'), wantedPorts(project, remap));
-      states.write(state);
-      await lockNetwork(state.network);
+    for (const p of parts.values()) {
+      const made = await p.prepare();
+      if (made.network) {
+        state.network = made.network;
+        states.write(state);
+      }
     }
     emit(undefined, 'verifying');
-    const verifying = (async () => {
+    verifying = (async () => {
       const v0 = performance.now();
       try {
         const report = await store.verifySet(setName, { trustUnchanged: !opts.fullVerify });
@@ -277,6 +250,8 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       verifyMs = performance.now() - v0;
       emit(undefined, 'verified', { ms: verifyMs, unchanged });
     })();
+    verifying.catch(() => undefined);
+    rctx.gate.verified = verifying;
     // The stack resumes at one moment, as it was cut at one: the verdict waits for every tree to
     // reach the gate (or for its restore to end, where it passes no gate: Docker's own restore).
     let oneFailed = false;
@@ -293,18 +268,24 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       writeFileSync(verdict, 'ok');
     })();
     released.catch(() => undefined);
-    verifying.catch(() => undefined);
-    const plan = await addressPlan(project, set, services, meta, ctx.stateRoot);
-    for (const text of plan?.warnings ?? []) ctx.events(ev({ type: 'message', level: 'warn', text }));
-    const held = Object.values(plan?.requests ?? {}).flatMap((r) => Object.values(r));
-    if (held.length > 1) {
-      // a guard removes the hold if ckpt dies before it lets the traffic through
-      guard = new ThawGuard();
-      const g = guard;
-      hold = await holdTraffic(projectName, held, states.dir(projectName), (t) => g.watchNftTable(t), 'RESTORE_FAILED');
-    }
-    // With the network held (or the services not sharing one), order does not matter: all
-    // services are restored at once.
+    const restoreOne = async (service: Service): Promise<void> => {
+      const m = meta[service.name]!;
+      const part = partOf(service);
+      emit(service.name, 'restoring');
+      const imageBytes = dirFileBytes(join(set.dir, service.name));
+      const cgroup = part.progressCgroup(service.name);
+      let readBytes = 0;
+      const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, imageBytes, () =>
+        cgroup ? (readBytes = Math.min(Math.floor(imageBytes * 0.99), Math.max(readBytes, cgroupReadBytes(cgroup)))) : 0,
+      );
+      const r = await part.restore(service, m, restoreModes(service, opts, m)).finally(() => meter.stop());
+      meter.finish(imageBytes);
+      if (r.exited) exited = r.exited;
+      state.services[service.name] = r.record;
+      stats.push({ service: service.name, restoreWallMs: r.ms, ...(r.statsDir ? readRestoreStatsSafe(r.statsDir) : {}) });
+      emit(service.name, 'restored', r.detail);
+    };
+    // With the network held, order does not matter: all services are restored at once.
     const restoring = Promise.allSettled(
       services.map(async (service) => {
         try {
@@ -319,117 +300,23 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
         }
       }),
     );
-    async function restoreOne(service: Service): Promise<void> {
-      const m = meta[service.name]!;
-      if (m.runtime === 'docker') {
-        // A new container with the service's configuration. Through ckpt-runc the restored
-        // process waits at the same gate as process services; Docker's own restore starts the
-        // container only once the set is verified.
-        emit(service.name, 'restoring');
-        // runc restores into a cgroup Docker makes meanwhile: only the start and the end are seen
-        const containerBytes = dirFileBytes(join(set.dir, service.name));
-        const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, containerBytes, () => 0);
-        const imagesDir = join(set.dir, service.name);
-        const c = await restoreContainer(project, service, imagesDir, {
-          stateRoot: ctx.stateRoot,
-          remapPorts: projectName !== set.project,
-          verified: verifying,
-          gate: { script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid, arrivedDir },
-          ...(plan?.requests[service.name] ? { addresses: plan.requests[service.name]! } : {}),
-          criuImagesDir: plan ? remappedImages(imagesDir, plan.map, join(gateDir, 'images', service.name)) : imagesDir,
-          mapPages: restoreModes(service, opts, m).pages === 'map',
-          tcpClose: Boolean(m.tcpClose),
-          ...(m.imageId ? { imageId: m.imageId } : {}),
-        }).finally(() => meter.stop());
-        meter.finish(containerBytes);
-        state.services[service.name] = c.record;
-        stats.push({ service: service.name, restoreWallMs: c.ms });
-        emit(service.name, 'restored', { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path });
-        return;
-      }
-      const serviceDir = states.serviceDir(projectName, service.name);
-      rmSync(serviceDir, { recursive: true, force: true });
-      mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
-      const workDir = join(serviceDir, 'criu');
-      mkdirSync(workDir, { mode: 0o700 });
-      const logFile = join(serviceDir, 'service.log');
-      writeFileSync(logFile, '', { mode: 0o640 });
-      const cgroup = serviceCgroup(ctx.stateRoot, projectName, service.name);
-      createCgroup(cgroup);
-      emit(service.name, 'restoring');
-      const imageBytes = dirFileBytes(join(set.dir, service.name));
-      let readBytes = 0;
-      const meter = meterProgress(ctx.events, { op: 'restore', project: projectName, set: setName, service: service.name }, imageBytes, () =>
-        (readBytes = Math.min(Math.floor(imageBytes * 0.99), Math.max(readBytes, cgroupReadBytes(cgroup)))),
-      );
-      const modes = restoreModes(service, opts, m);
-      const r = await criuRestoreDetached(
-        {
-          imagesDir: join(set.dir, service.name),
-          workDir,
-          pidFile: join(serviceDir, 'init.pid'),
-          actionScript: restoreGatePath(),
-          inheritCreds: modes.creds === 'inherit',
-          restorePidns: modes.pid === 'fresh',
-          mapPages: modes.pages === 'map',
-          tcpClose: Boolean(m.tcpClose),
-          externalMounts: m.hostMounts ?? [],
-          allowChangedFiles: Boolean(opts.allowChangedFiles),
-        },
-        {
-          ...(opts.here ? { stdio: 'here' as const } : modes.stdio === 'inherit' ? { stdio: 'pipe' as const } : {}),
-          shim: shimPath(),
-          serviceDir,
-          cgroup,
-          logFile,
-          logKey: m.logKey,
-          env: { CKPT_GATE: verdict, CKPT_PID: String(process.pid), CKPT_ARRIVED: arrivedDir },
-          ...(service.xCkpt.network === 'stack' && state.network ? { netns: { path: netnsPath(state.network), key: STACK_NETNS_KEY } } : {}),
-        },
-        `service ${service.name} from set ${setName}`,
-      ).finally(() => meter.stop());
-      meter.finish(imageBytes);
-      if (r.exited) exited = r.exited;
-      const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
-      const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
-      state.services[service.name] = {
-        service: service.name,
-        runtime: 'process',
-        configHash: serviceConfigHash(service),
-        startedAt: new Date().toISOString(),
-        logFile,
-        shimPid,
-        cgroup,
-        initPid,
-        initStartTicks: readStat(initPid)?.startTicks,
-      };
-      stats.push({ service: service.name, restoreWallMs: r.ms, ...readRestoreStatsSafe(workDir) });
-      emit(service.name, 'restored', { ms: r.ms, pid: initPid });
-    }
     const [verified, restored] = await Promise.allSettled([verifying, restoring]);
     // A failed verification is the error to report (the restores fail because of it).
     if (verified.status === 'rejected') throw verified.reason;
     const failed = restored.status === 'fulfilled' ? restored.value.find((r) => r.status === 'rejected') : undefined;
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    await hold?.release();
-    hold = undefined;
+    for (const p of parts.values()) await p.finish();
     states.write(state);
-    if (state.network) await unlockNetwork(state.network);
   } catch (e) {
     states.write(state);
     lock.release();
-    // Leave nothing half-restored behind: what came back is stopped again, and the cgroups of
-    // services that never came back (their shims killed and reaped what CRIU had made) go too.
-    for (const s of services) if (!state.services[s.name]) removeCgroup(serviceCgroup(ctx.stateRoot, projectName, s.name));
+    // Leave nothing half-restored behind: what each runtime made is removed, and what came back
+    // is stopped again.
+    for (const p of parts.values()) await p.abort().catch(() => undefined);
     if (Object.keys(state.services).length) await down(ctx, projectName, { timeoutMs: 1000 });
-    else {
-      if (state.network) await stopStackNetwork(state.network);
-      await removeProjectNetworks(project, ctx.stateRoot).catch(() => undefined);
-      states.remove(projectName);
-    }
+    else states.remove(projectName);
     throw e;
   } finally {
-    await hold?.release().catch(() => undefined);
     guard?.release();
     rmSync(gateDir, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@
 // Checkpoint, one part per runtime with its services in the cut:
 //   check()     refuse what cannot be checkpointed, before anything is frozen
 //   prepare()   before the freeze: plans, and what the set records of each service
+//   freezing()  the freeze begins (work that may overlap it starts here)
 //   frozen()    every cgroup is frozen and nothing is dumped yet (containers hold their traffic)
 //   dump()      one service, into its directory of the set
 //   resumed()   every dump is done and the stack runs again (or was stopped)
@@ -63,6 +64,7 @@ export interface CheckpointPart {
   check(): void;
   /** the set's record of each service, by name (runtime-specific fields; the core adds the rest) */
   prepare(): Promise<Record<string, Omit<SetServiceMeta, 'runtime' | 'rssBytes'>>>;
+  freezing(): void;
   frozen(): Promise<void>;
   dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number }>;
   resumed(): Promise<void>;
@@ -71,6 +73,8 @@ export interface CheckpointPart {
 
 /** The core's gate (native/restore-gate.sh) every restored tree waits at before it resumes. */
 export interface RestoreGate {
+  /** the gate's scratch directory (removed after the restore) */
+  dir: string;
   script: string;
   verdictFile: string;
   ckptPid: number;
@@ -121,8 +125,8 @@ export interface RestorePart {
   /** a process part may make the stack network; the core records it in the stack's state */
   prepare(): Promise<{ network?: StackNetwork }>;
   restore(service: Service, meta: SetServiceMeta, modes: ServiceRestoreOptions): Promise<ServiceRestored>;
-  /** bytes the restore has read so far (progress), when the runtime can tell */
-  readBytes(service: string): number;
+  /** the cgroup whose reads show the restore's progress, when the runtime restores into one it knows */
+  progressCgroup(service: string): string | undefined;
   finish(): Promise<void>;
   abort(): Promise<void>;
 }

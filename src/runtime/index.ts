@@ -22,3 +22,10 @@ export function removeProjectNetworks(project: Project, stateRoot: string): Prom
 }
 
 export type { ServiceRuntime, ServiceRecord, ServiceStatus } from './types.js';
+
+// The cut's mechanics the core orchestrates for every runtime: freezer cgroups (both runtimes'
+// services live in one), the thaw guard, and the stack network a finished stack gives up.
+export { freeze, thaw, vforkInProgress, createCgroup, killCgroup, removeCgroup, serviceCgroup } from './process/freezer.js';
+export { ThawGuard, waitForGuard } from './process/guard.js';
+export { stopStackNetwork } from './process/stack-network.js';
+export type { CheckpointPart, CutContext, RestoreContext, RestorePart, SetServiceMeta } from './cut.js';

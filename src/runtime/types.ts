@@ -1,5 +1,8 @@
-// The seam between the core and the ways a service can run (process trees now, containers later).
+// The seam between the core and the ways a service can run: process trees and containers. A
+// runtime starts, stops, inspects and execs into its services, and takes its part in a stack's
+// checkpoint and restore (cut.ts).
 import type { Project, Service } from '../manifest/types.js';
+import type { CheckpointPart, CutContext, RestoreContext, RestorePart, SetServiceMeta } from './cut.js';
 
 /** What a runtime records about a started service; persisted so other ckpt processes find it. */
 export interface ServiceRecord {
@@ -63,4 +66,8 @@ export interface ServiceRuntime {
   status(record: ServiceRecord): ServiceStatus;
   /** run argv inside the service's namespaces (healthchecks, `ckpt exec`) */
   exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult>;
+  /** its part of a checkpoint of these services */
+  checkpointPart(ctx: CutContext, records: ServiceRecord[]): CheckpointPart;
+  /** its part of a restore of these services of a set; `guard` gives the guard of ckpt's death */
+  restorePart(ctx: RestoreContext, services: Service[], meta: Record<string, SetServiceMeta>, guard: () => { watchNftTable(table: string): void }): RestorePart;
 }

@@ -10,6 +10,8 @@ import { isAlive, readStat, treeCpuTicks, treeRssBytes } from '../../util/proc.j
 import { serviceConfigHash } from '../config-hash.js';
 import { FREEZER_ROOT, freezerState, thaw } from '../process/freezer.js';
 import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
+import type { CutContext, RestoreContext, SetServiceMeta } from '../cut.js';
+import { DockerCheckpoint, DockerRestore } from './cut.js';
 import { docker, requireDocker, unreachable } from './client.js';
 import { LABEL_STATE, containerConfig, stateTag, volumeName, type ContainerConfigOptions } from './container-config.js';
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
@@ -145,6 +147,14 @@ export async function createServiceContainer(project: Project, service: Service,
 
 export class DockerRuntime implements ServiceRuntime {
   readonly kind = 'docker' as const;
+
+  checkpointPart(ctx: CutContext, records: ServiceRecord[]): DockerCheckpoint {
+    return new DockerCheckpoint(ctx, records);
+  }
+
+  restorePart(ctx: RestoreContext, services: Service[], meta: Record<string, SetServiceMeta>, guard: () => { watchNftTable(table: string): void }): DockerRestore {
+    return new DockerRestore(ctx, services, meta, guard);
+  }
 
   async start(project: Project, service: Service, { stateRoot }: StartDirs): Promise<ServiceRecord> {
     await requireDocker();

@@ -11,6 +11,8 @@ import { shimPath } from '../../paths.js';
 import { isAlive, readStat, startTimeMs, treeCpuTicks, treeRssBytes } from '../../util/proc.js';
 import { waitFor } from '../../util/time.js';
 import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
+import type { CutContext, RestoreContext } from '../cut.js';
+import { ProcessCheckpoint, ProcessRestore } from './cut.js';
 import { createCgroup, removeCgroup, serviceCgroup, thaw } from './freezer.js';
 import { serviceConfigHash } from '../config-hash.js';
 
@@ -71,6 +73,14 @@ function tail(path: string, lines: number): string {
 }
 
 export class ProcessRuntime implements ServiceRuntime {
+  checkpointPart(ctx: CutContext, records: ServiceRecord[]): ProcessCheckpoint {
+    return new ProcessCheckpoint(ctx, records);
+  }
+
+  restorePart(ctx: RestoreContext, services: Service[]): ProcessRestore {
+    return new ProcessRestore(ctx, services);
+  }
+
   readonly kind = 'process' as const;
 
   async start(project: Project, service: Service, { serviceDir, stateRoot, stackNetns }: StartDirs): Promise<ServiceRecord> {

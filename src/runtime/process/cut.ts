@@ -1,0 +1,191 @@
+// Process services' part of a cut (runtime/cut.ts): each tree is dumped by its own CRIU from
+// its namespace init, with the stack's network namespace, a restore-made pid namespace and the
+// host's tmpfs mounts named as external; it comes back under a fresh ckpt-shim in a cgroup of
+// its own, its log pipe replaced by a new one, into a new stack namespace held by ckpt-shim.
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { criuDump, criuRestoreDetached } from '../../criu/run.js';
+import { requireFeatures } from '../../criu/features.js';
+import { CkptError } from '../../errors.js';
+import type { Service, ServiceRestoreOptions } from '../../manifest/types.js';
+import { shimPath } from '../../paths.js';
+import { readStat } from '../../util/proc.js';
+import { serviceConfigHash } from '../config-hash.js';
+import type { CheckpointPart, CutContext, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
+import type { ServiceRecord } from '../types.js';
+import { createCgroup, removeCgroup } from './freezer.js';
+import { sharedHostMounts, type HostMount } from './host-mounts.js';
+import { PIDNS_KEY, foreignPidns } from './pidns.js';
+import { STACK_NETNS_KEY, lockNetwork, netnsInode, netnsPath, startStackNetwork, stopStackNetwork, unlockNetwork, usesStackNetwork, wantedPorts, type StackNetwork } from './stack-network.js';
+
+/** The shim pipes the init's stdout/stderr into the log; CRIU knows that pipe as pipe:[inode]. */
+function outputPipeKey(rec: ServiceRecord): string {
+  const link = readlinkSync(`/proc/${rec.initPid}/fd/1`);
+  if (!link.startsWith('pipe:')) {
+    throw new CkptError('CHECKPOINT_FAILED', `service ${rec.service} has no output pipe (fd 1 is ${link})`, {
+      hint: `It was started by an older ckpt; recreate it: ckpt down -p <project> && ckpt up -d`,
+    });
+  }
+  return link;
+}
+
+export class ProcessCheckpoint implements CheckpointPart {
+  private hostMounts = new Map<string, HostMount[]>();
+  private pidnses = new Map<string, string>();
+  private readonly specOf: Map<string, Service>;
+
+  constructor(
+    private readonly ctx: CutContext,
+    private readonly records: ServiceRecord[],
+  ) {
+    this.specOf = new Map(ctx.spec.services.map((s) => [s.name, s]));
+  }
+
+  check(): void {}
+
+  async prepare(): Promise<Record<string, Omit<SetServiceMeta, 'runtime' | 'rssBytes'>>> {
+    if (this.records.some((r) => (this.specOf.get(r.service)?.xCkpt.checkpoint.copy_files ?? []).length > 0)) {
+      await requireFeatures(['ghostFile'], 'x-ckpt.checkpoint.copy_files');
+    }
+    const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    const out: Record<string, Omit<SetServiceMeta, 'runtime' | 'rssBytes'>> = {};
+    for (const r of this.records) {
+      this.hostMounts.set(r.service, sharedHostMounts(r.initPid!, mountinfo));
+      const ino = foreignPidns(r, this.specOf.get(r.service));
+      if (ino) this.pidnses.set(r.service, ino);
+      out[r.service] = {
+        logKey: outputPipeKey(r),
+        hostMounts: this.hostMounts.get(r.service)!,
+        ...(ino ? { externalPidns: true } : {}),
+        ...(this.tcpClose(r.service) ? { tcpClose: true } : {}),
+      };
+    }
+    return out;
+  }
+
+  private tcpClose(service: string): boolean {
+    return this.specOf.get(service)?.xCkpt.checkpoint.tcp === 'close';
+  }
+
+  freezing(): void {}
+
+  async frozen(): Promise<void> {}
+
+  async dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number }> {
+    const spec = this.specOf.get(rec.service);
+    const pidns = this.pidnses.get(rec.service);
+    return criuDump(
+      {
+        pid: rec.initPid!,
+        imagesDir: dir,
+        freezeCgroup: rec.cgroup!,
+        leaveRunning: o.leaveRunning,
+        ghostFiles: spec?.xCkpt.checkpoint.copy_files ?? [],
+        tcpClose: this.tcpClose(rec.service),
+        externalMounts: this.hostMounts.get(rec.service) ?? [],
+        ...(spec?.xCkpt.network === 'stack' ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
+        ...(pidns ? { externalPidns: { inode: pidns, key: PIDNS_KEY } } : {}),
+      },
+      `service ${rec.service}`,
+      o.onStart,
+    );
+  }
+
+  async resumed(): Promise<void> {}
+
+  async abort(): Promise<void> {}
+}
+
+export class ProcessRestore implements RestorePart {
+  private network: StackNetwork | undefined;
+  private readonly restored = new Set<string>();
+
+  constructor(
+    private readonly ctx: RestoreContext,
+    private readonly services: Service[],
+  ) {}
+
+  async check(): Promise<void> {}
+
+  async prepare(): Promise<{ network?: StackNetwork }> {
+    if (!usesStackNetwork(this.ctx.project)) return {};
+    // A clone publishes on free host ports; the stack itself on the ports its manifest names.
+    const remap = this.ctx.project.name !== this.ctx.setProject;
+    this.network = await startStackNetwork(join(this.ctx.stateDir, 'network'), wantedPorts(this.ctx.project, remap));
+    // held until every service is back (a restored end would be reset by a peer not back yet)
+    await lockNetwork(this.network);
+    return { network: this.network };
+  }
+
+  progressCgroup(service: string): string | undefined {
+    return this.ctx.cgroup(service);
+  }
+
+  async restore(service: Service, meta: SetServiceMeta, modes: ServiceRestoreOptions): Promise<ServiceRestored> {
+    const serviceDir = this.ctx.serviceDir(service.name);
+    rmSync(serviceDir, { recursive: true, force: true });
+    mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
+    const workDir = join(serviceDir, 'criu');
+    mkdirSync(workDir, { mode: 0o700 });
+    const logFile = join(serviceDir, 'service.log');
+    writeFileSync(logFile, '', { mode: 0o640 });
+    const cgroup = this.ctx.cgroup(service.name);
+    createCgroup(cgroup);
+    const gate = this.ctx.gate;
+    const r = await criuRestoreDetached(
+      {
+        imagesDir: join(this.ctx.setDir, service.name),
+        workDir,
+        pidFile: join(serviceDir, 'init.pid'),
+        actionScript: gate.script,
+        inheritCreds: modes.creds === 'inherit',
+        restorePidns: modes.pid === 'fresh',
+        mapPages: modes.pages === 'map',
+        tcpClose: Boolean(meta.tcpClose),
+        externalMounts: meta.hostMounts ?? [],
+        allowChangedFiles: this.ctx.allowChangedFiles,
+      },
+      {
+        ...(this.ctx.here ? { stdio: 'here' as const } : modes.stdio === 'inherit' ? { stdio: 'pipe' as const } : {}),
+        shim: shimPath(),
+        serviceDir,
+        cgroup,
+        logFile,
+        logKey: meta.logKey,
+        env: { CKPT_GATE: gate.verdictFile, CKPT_PID: String(gate.ckptPid), CKPT_ARRIVED: gate.arrivedDir },
+        ...(service.xCkpt.network === 'stack' && this.network ? { netns: { path: netnsPath(this.network), key: STACK_NETNS_KEY } } : {}),
+      },
+      `service ${service.name} from set ${this.ctx.setName}`,
+    );
+    const initPid = Number(readFileSync(join(serviceDir, 'init.pid'), 'utf8').trim());
+    const shimPid = Number(readFileSync(join(serviceDir, 'shim.pid'), 'utf8').trim());
+    this.restored.add(service.name);
+    return {
+      record: {
+        service: service.name,
+        runtime: 'process',
+        configHash: serviceConfigHash(service),
+        startedAt: new Date().toISOString(),
+        logFile,
+        shimPid,
+        cgroup,
+        initPid,
+        initStartTicks: readStat(initPid)?.startTicks,
+      },
+      ms: r.ms,
+      ...(r.exited ? { exited: r.exited } : {}),
+      statsDir: workDir,
+      detail: { ms: r.ms, pid: initPid },
+    };
+  }
+
+  async finish(): Promise<void> {
+    if (this.network) await unlockNetwork(this.network);
+  }
+
+  async abort(): Promise<void> {
+    // the cgroups of services that never came back (their shims killed and reaped what CRIU had made)
+    for (const s of this.services) if (!this.restored.has(s.name)) removeCgroup(this.ctx.cgroup(s.name));
+    if (this.network) await stopStackNetwork(this.network);
+  }
+}
