@@ -1,11 +1,12 @@
 /*
- * test/criu/prog/pkey-holes.c DIR — for check-protection-keys.sh.
+ * test/criu/prog/pkey-holes.c DIR [deny] — for check-protection-keys.sh.
  *
  * Owns memory protection keys with holes below them: it allocates keys 1-4
  * (pkey_alloc gives the lowest free key), frees 1 and 3 and keeps 2 (all
  * access) and 4 (PKEY_DISABLE_WRITE, so its PKRU has key 4's write-disable
- * bit).  Page A (key 2) and page B (key 4, then made read-only-by-key) hold
- * a pattern.  On each SIGUSR1 it writes to DIR/reply.<pid>
+ * bit; with "deny" PKEY_DISABLE_ACCESS, and the program lifts it with WRPKRU
+ * only while it reads page B).  Page A (key 2) and page B (key 4) hold a
+ * pattern.  On each SIGUSR1 it writes to DIR/reply.<pid>
  *     "A=<key of A> B=<key of B> sum=<sum of A and B> pkru=<PKRU>
  *      alloc=<pkey_alloc()> key3=<pkey_mprotect(A, 3)> key2=<pkey_mprotect(A, 2)>"
  * (keys from /proc/self/smaps; the key pkey_alloc returns is freed again;
@@ -44,6 +45,10 @@ static unsigned int rdpkru(void)
 	asm volatile(".byte 0x0f,0x01,0xee\n\t" : "=a"(eax), "=d"(edx) : "c"(ecx));
 	return eax;
 }
+static void wrpkru(unsigned int pkru)
+{
+	asm volatile(".byte 0x0f,0x01,0xef\n\t" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
 
 /* the ProtectionKey of the VMA that starts at addr, or -1 */
 static int smaps_key(void *addr)
@@ -71,13 +76,16 @@ int main(int argc, char **argv)
 	char dir[PATH_MAX], self[32], key3[16];
 	unsigned char *a, *b;
 	unsigned long sum;
-	int i;
+	unsigned int pkru;
+	int i, deny;
 
-	if (argc != 2 || strlen(argv[1]) >= sizeof(dir))
+	if (argc < 2 || argc > 3 || strlen(argv[1]) >= sizeof(dir) || (argc == 3 && strcmp(argv[2], "deny")))
 		return 2;
 	strcpy(dir, argv[1]);
+	deny = argc == 3;
 	for (i = 1; i <= 4; i++) {
-		k[i] = pkey_alloc_(i == 4 ? 0x2 /* PKEY_DISABLE_WRITE */ : 0);
+		/* PKEY_DISABLE_ACCESS 1, PKEY_DISABLE_WRITE 2 */
+		k[i] = pkey_alloc_(i == 4 ? (deny ? 0x1 : 0x2) : 0);
 		if (k[i] != i) {
 			fprintf(stderr, "pkey_alloc gave %ld, wanted %d\n", k[i], i);
 			return 1;
@@ -104,8 +112,13 @@ int main(int argc, char **argv)
 			usleep(20 * 1000);
 		asked = 0;
 		sum = 0;
+		pkru = rdpkru();
+		if (deny)
+			wrpkru(pkru & ~(3u << 8)); /* key 4: bits 8 (AD) and 9 (WD) */
 		for (i = 0; i < pg; i++)
 			sum += a[i] + b[i];
+		if (deny)
+			wrpkru(pkru);
 		s = pkey_alloc_(0);
 		if (s >= 0)
 			pkey_free_(s);
