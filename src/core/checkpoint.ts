@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DUMP_LOG } from '../criu/args.js';
 import type { DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
-import { ThawGuard, freeze, runtimeFor, stopStackNetwork, thaw, vforkInProgress, waitForGuard, type CheckpointPart, type CutContext, type SetServiceMeta } from '../runtime/index.js';
+import { ThawGuard, freeze, removeProjectNetworks, runtimeFor, stopStackNetwork, thaw, vforkInProgress, waitForGuard, type CheckpointPart, type CutContext, type SetServiceMeta } from '../runtime/index.js';
 import { sleep } from '../util/time.js';
 import type { ServiceRecord } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
@@ -255,6 +255,8 @@ async function finishStopped(ctx: CoreContext, state: StackState, stopped: Servi
   }
   if (Object.keys(state.services).length === 0) {
     if (state.network) await stopStackNetwork(state.network);
+    // the stack is gone as after down: its Docker networks with it (external ones stay)
+    await removeProjectNetworks(state.spec, ctx.stateRoot).catch(() => undefined);
     states.remove(state.project);
   } else states.write(state);
 }

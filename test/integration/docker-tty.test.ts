@@ -79,6 +79,8 @@ for (const { path, tty } of CASES) {
     await core.checkpoint(ctx, name, 'term', { storeRoot, stop: true });
     if (core.readStack(ctx, name)) await core.down(ctx, name, { timeoutMs: 1000 });
     t.same(await containersOf(ctx.stateRoot), [], 'down removed the container');
+    const nets = (await docker().listNetworks()).map((n) => n.Name).filter((n) => n === `${name}_default`);
+    t.same(nets, [], 'checkpoint --stop of the whole stack removes its network, as down does');
 
     await core.restore(ctx, 'term', { storeRoot });
     const restored = await docker().getContainer(id()).inspect();
