@@ -18,13 +18,14 @@
 //   are back: each CRIU takes its sockets out of repair mode when its own tasks resume, and a
 //   segment that reaches a peer still in repair mode is answered with a reset (seen here: an
 //   app's pooled connection reset within 6 ms of the release). TCP resends what was held.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import { runTool } from '../../util/exec.js';
 import type { Project } from '../../manifest/types.js';
 import type { ServiceRecord } from '../types.js';
 import { dockerNetworkName, ensurePinnedNetwork } from './networks.js';
+import { savedConfig } from './saved-config.js';
 
 /** One network attachment of a container, as a set records it. */
 export interface Endpoint {
@@ -35,21 +36,9 @@ export interface Endpoint {
   gateway?: string;
 }
 
-interface SavedEndpoint {
-  IPAddress?: string;
-  IPPrefixLen?: number;
-  Gateway?: string;
-}
-
-/** The container's endpoints, from config.v2.json (dockerd rewrites it on every change). */
+/** The container's endpoints, from the config Docker keeps on disk. */
 export function containerEndpoints(rec: ServiceRecord): Endpoint[] {
-  let saved: { NetworkSettings?: { Networks?: Record<string, SavedEndpoint> } };
-  try {
-    saved = JSON.parse(readFileSync(join(rec.logFile, '..', 'config.v2.json'), 'utf8'));
-  } catch {
-    return [];
-  }
-  return Object.entries(saved.NetworkSettings?.Networks ?? {})
+  return Object.entries(savedConfig(rec)?.NetworkSettings?.Networks ?? {})
     .filter(([, e]) => e.IPAddress)
     .map(([network, e]) => ({ network, ip: e.IPAddress!, prefixLen: e.IPPrefixLen ?? 32, ...(e.Gateway ? { gateway: e.Gateway } : {}) }))
     .sort((a, b) => a.network.localeCompare(b.network));

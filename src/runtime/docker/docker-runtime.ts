@@ -17,26 +17,7 @@ import { LABEL_STATE, containerConfig, stateTag, volumeName, type ContainerConfi
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
 import { materializeSecrets } from './secrets.js';
 import { connectOtherNetworks, ensureServiceNetworks, removeProjectNetworks } from './networks.js';
-
-type SavedPorts = Record<string, { HostIp?: string; HostPort?: string }[] | null>;
-
-interface SavedState {
-  Running?: boolean;
-  Paused?: boolean;
-  Restarting?: boolean;
-  Dead?: boolean;
-  Pid?: number;
-  ExitCode?: number;
-  StartedAt?: string;
-}
-
-function savedConfig(record: ServiceRecord): { State?: SavedState; NetworkSettings?: { Ports?: SavedPorts } } | undefined {
-  try {
-    return JSON.parse(readFileSync(join(record.logFile, '..', 'config.v2.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
+import { savedConfig, type SavedPorts } from './saved-config.js';
 
 /** Docker's published ports in ps's form, sorted: "127.0.0.1:32768->3000/tcp". */
 export function publishedPorts(ports: SavedPorts | undefined): string[] {
