@@ -69,6 +69,7 @@ export function lockScript(table: string, ips: string[]): string {
 
 export interface TrafficHold {
   table: string;
+  /** lets the traffic through; again after a release that succeeded, does nothing */
   release(): Promise<void>;
 }
 
@@ -89,15 +90,19 @@ export async function holdTraffic(project: string, ips: string[], scratch: strin
       hint: 'ckpt needs nft (Debian package nftables) and the kernel\'s nf_tables bridge family; ckpt doctor checks both.',
     });
   }
+  let released = false;
   return {
     table,
+    // once: a failed release may be tried again (an abort after a failed finish)
     release: async () => {
+      if (released) return;
       const d = await runTool('nft', ['delete', 'table', 'bridge', table]);
       if (d.code !== 0 && !/No such file/.test(d.output)) {
         throw new CkptError(code, `could not let the stack's traffic through again: nft: ${d.output.trim()}`, {
           hint: `Remove the table by hand: nft delete table bridge ${table}`,
         });
       }
+      released = true;
     },
   };
 }

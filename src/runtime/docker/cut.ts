@@ -95,15 +95,12 @@ export class DockerCheckpoint implements CheckpointPart {
   }
 
   async resumed(): Promise<void> {
-    const h = this.hold;
-    this.hold = undefined;
-    await h?.release();
+    await this.hold?.release();
   }
 
   async abort(): Promise<void> {
-    const h = this.hold ?? (await this.holding?.catch(() => undefined));
-    this.hold = undefined;
-    await h?.release().catch(() => undefined);
+    // a hold still being made when the cut failed is let through too
+    await (this.hold ?? (await this.holding?.catch(() => undefined)))?.release().catch(() => undefined);
   }
 }
 
@@ -183,15 +180,11 @@ export class DockerRestore implements RestorePart {
   }
 
   async finish(): Promise<void> {
-    const h = this.hold;
-    this.hold = undefined;
-    await h?.release();
+    await this.hold?.release();
   }
 
   async abort(): Promise<void> {
-    const h = this.hold;
-    this.hold = undefined;
-    await h?.release().catch(() => undefined);
+    await this.hold?.release().catch(() => undefined);
     await removeProjectNetworks(this.ctx.project, this.ctx.stateRoot).catch(() => undefined);
   }
 }
