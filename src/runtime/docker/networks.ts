@@ -84,17 +84,14 @@ export async function ensureServiceNetworks(project: Project, service: Service, 
 }
 
 async function ensureNetwork(project: Project, service: Service, n: ProjectNetwork, name: string, stateRoot: string): Promise<void> {
-  try {
-    const info = (await docker().getNetwork(name).inspect()) as { Labels?: Record<string, string> };
+  const info = await inspectNetwork(name);
+  if (info) {
     if (!n.external && info.Labels?.[LABEL_STATE] !== stateTag(stateRoot)) {
       throw new CkptError('SERVICE_START_FAILED', `a Docker network named ${name} exists and was not made by this ckpt for project ${project.name}`, {
         hint: `Remove it (docker network rm ${name}), declare it external: true to join it, or use another project name (-p).`,
       });
     }
     return;
-  } catch (e) {
-    if (e instanceof CkptError) throw e;
-    if (statusCode(e) !== 404) throw unreachable(e) ?? e;
   }
   if (n.external) {
     throw new CkptError('SERVICE_START_FAILED', `service ${service.name}: external network ${name} does not exist`, {
