@@ -165,6 +165,10 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
         emit(rec.service, 'dumped', { bytes, ms: r.ms });
       }),
     );
+    // CRIU puts a cgroup it found frozen back to FROZEN: the stack runs again only now.
+    if (!opts.stop) cgroups.forEach(thaw);
+    frozenMs = performance.now() - frozenAt;
+    for (const p of parts.values()) await p.resumed();
   } catch (e) {
     for (const p of parts.values()) await p.abort();
     cgroups.forEach(thaw);
@@ -174,18 +178,6 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
     await writer.abort();
     stackLock.release();
     throw err;
-  }
-  // CRIU puts a cgroup it found frozen back to FROZEN: the stack runs again only now.
-  if (!opts.stop) cgroups.forEach(thaw);
-  frozenMs = performance.now() - frozenAt;
-  try {
-    for (const p of parts.values()) await p.resumed();
-  } catch (e) {
-    guard.release();
-    rmSync(guardFile, { force: true });
-    await writer.abort();
-    stackLock.release();
-    throw e;
   }
   guard.release();
   rmSync(guardFile, { force: true });
