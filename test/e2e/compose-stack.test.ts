@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker } from '../../src/runtime/docker/client.js';
 import { freePort, requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
-import { ckptCli, poll } from '../fixtures/stack-util.js';
+import { ckptCli, httpAnswer } from '../fixtures/stack-util.js';
 
 const BASE = 'ckpt-devcontainer:1';
 
@@ -53,10 +53,6 @@ http.createServer(async (q, s) => {
 `;
 
 const CACHE = `let hits = 0; require('http').createServer((q, s) => s.end('cache=' + (++hits))).listen(6379);\n`;
-
-async function get(port: number): Promise<string> {
-  return (await poll(async () => (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text(), 30_000)) ?? 'no answer';
-}
 
 const fields = (answer: string): Record<string, string> => Object.fromEntries(answer.split(' ').map((kv) => kv.split('=') as [string, string]));
 
@@ -107,7 +103,7 @@ secrets:
   );
   const up = await ckptCli(['up', '-d', '-f', file], env);
   t.equal(up.exitCode, 0, up.stderr);
-  const first = fields(await get(port));
+  const first = fields(await httpAnswer(port));
   t.same([first['conn'], first['opened'], first['cache']], ['1', '1', '1'], `the app reached the database by its alias with the secret, and the cache by name: ${JSON.stringify(first)}`);
 
   // traffic through the pooled connection while the stack is cut
@@ -131,13 +127,13 @@ secrets:
   t.equal(cp.exitCode, 0, cp.stderr);
   t.same(errors, [], `${served} requests during the checkpoint, all answered on the pooled connection`);
   t.ok(served > 0, 'requests ran during the checkpoint');
-  const atCut = Number(fields(await get(port))['queries']);
+  const atCut = Number(fields(await httpAnswer(port))['queries']);
 
   const down = await ckptCli(['down', '-f', file, '-t', '1'], env);
   t.equal(down.exitCode, 0, down.stderr);
   const rs = await ckptCli(['restore', 'warm', '-f', file], env);
   t.equal(rs.exitCode, 0, rs.stderr);
-  const back = fields(await get(port));
+  const back = fields(await httpAnswer(port));
   t.equal(back['conn'], '1', 'the restored app answers on the same database connection');
   t.equal(back['opened'], '1', 'it never reconnected');
   t.ok(Number(back['queries']) <= atCut, `the database's state is the cut's (queries ${back['queries']} ≤ ${atCut})`);
@@ -149,11 +145,11 @@ secrets:
   const published = ps.find((s) => s.service === 'app')?.ports?.[0];
   const clonePort = Number(/:(\d+)->3000/.exec(published ?? '')?.[1]);
   t.ok(clonePort > 0 && clonePort !== port, `the clone publishes on a port of its own (${published})`);
-  const c1 = fields(await get(clonePort));
-  const c2 = fields(await get(clonePort));
+  const c1 = fields(await httpAnswer(clonePort));
+  const c2 = fields(await httpAnswer(clonePort));
   t.same([c1['conn'], c1['opened'], c2['conn']], ['1', '1', '1'], 'the clone answers on its own copy of the pooled connection');
   t.equal(Number(c2['queries']), Number(c1['queries']) + 1, 'its database counts on its own');
-  const orig = fields(await get(port));
+  const orig = fields(await httpAnswer(port));
   t.equal(orig['conn'], '1', 'the original still answers on its connection');
   t.equal(Number(orig['queries']), Number(back['queries']) + 1, 'and its database did not see the clone\'s queries');
   const nets = (await docker().listNetworks()).filter((n) => n.Name === `${name}_back` || n.Name === `${copy}_back`);

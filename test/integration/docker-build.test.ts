@@ -10,13 +10,9 @@ import * as core from '../../src/core/index.js';
 import { docker } from '../../src/runtime/docker/client.js';
 import { contextEntries } from '../../src/runtime/docker/build.js';
 import { freePort, requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
-import { ckptCli, poll } from '../fixtures/stack-util.js';
+import { ckptCli, httpAnswer } from '../fixtures/stack-util.js';
 
 const BASE = 'ckpt-devcontainer:1';
-
-async function answer(port: number): Promise<string> {
-  return (await poll(async () => (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text(), 30_000)) ?? 'no answer';
-}
 
 t.test('build: up builds, up --build rebuilds, a set keeps its image', { timeout: 300_000 }, async (t) => {
   if (!requireIntegration(t, { docker: true, criu: true })) return;
@@ -72,7 +68,7 @@ services:
   t.equal(up.exitCode, 0, up.stderr);
   t.match(up.stdout, new RegExp(`${project}-web  Building ${project}-web[\\s\\S]*Step 1/\\d+ : FROM ${BASE} AS base[\\s\\S]*${project}-web  Built ${project}-web \\([0-9a-f]{12}\\) in`), 'progress: the steps, then the image');
   t.match(up.stdout, new RegExp(`${project}-inline  Built ${project}-inline`), 'the inline Dockerfile is built too');
-  t.equal(await answer(port), 'v1 bonjour .dockerignore,Dockerfile,server.js', 'the target stage, the build arg, and the context without the ignored files');
+  t.equal(await httpAnswer(port), 'v1 bonjour .dockerignore,Dockerfile,server.js', 'the target stage, the build arg, and the context without the ignored files');
   const first = (await docker().getImage(`${project}-web`).inspect()).Id;
 
   const again = await ckptCli(['up', '-d', '-f', file], env);
@@ -87,13 +83,13 @@ services:
   const rebuilt = await ckptCli(['up', '-d', '--build', '-f', file], env);
   t.equal(rebuilt.exitCode, 0, rebuilt.stderr);
   t.match(rebuilt.stdout, new RegExp(`${project}-web  Recreating`), 'a rebuilt image recreates its container');
-  t.match(await answer(port), /^v2 /, 'the new code runs');
+  t.match(await httpAnswer(port), /^v2 /, 'the new code runs');
   const second = (await docker().getImage(`${project}-web`).inspect()).Id;
   t.not(second, first);
 
   const rs = await ckptCli(['restore', 'v1', '--replace', '-f', file], env);
   t.equal(rs.exitCode, 0, rs.stderr);
-  t.match(await answer(port), /^v1 bonjour/, 'the restore runs the image the set was taken on, not the rebuilt tag');
+  t.match(await httpAnswer(port), /^v1 bonjour/, 'the restore runs the image the set was taken on, not the rebuilt tag');
   const insp = await docker().getContainer(core.readStack(ctx, project)!.services['web']!.containerId!).inspect();
   t.equal(insp.Image, first);
 

@@ -7,16 +7,12 @@ import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { docker } from '../../src/runtime/docker/client.js';
 import { freePort, requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
-import { ckptCli, poll } from '../fixtures/stack-util.js';
+import { ckptCli, httpAnswer } from '../fixtures/stack-util.js';
 
 const IMAGE = 'ckpt-devcontainer:1';
 
 const networksOf = async (prefix: string): Promise<string[]> =>
   (await docker().listNetworks()).map((n) => n.Name).filter((n) => n.startsWith(prefix)).sort();
-
-async function get(port: number): Promise<string> {
-  return (await poll(async () => (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text(), 30_000)) ?? 'no answer';
-}
 
 t.test('services reach each other by name and alias; restore and clone keep the names', { timeout: 240_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true, docker: true })) return;
@@ -59,7 +55,7 @@ networks:
   const up = await ckptCli(['up', '-d', '-f', file], env);
   t.equal(up.exitCode, 0, up.stderr);
   t.notMatch(up.stderr + up.stdout, /WARN.*networks/, 'networks are honoured for containers: no warning');
-  t.equal(await get(port), 'db 1 | db 2', 'web reaches db by its alias and by its service name');
+  t.equal(await httpAnswer(port), 'db 1 | db 2', 'web reaches db by its alias and by its service name');
   t.same(await networksOf(name), [`${name}-ext`, `${name}_back`, `${name}_front`], 'the project\'s networks, and the external one');
   const front = await docker().getNetwork(`${name}_front`).inspect();
   t.equal(front.Internal, true, 'internal: true');
@@ -74,15 +70,15 @@ networks:
 
   const rs = await ckptCli(['restore', 'warm'], env);
   t.equal(rs.exitCode, 0, rs.stderr);
-  t.equal(await get(port), 'db 3 | db 4', 'restored: names resolve again, and db\'s counter went on from the set');
+  t.equal(await httpAnswer(port), 'db 3 | db 4', 'restored: names resolve again, and db\'s counter went on from the set');
 
   const cl = await ckptCli(['clone', 'warm', '--as', `${name}copy`], env);
   t.equal(cl.exitCode, 0, cl.stderr);
   t.ok((await networksOf(`${name}copy_`)).includes(`${name}copy_back`), 'the clone has networks of its own');
   const row = (await core.ps(ctx, `${name}copy`)).find((r) => r.service === 'web')!;
   const copyPort = Number(/:(\d+)->/.exec(row.ports[0]!)![1]);
-  t.equal(await get(copyPort), 'db 3 | db 4', 'the clone\'s web reaches the clone\'s db, by the same names');
-  t.equal(await get(port), 'db 5 | db 6', 'and the original its own');
+  t.equal(await httpAnswer(copyPort), 'db 3 | db 4', 'the clone\'s web reaches the clone\'s db, by the same names');
+  t.equal(await httpAnswer(port), 'db 5 | db 6', 'and the original its own');
   const copyDb = core.readStack(ctx, `${name}copy`)!.services['db']!.containerId!;
   const nets = (await docker().getContainer(copyDb).inspect()).NetworkSettings.Networks;
   t.same(Object.keys(nets), [`${name}copy_back`], 'the clone\'s db is on the clone\'s network only');
@@ -138,7 +134,7 @@ services:
   const up = await ckptCli(['up', '-d', '-f', file], env);
   t.equal(up.exitCode, 0, up.stderr);
   t.match(up.stderr + up.stdout, /services\.api\.network_mode: the container runs in the host's network namespace, and `ckpt checkpoint` refuses it/);
-  t.equal(await get(port), 'api', 'host: the container listens on the host\'s loopback');
+  t.equal(await httpAnswer(port), 'api', 'host: the container listens on the host\'s loopback');
   const stack = core.readStack(ctx, name)!;
   const { runtimeFor } = await import('../../src/runtime/index.js');
   const viaSide = await runtimeFor('docker').exec(stack.services['sidecar']!, ['wget', '-qO-', 'http://127.0.0.1:7000/'], 5000);
