@@ -22,7 +22,7 @@
  *   ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...   run ARGV (criu restore
  *                   --restore-detached) in the cgroup with the log as fd 3, then wait for the
  *                   tree it leaves behind, which the kernel re-parents to us.
- *   ckpt-shim netns --state DIR [--publish IP:PORT:TARGET]...   holds a stack's network
+ *   ckpt-shim netns --state DIR [--publish IP:PORT:[TIP:]TARGET]... holds a stack's network
  *                   namespace and relays published ports into it.
  *   ckpt-shim guard thaws a stack's cgroups if ckpt dies while holding them frozen.
  *
@@ -219,10 +219,12 @@ struct run_opts {
 	const char *cgroup;
 	/* an existing network namespace to join (the stack's), e.g. /proc/PID/ns/net */
 	const char *netns;
-	/* netns mode: HOSTIP:HOSTPORT:TARGETPORT, HOSTPORT 0 = any free port */
+	/* netns mode: HOSTIP:HOSTPORT:[TARGETIP:]TARGETPORT, HOSTPORT 0 = any free port */
 	const char *publish[64];
 	int npublish;
 	const char *log;
+	/* a file bound over /etc/hosts in the service's mount namespace (compose networks' names) */
+	const char *hosts;
 	const char *hostname;
 	const char *workdir;
 	const char *user;
@@ -353,6 +355,8 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 		die("mount /dev/shm");
 	if (o->hostname && sethostname(o->hostname, strlen(o->hostname)))
 		die("sethostname");
+	if (o->hosts && mount(o->hosts, "/etc/hosts", NULL, MS_BIND, NULL))
+		die("bind the stack's hosts file over /etc/hosts");
 	if (o->private_net)
 		bring_up_loopback();
 	reopen_stdin();
@@ -832,7 +836,7 @@ static int cmd_adopt(struct run_opts *o)
 
 /*
  * guard: thaws frozen cgroups if ckpt dies while it holds a stack frozen.  ckpt writes lines on
- * our stdin: "cgroup DIR" (frozen or about to be), "pid N" (a criu it started), "nft TABLE" (the
+ * our stdin: "cgroup DIR" (frozen or about to be), "pid N" (a criu it started), "nft TABLE [NETNS]" (the
  * bridge-family table that holds the stack's traffic during the dumps), "done".  EOF
  * without "done" means ckpt died: thaw at once, wait for every criu it started and for every
  * tracer of the cgroups' tasks (a criu whose "pid" line ckpt died before writing; a criu that
@@ -907,11 +911,22 @@ static void wait_gone(pid_t pid)
 		usleep(10000);
 }
 
-/* nft delete table bridge NAME, waited for */
-static void nft_delete(const char *table)
+/* nft delete table bridge NAME, waited for; "NAME NETNS" deletes it inside that namespace */
+static void nft_delete(const char *line)
 {
+	char table[4200];
+	snprintf(table, sizeof(table), "%s", line);
+	char *ns = strchr(table, ' ');
+	if (ns)
+		*ns++ = '\0';
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (ns) {
+			int fd = open(ns, O_RDONLY | O_CLOEXEC);
+			/* the namespace is gone with its holder: so is the table */
+			if (fd < 0 || setns(fd, CLONE_NEWNET))
+				_exit(0);
+		}
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, 1);
@@ -1018,6 +1033,7 @@ static int cmd_netns(struct run_opts *o)
 {
 	int lfd[64];
 	int target[64];
+	in_addr_t target_ip[64];
 	char ports[8192] = "";
 
 	become_shim(0);
@@ -1031,11 +1047,24 @@ static int cmd_netns(struct run_opts *o)
 		hp = strchr(spec, ':');
 		tp = hp ? strchr(hp + 1, ':') : NULL;
 		if (!hp || !tp) {
-			logmsg("fatal: bad --publish %s (want HOSTIP:HOSTPORT:TARGET)", o->publish[i]);
+			logmsg("fatal: bad --publish %s (want HOSTIP:HOSTPORT:[TARGETIP:]TARGET)", o->publish[i]);
 			return 64;
 		}
 		*hp++ = '\0';
 		*tp++ = '\0';
+		/* a target address: a service on one of the stack's bridges; else loopback */
+		char *tport = strchr(tp, ':');
+		target_ip[i] = htonl(INADDR_LOOPBACK);
+		if (tport) {
+			*tport++ = '\0';
+			struct in_addr ta;
+			if (inet_pton(AF_INET, tp, &ta) != 1) {
+				logmsg("fatal: bad target address in --publish %s", o->publish[i]);
+				return 64;
+			}
+			target_ip[i] = ta.s_addr;
+			tp = tport;
+		}
 		if (inet_pton(AF_INET, *ip ? ip : "0.0.0.0", &sa.sin_addr) != 1) {
 			logmsg("fatal: bad address in --publish %s", o->publish[i]);
 			return 64;
@@ -1056,6 +1085,12 @@ static int cmd_netns(struct run_opts *o)
 	if (unshare(CLONE_NEWNET))
 		die("unshare network namespace");
 	bring_up_loopback();
+	/* A hub of compose networks meets services only on the networks they share: no routing
+	 * between its bridges, whatever the host's default (devconf_inherit_init_net) gives. */
+	int fwd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	if (fwd < 0 || write(fwd, "0\n", 2) != 2)
+		die("turn forwarding off in the new network namespace");
+	close(fwd);
 
 	struct sigaction ign = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
 	sigemptyset(&ign.sa_mask);
@@ -1087,7 +1122,7 @@ static int cmd_netns(struct run_opts *o)
 			pid_t pid = fork();
 			if (pid == 0) {
 				struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)target[i]) };
-				to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+				to.sin_addr.s_addr = target_ip[i];
 				int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 				if (s < 0 || connect(s, (struct sockaddr *)&to, sizeof(to)))
 					_exit(1);
@@ -1103,10 +1138,10 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
-		"                 [--hostname NAME] [--workdir DIR] [--user USER[:GROUP]] [--pid host]\n"
+		"                 [--hostname NAME] [--hosts FILE] [--workdir DIR] [--user USER[:GROUP]] [--pid host]\n"
 		"                 [--restart no|always|unless-stopped|on-failure[:N]] -- ARGV...\n"
 		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] [--stdio pipe|here] -- ARGV...\n"
-		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:TARGET]...\n"
+		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:[TARGETIP:]TARGET]...\n"
 		"       ckpt-shim guard   (reads cgroup/pid/done lines on stdin)\n");
 	exit(64);
 }
@@ -1140,6 +1175,8 @@ int main(int argc, char **argv)
 			o.private_net = !strcmp(v, "private");
 		else if (!strcmp(a, "--hostname"))
 			o.hostname = v;
+		else if (!strcmp(a, "--hosts"))
+			o.hosts = v;
 		else if (!strcmp(a, "--workdir"))
 			o.workdir = v;
 		else if (!strcmp(a, "--user"))

@@ -48,7 +48,7 @@ export async function startService(ctx: CoreContext, projectName: string, servic
     const started = await runtimeFor(spec.xCkpt.runtime).start(state.spec, spec, {
       serviceDir: states.serviceDir(projectName, service),
       stateRoot: ctx.stateRoot,
-      ...(state.network ? { stackNetns: netnsPath(state.network) } : {}),
+      ...(state.network ? { stackNetns: netnsPath(state.network), stackNetwork: state.network } : {}),
     });
     state.services[service] = started;
     states.write(state);

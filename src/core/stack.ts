@@ -8,7 +8,7 @@ import { removeProjectNetworks, removeProjectVolumes, runtimeFor } from '../runt
 import { requireDocker } from '../runtime/docker/client.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
-import { netnsPath, startStackNetwork, stopStackNetwork, usesStackNetwork, wantedPorts } from '../runtime/process/stack-network.js';
+import { netnsPath, startStackNetwork, stopStackNetwork, usesStackNetwork } from '../runtime/process/stack-network.js';
 import { isAlive } from '../util/proc.js';
 import { join } from 'node:path';
 import { ev, type EventSink } from './events.js';
@@ -86,7 +86,7 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
     }
 
     if (usesStackNetwork(project) && !(state.network && isAlive(state.network.pid, state.network.startTicks))) {
-      state.network = await startStackNetwork(join(store.dir(project.name), 'network'), wantedPorts(project, false));
+      state.network = await startStackNetwork(join(store.dir(project.name), 'network'), project, false);
       store.write(state);
     }
 
@@ -106,7 +106,7 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
       const rec = await runtime.start(project, service, {
         serviceDir: store.serviceDir(project.name, service.name),
         stateRoot: ctx.stateRoot,
-        ...(state.network ? { stackNetns: netnsPath(state.network) } : {}),
+        ...(state.network ? { stackNetns: netnsPath(state.network), stackNetwork: state.network } : {}),
       });
       state.services[service.name] = rec;
       store.write(state);

@@ -18,7 +18,7 @@ import { resolveEnvironment } from './environment.js';
 import type { Env, Lookup } from './interpolate.js';
 import { lookupIn } from './interpolate.js';
 import { parseLongPort, parsePortSpec } from './ports.js';
-import { dependencyEntries, envFileEntries, serviceRuntime, type RawCommand, type RawHealthcheck, type RawManifest, type RawService } from './raw.js';
+import { dependencyEntries, envFileEntries, processNetworkMode, serviceRuntime, type RawCommand, type RawHealthcheck, type RawManifest, type RawService } from './raw.js';
 import { splitShell } from './shell.js';
 import type { DependsCondition, Healthcheck, NetworkMode, Project, RestartPolicy, Service, VolumeMount } from './types.js';
 import { parseLongVolume, parseVolumeSpec } from './volumes.js';
@@ -164,7 +164,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ...opt('restartMaxRetries', r.maxRetries),
     ...opt('image', s.image ?? (s.build !== undefined ? `${o.project}-${name}` : undefined)),
     ...opt('build', s.build === undefined || runtime !== 'docker' ? undefined : normalizeBuild(s.build, (p) => resolvePath(p, o.dir, o.home), o.lookup)),
-    ...opt('networks', runtime === 'docker' ? serviceNetworks(s as Record<string, unknown>) : undefined),
+    ...opt('networks', runtime === 'docker' || processNetworkMode(s, o.defaultNetwork) === 'compose' ? serviceNetworks(s as Record<string, unknown>) : undefined),
     ...opt('secrets', runtime === 'docker' ? nonEmptyList(secretMounts(o.manifest as unknown as Record<string, unknown>, s as Record<string, unknown>, (p) => resolvePath(p, o.dir, o.home))) : undefined),
     ...opt('container', runtime === 'docker' ? nonEmpty(readContainerOptions(s as Record<string, unknown>).options) : undefined),
     // a label listed without `=` is empty, never looked up in the environment (compose's rule)
@@ -173,7 +173,7 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     ports,
     xCkpt: {
       runtime,
-      network: x.network ?? o.defaultNetwork ?? DEFAULTS.network,
+      network: runtime === 'process' ? processNetworkMode(s, o.defaultNetwork ?? DEFAULTS.network) : (x.network ?? o.defaultNetwork ?? DEFAULTS.network),
       ...opt('hostname', s.hostname),
       stopGracePeriodMs: s.stop_grace_period === undefined ? DEFAULTS.stopGracePeriodMs : parseDuration(s.stop_grace_period),
       checkpoint: x.checkpoint?.copy_files
@@ -235,7 +235,7 @@ export function normalize(manifest: RawManifest, opts: NormalizeOptions): Projec
     workingDir: dir,
     services: order.map((n) => byName.get(n)!),
     xCkpt: manifest['x-ckpt'] ?? {},
-    ...(order.some((n) => byName.get(n)!.xCkpt.runtime === 'docker') ? { networks: projectNetworks(manifest as unknown as Record<string, unknown>) } : {}),
+    ...(order.some((n) => byName.get(n)!.networks) ? { networks: projectNetworks(manifest as unknown as Record<string, unknown>) } : {}),
   };
   return { ...project, hash: projectHash(project) };
 }

@@ -41,7 +41,7 @@ export interface RawEnvFile {
 
 export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
-  network?: 'host' | 'private' | 'stack';
+  network?: 'host' | 'private' | 'stack' | 'compose';
   checkpoint?: Record<string, unknown> & { copy_files?: string[]; tcp?: 'keep' | 'close' };
   restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh'; pages?: 'copy' | 'map' };
 }
@@ -89,4 +89,12 @@ export function dependencyEntries(v: RawService['depends_on']): { name: string; 
 /** The runtime a service gets: x-ckpt.runtime, else docker when it has an image (or builds one), else process. */
 export function serviceRuntime(s: RawService): 'process' | 'docker' {
   return s['x-ckpt']?.runtime ?? (s.image !== undefined || s.build !== undefined ? 'docker' : 'process');
+}
+
+/** A process service's network: x-ckpt.network, else compose when it lists `networks:`, else the project's default, else host. */
+export function processNetworkMode(s: RawService, projectDefault: string | undefined): 'host' | 'private' | 'stack' | 'compose' {
+  const own = s['x-ckpt']?.network;
+  if (own) return own;
+  if ((s as { networks?: unknown }).networks !== undefined) return 'compose';
+  return (projectDefault as 'host' | 'private' | 'stack' | 'compose' | undefined) ?? 'host';
 }

@@ -2,7 +2,7 @@
 // the compose-like YAML into this, so nothing downstream deals with the short/long forms.
 
 export type Runtime = 'process' | 'docker';
-export type NetworkMode = 'host' | 'private' | 'stack';
+export type NetworkMode = 'host' | 'private' | 'stack' | 'compose';
 export type DependsCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped';
 

@@ -51,7 +51,7 @@ export interface CutContext {
   /** the stack's state directory (scratch files) */
   stateDir: string;
   /** the thaw guard: what it must undo if ckpt dies mid-cut */
-  guard: { watchPid(pid: number): void; watchNftTable(table: string): void };
+  guard: { watchPid(pid: number): void; watchNftTable(table: string, netns?: string): void };
 }
 
 export interface DumpOptions {

@@ -18,6 +18,11 @@ export interface ServiceRecord {
   cgroup?: string;
   initPid?: number;
   initStartTicks?: number;
+  /** process runtime, compose networks: the holder of the service's own network namespace */
+  netnsPid?: number;
+  netnsStartTicks?: number;
+  /** ... and of the stack's hub, where a cut holds the traffic */
+  hubPid?: number;
   /** docker runtime */
   containerId?: string;
   /** docker runtime: the ID of the image the container was made from (a set records it) */
@@ -54,8 +59,10 @@ export interface StartDirs {
   serviceDir: string;
   /** ckpt's state root, which keeps separate installs' cgroups apart */
   stateRoot: string;
-  /** the stack's network namespace (/proc/PID/ns/net), for x-ckpt.network: stack */
+  /** the stack's network namespace (/proc/PID/ns/net), for x-ckpt.network: stack, and the hub of compose ones */
   stackNetns?: string;
+  /** its holder */
+  stackNetwork?: { pid: number; startTicks?: number };
 }
 
 export interface ServiceRuntime {

@@ -3,7 +3,7 @@
 // out). Nothing the spec allows is dropped in silence: a key the spec knows that is missing here
 // still gets a warning (see `classifyKeys`), and a unit test checks that every key of the spec's
 // service and top level is either in ckpt's schema or in this table.
-import { isRecord, serviceRuntime, type RawService } from '../raw.js';
+import { isRecord, processNetworkMode, serviceRuntime, type RawService } from '../raw.js';
 import type { Issue, Path } from '../problems.js';
 
 type Verdict = { warn: string } | { refuse: string } | { honour: true };
@@ -71,13 +71,11 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   mem_swappiness: dockerOnly('swappiness'),
   memswap_limit: containerOption('memory+swap limit'),
   network_mode: split(
-    warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private or stack)`),
+    warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private, stack or compose)`),
     { honour: true },
   ),
-  networks: split(
-    warn(`${IGNORED} for a process service: its network is \`x-ckpt.network\` (host, private or stack), and containers do not find it by name`),
-    { honour: true },
-  ),
+  // a process service joins them on x-ckpt.network: compose (compose/networks.ts warns otherwise)
+  networks: { honour: true },
   oom_kill_disable: dockerOnly('OOM killer setting'),
   oom_score_adj: containerOption('OOM score'),
   pid: split(
@@ -153,9 +151,12 @@ export function declarationWarnings(value: unknown): Issue[] {
   if (!isRecord(value)) return out;
   const networks = isRecord(value['networks']) ? value['networks'] : {};
   const services0 = isRecord(value['services']) ? Object.values(value['services']) : [];
-  if (!services0.some((s) => isRecord(s) && serviceRuntime(s as RawService) === 'docker')) {
+  const projectMode = isRecord(value['x-ckpt']) && typeof value['x-ckpt']['network'] === 'string' ? value['x-ckpt']['network'] : undefined;
+  const joins = (s: unknown): boolean =>
+    isRecord(s) && (serviceRuntime(s as RawService) === 'docker' || processNetworkMode(s as RawService, projectMode) === 'compose');
+  if (!services0.some(joins)) {
     for (const name of Object.keys(networks).sort()) {
-      out.push({ at: ['networks', name], key: true, path: ['networks'], message: `\`${name}\` is not created: only containers join compose networks; process services use \`x-ckpt.network\`` });
+      out.push({ at: ['networks', name], key: true, path: ['networks'], message: `\`${name}\` is not created: no service joins compose networks (containers do, and process services with x-ckpt.network: compose)` });
     }
   }
   const volumes = isRecord(value['volumes']) ? value['volumes'] : {};

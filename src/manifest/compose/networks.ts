@@ -1,8 +1,8 @@
 // `networks:`, top level and per service, normalized for the container runtime: which networks a
 // project declares (compose's implicit `default` among them), and which ones each container joins
-// with which aliases. runtime/docker/networks.ts makes them; process services keep
-// x-ckpt.network, and are warned that they do not join these networks.
-import { isRecord } from '../raw.js';
+// with which aliases. runtime/docker/networks.ts makes them for containers, and
+// runtime/process/compose-network.ts for process services on x-ckpt.network: compose.
+import { isRecord, processNetworkMode, serviceRuntime, type RawService } from '../raw.js';
 import type { Issue } from '../problems.js';
 import type { NetworkAttachment, ProjectNetwork } from '../types.js';
 
@@ -79,14 +79,71 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
       }
     });
   }
+  const projectMode = isRecord(value['x-ckpt']) && typeof value['x-ckpt']['network'] === 'string' ? value['x-ckpt']['network'] : undefined;
+  const joinedBy = new Map<string, { docker: string[]; process: string[] }>();
+  for (const svc of Object.keys(services).sort()) {
+    const s = services[svc];
+    if (!isRecord(s)) continue;
+    const runtime = serviceRuntime(s as RawService);
+    const mode = runtime === 'process' ? processNetworkMode(s as RawService, projectMode) : undefined;
+    if (runtime === 'process' && mode !== 'compose') {
+      if (s['networks'] !== undefined) {
+        warnings.push({ at: ['services', svc, 'networks'], key: true, message: `is ignored: x-ckpt.network is \`${mode}\`; a process service joins compose networks with x-ckpt.network: compose` });
+      }
+      continue;
+    }
+    if (s['network_mode'] !== undefined) continue;
+    for (const a of serviceNetworks(s)) {
+      const j = joinedBy.get(a.network) ?? { docker: [], process: [] };
+      j[runtime].push(svc);
+      joinedBy.set(a.network, j);
+    }
+    const n = s['networks'];
+    for (const [name, o] of isRecord(n) ? Object.entries(n) : []) {
+      if (!isRecord(o)) continue;
+      for (const k of Object.keys(o).sort()) {
+        if (['aliases', 'ipv4_address', 'ipv6_address', 'priority'].includes(k) || k.startsWith('x-')) continue;
+        warnings.push({ at: ['services', svc, 'networks', name, k], key: true, path: ['services', svc, 'networks', name], message: `\`${k}\` is not acted on by ckpt yet: the service joins ${name} without it` });
+      }
+      if (runtime === 'process' && o['ipv6_address'] !== undefined) {
+        warnings.push({ at: ['services', svc, 'networks', name, 'ipv6_address'], path: ['services', svc, 'networks', name], message: 'is not acted on for a process service: its compose networks are IPv4 only' });
+      }
+    }
+  }
+  for (const [key, j] of [...joinedBy].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (j.process.length === 0) continue;
+    const d = isRecord(declared[key]) ? declared[key] : {};
+    const at = Object.prototype.hasOwnProperty.call(declared, key) ? ['networks', key] : ['services', j.process[0]!];
+    if (d['external'] === true || isRecord(d['external'])) {
+      issues.push({ at, message: `is an external (Docker) network, which process services (${j.process.join(', ')}) cannot join: give them a network of the project, or run them as containers` });
+      continue;
+    }
+    if (j.docker.length > 0) {
+      warnings.push({
+        at,
+        message: `\`${key}\` is joined by containers (${j.docker.join(', ')}) and process services (${j.process.join(', ')}): each side reaches its own by name, not the other yet; publish a port, or run both sides in one runtime`,
+      });
+    } else {
+      for (const k of ['driver_opts', 'labels', 'attachable'].filter((k) => d[k] !== undefined)) {
+        warnings.push({ at: ['networks', key, k], key: true, path: ['networks', key], message: `is for Docker networks; the process services' network \`${key}\` is a bridge of ckpt's own, made without it` });
+      }
+    }
+  }
   for (const [key, d] of Object.entries(declared)) {
     if (!isRecord(d)) continue;
+    const processOnly = (joinedBy.get(key)?.process.length ?? 0) > 0 && (joinedBy.get(key)?.docker.length ?? 0) === 0;
     for (const k of Object.keys(d).sort()) {
       if (['name', 'external', 'internal', 'driver', 'driver_opts', 'ipam', 'labels', 'attachable'].includes(k) || k.startsWith('x-')) continue;
       warnings.push({ at: ['networks', key, k], key: true, path: ['networks', key], message: `\`${k}\` is not acted on by ckpt yet: the network is made without it` });
     }
     if (typeof d['driver'] === 'string' && d['driver'] !== 'bridge') {
-      warnings.push({ at: ['networks', key, 'driver'], path: ['networks', key], message: `is passed to Docker; ckpt checkpoints containers on bridge networks, and one on \`${d['driver']}\` may not restore` });
+      warnings.push({
+        at: ['networks', key, 'driver'],
+        path: ['networks', key],
+        message: processOnly
+          ? `is not acted on: the process services' network \`${key}\` is a bridge of ckpt's own`
+          : `is passed to Docker; ckpt checkpoints containers on bridge networks, and one on \`${d['driver']}\` may not restore`,
+      });
     }
   }
   return { issues, warnings };

@@ -26,6 +26,7 @@ import type { Project } from '../../manifest/types.js';
 import type { ServiceRecord } from '../types.js';
 import { dockerNetworkName, ensurePinnedNetwork } from './networks.js';
 import { savedConfig } from './saved-config.js';
+import { ipToNum, numToIp, prefixMask } from '../../util/ipv4.js';
 
 /** One network attachment of a container, as a set records it. */
 export interface Endpoint {
@@ -44,13 +45,10 @@ export function containerEndpoints(rec: ServiceRecord): Endpoint[] {
     .sort((a, b) => a.network.localeCompare(b.network));
 }
 
-const toNum = (ip: string): number => ip.split('.').reduce((n, b) => ((n << 8) | Number(b)) >>> 0, 0);
-const toIp = (n: number): string => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-const maskOf = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
 
 /** a.b.c.d/len with the host bits cleared: the subnet an endpoint's network had */
 export function subnetOf(e: Pick<Endpoint, 'ip' | 'prefixLen'>): string {
-  return `${toIp((toNum(e.ip) & maskOf(e.prefixLen)) >>> 0)}/${e.prefixLen}`;
+  return `${numToIp((ipToNum(e.ip) & prefixMask(e.prefixLen)) >>> 0)}/${e.prefixLen}`;
 }
 
 /** The nft script holding all traffic from and to `ips` on the host's bridges (pure). */
@@ -111,9 +109,9 @@ export async function holdTraffic(project: string, ips: string[], scratch: strin
 export function translate(ip: string, prefixLen: number, subnet: string): string | undefined {
   const [base, len] = subnet.split('/');
   const toLen = Number(len);
-  const host = (toNum(ip) & ~maskOf(prefixLen)) >>> 0;
-  if (toLen < 0 || toLen > 32 || host > (~maskOf(toLen) >>> 0)) return undefined;
-  return toIp(((toNum(base!) & maskOf(toLen)) | host) >>> 0);
+  const host = (ipToNum(ip) & ~prefixMask(prefixLen)) >>> 0;
+  if (toLen < 0 || toLen > 32 || host > (~prefixMask(toLen) >>> 0)) return undefined;
+  return numToIp(((ipToNum(base!) & prefixMask(toLen)) | host) >>> 0);
 }
 
 export interface RestoreAddressPlan {

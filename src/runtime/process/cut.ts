@@ -16,7 +16,22 @@ import type { ServiceRecord } from '../types.js';
 import { createCgroup, removeCgroup } from './freezer.js';
 import { sharedHostMounts, type HostMount } from './host-mounts.js';
 import { PIDNS_KEY, foreignPidns } from './pidns.js';
-import { STACK_NETNS_KEY, lockNetwork, netnsInode, netnsPath, startStackNetwork, stopStackNetwork, unlockNetwork, usesStackNetwork, wantedPorts, type StackNetwork } from './stack-network.js';
+import { HOLD_TABLE, HOSTS_KEY, hold, onComposeNetworks, release } from './compose-network.js';
+import {
+  STACK_NETNS_KEY,
+  lockNetwork,
+  netnsInode,
+  netnsPath,
+  startServiceNetns,
+  startStackNetwork,
+  stopStackNetwork,
+  unlockNetwork,
+  usesStackNetwork,
+  type StackNetwork,
+} from './stack-network.js';
+
+/** A service's namespace is external to CRIU: the stack's, or (compose networks) its own. */
+const externalNet = (s: Service | undefined): boolean => s?.xCkpt.network === 'stack' || s?.xCkpt.network === 'compose';
 
 /** The shim pipes the init's stdout/stderr into the log; CRIU knows that pipe as pipe:[inode]. */
 function outputPipeKey(rec: ServiceRecord): string {
@@ -31,6 +46,8 @@ function outputPipeKey(rec: ServiceRecord): string {
 
 export class ProcessCheckpoint implements CheckpointPart {
   private hostMounts = new Map<string, HostMount[]>();
+  /** the hub whose bridges are held while the cut is taken */
+  private held: string | undefined;
   private pidnses = new Map<string, string>();
   private readonly specOf: Map<string, Service>;
 
@@ -69,7 +86,15 @@ export class ProcessCheckpoint implements CheckpointPart {
 
   freezing(): void {}
 
-  async frozen(): Promise<void> {}
+  /** Two services that talk over the hub's bridges: no frame moves between their dumps. */
+  async frozen(): Promise<void> {
+    const onHub = this.records.filter((r) => onComposeNetworks(this.specOf.get(r.service)!) && r.hubPid !== undefined);
+    if (onHub.length < 2) return;
+    const hub = `/proc/${onHub[0]!.hubPid}/ns/net`;
+    this.ctx.guard.watchNftTable(HOLD_TABLE, hub);
+    await hold(hub);
+    this.held = hub;
+  }
 
   async dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number }> {
     const spec = this.specOf.get(rec.service);
@@ -82,8 +107,8 @@ export class ProcessCheckpoint implements CheckpointPart {
         leaveRunning: o.leaveRunning,
         ghostFiles: spec?.xCkpt.checkpoint.copy_files ?? [],
         tcpClose: this.tcpClose(rec.service),
-        externalMounts: this.hostMounts.get(rec.service) ?? [],
-        ...(spec?.xCkpt.network === 'stack' ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
+        externalMounts: [...(this.hostMounts.get(rec.service) ?? []), ...(spec?.xCkpt.network === 'compose' ? [{ key: HOSTS_KEY, path: '/etc/hosts' }] : [])],
+        ...(externalNet(spec) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
         ...(pidns ? { externalPidns: { inode: pidns, key: PIDNS_KEY } } : {}),
       },
       `service ${rec.service}`,
@@ -91,14 +116,27 @@ export class ProcessCheckpoint implements CheckpointPart {
     );
   }
 
-  async resumed(): Promise<void> {}
+  async resumed(): Promise<void> {
+    await this.unhold();
+  }
 
-  async abort(): Promise<void> {}
+  async abort(): Promise<void> {
+    await this.unhold();
+  }
+
+  private async unhold(): Promise<void> {
+    if (!this.held) return;
+    const hub = this.held;
+    this.held = undefined;
+    await release(hub);
+  }
 }
 
 export class ProcessRestore implements RestorePart {
   private network: StackNetwork | undefined;
   private readonly restored = new Set<string>();
+  /** compose-networks services' own namespaces, made before their restore */
+  private readonly holders: StackNetwork[] = [];
 
   constructor(
     private readonly ctx: RestoreContext,
@@ -111,7 +149,7 @@ export class ProcessRestore implements RestorePart {
     if (!usesStackNetwork(this.ctx.project)) return {};
     // A clone publishes on free host ports; the stack itself on the ports its manifest names.
     const remap = this.ctx.project.name !== this.ctx.setProject;
-    this.network = await startStackNetwork(join(this.ctx.stateDir, 'network'), wantedPorts(this.ctx.project, remap));
+    this.network = await startStackNetwork(join(this.ctx.stateDir, 'network'), this.ctx.project, remap);
     // held until every service is back (a restored end would be reset by a peer not back yet)
     await lockNetwork(this.network);
     return { network: this.network };
@@ -131,6 +169,10 @@ export class ProcessRestore implements RestorePart {
     writeFileSync(logFile, '', { mode: 0o640 });
     const cgroup = this.ctx.cgroup(service.name);
     createCgroup(cgroup);
+    // the same addresses as at the cut: the plan depends on the manifest only (compose-network.ts)
+    const own = onComposeNetworks(service) ? await startServiceNetns(this.ctx.project, service, serviceDir, this.network && netnsPath(this.network)) : undefined;
+    if (own) this.holders.push(own.holder);
+    const netns = own ? own.netns : service.xCkpt.network === 'stack' && this.network ? netnsPath(this.network) : undefined;
     const gate = this.ctx.gate;
     const r = await criuRestoreDetached(
       {
@@ -142,7 +184,7 @@ export class ProcessRestore implements RestorePart {
         restorePidns: modes.pid === 'fresh',
         mapPages: modes.pages === 'map',
         tcpClose: Boolean(meta.tcpClose),
-        externalMounts: meta.hostMounts ?? [],
+        externalMounts: [...(meta.hostMounts ?? []), ...(own ? [{ key: HOSTS_KEY, path: own.hostsFile }] : [])],
         allowChangedFiles: this.ctx.allowChangedFiles,
       },
       {
@@ -153,7 +195,7 @@ export class ProcessRestore implements RestorePart {
         logFile,
         logKey: meta.logKey,
         env: { CKPT_GATE: gate.verdictFile, CKPT_PID: String(gate.ckptPid), CKPT_ARRIVED: gate.arrivedDir },
-        ...(service.xCkpt.network === 'stack' && this.network ? { netns: { path: netnsPath(this.network), key: STACK_NETNS_KEY } } : {}),
+        ...(netns ? { netns: { path: netns, key: STACK_NETNS_KEY } } : {}),
       },
       `service ${service.name} from set ${this.ctx.setName}`,
     );
@@ -171,6 +213,7 @@ export class ProcessRestore implements RestorePart {
         cgroup,
         initPid,
         initStartTicks: readStat(initPid)?.startTicks,
+        ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
       },
       ms: r.ms,
       ...(r.exited ? { exited: r.exited } : {}),
@@ -186,6 +229,7 @@ export class ProcessRestore implements RestorePart {
   async abort(): Promise<void> {
     // the cgroups of services that never came back (their shims killed and reaped what CRIU had made)
     for (const s of this.services) if (!this.restored.has(s.name)) removeCgroup(this.ctx.cgroup(s.name));
+    for (const h of this.holders) await stopStackNetwork(h);
     if (this.network) await stopStackNetwork(this.network);
   }
 }

@@ -30,9 +30,9 @@ export class ThawGuard {
     this.child.stdin!.write(`pid ${pid}\n`);
   }
 
-  /** a bridge-family nft table holding the stack's traffic: deleted if ckpt dies */
-  watchNftTable(table: string): void {
-    this.child.stdin!.write(`nft ${table}\n`);
+  /** a bridge-family nft table holding the stack's traffic (in the namespace `netns`, else the host's): deleted if ckpt dies */
+  watchNftTable(table: string, netns?: string): void {
+    this.child.stdin!.write(`nft ${table}${netns ? ` ${netns}` : ''}\n`);
   }
 
   /** ckpt finished (and thawed what it froze itself): the guard leaves without touching anything. */

@@ -15,6 +15,8 @@ import type { CutContext, RestoreContext } from '../cut.js';
 import { ProcessCheckpoint, ProcessRestore } from './cut.js';
 import { createCgroup, removeCgroup, serviceCgroup, thaw } from './freezer.js';
 import { serviceConfigHash } from '../config-hash.js';
+import { onComposeNetworks } from './compose-network.js';
+import { startServiceNetns, stopStackNetwork } from './stack-network.js';
 
 /** The environment a process service sees: a minimal base plus what the manifest says. */
 export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -28,12 +30,23 @@ export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = p
   return { ...env, ...service.environment };
 }
 
-export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string, stackNetns?: string): string[] {
+/** Where the service's network is: the stack's namespace, or (compose networks) its own and its hosts file. */
+export interface ServiceNet {
+  stackNetns?: string;
+  ownNetns?: string;
+  hostsFile?: string;
+}
+
+export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string, net: ServiceNet = {}): string[] {
   const args = ['run', '--state', serviceDir, '--log', logFile, '--cgroup', cgroup];
   if (service.xCkpt.network === 'private') args.push('--net', 'private');
   if (service.xCkpt.network === 'stack') {
-    if (!stackNetns) throw new Error(`service ${service.name} wants the stack network, but none was created`);
-    args.push('--netns', stackNetns);
+    if (!net.stackNetns) throw new Error(`service ${service.name} wants the stack network, but none was created`);
+    args.push('--netns', net.stackNetns);
+  }
+  if (service.xCkpt.network === 'compose') {
+    if (!net.ownNetns || !net.hostsFile) throw new Error(`service ${service.name} joins compose networks, but its namespace was not made`);
+    args.push('--netns', net.ownNetns, '--hosts', net.hostsFile);
   }
   if (service.xCkpt.pidNamespace === 'host') args.push('--pid', 'host');
   else args.push('--hostname', service.xCkpt.hostname ?? service.name);
@@ -83,7 +96,7 @@ export class ProcessRuntime implements ServiceRuntime {
 
   readonly kind = 'process' as const;
 
-  async start(project: Project, service: Service, { serviceDir, stateRoot, stackNetns }: StartDirs): Promise<ServiceRecord> {
+  async start(project: Project, service: Service, { serviceDir, stateRoot, stackNetns, stackNetwork }: StartDirs): Promise<ServiceRecord> {
     if (process.getuid?.() !== 0) {
       throw new CkptError('NOT_ROOT', `cannot start ${service.name}: process services need root`, {
         hint: 'Run ckpt as root (sudo ckpt up): creating namespaces and dumping them with CRIU needs it.',
@@ -100,7 +113,9 @@ export class ProcessRuntime implements ServiceRuntime {
     for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
     const cgroup = serviceCgroup(stateRoot, project.name, service.name);
     createCgroup(cgroup);
-    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, stackNetns), {
+    const own = onComposeNetworks(service) ? await startServiceNetns(project, service, serviceDir, stackNetns) : undefined;
+    const net: ServiceNet = { ...(stackNetns ? { stackNetns } : {}), ...(own ? { ownNetns: own.netns, hostsFile: own.hostsFile } : {}) };
+    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, net), {
       detached: true,
       stdio: 'ignore',
       env: serviceEnvironment(service),
@@ -113,6 +128,7 @@ export class ProcessRuntime implements ServiceRuntime {
     const initPidFile = join(serviceDir, 'init.pid');
     const initPid = await waitFor(() => readPidFile(initPidFile), { timeoutMs: 5000, intervalMs: 10 });
     if (spawnError || initPid === undefined) {
+      if (own) await stopStackNetwork(own.holder);
       throw new CkptError('SERVICE_START_FAILED', `service ${service.name} did not start`, {
         hint: 'See the shim log for why.',
         details: [tail(join(serviceDir, 'shim.log'), 5), spawnError?.message ?? ''].filter(Boolean),
@@ -130,6 +146,7 @@ export class ProcessRuntime implements ServiceRuntime {
       cgroup,
       initPid,
       initStartTicks: st?.startTicks,
+      ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, ...(stackNetwork ? { hubPid: stackNetwork.pid } : {}) } : {}),
     };
   }
 
@@ -174,6 +191,7 @@ export class ProcessRuntime implements ServiceRuntime {
       });
     }
     if (record.cgroup) removeCgroup(record.cgroup);
+    if (record.netnsPid !== undefined) await stopStackNetwork({ pid: record.netnsPid, startTicks: record.netnsStartTicks });
   }
 
   async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {

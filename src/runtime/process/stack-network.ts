@@ -4,14 +4,15 @@
 // clone hands CRIU a new one — which is how 8 clones of a stack listen on the same ports without
 // colliding: each has its own namespace, and its published host ports are remapped.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../util/exec.js';
 import { CkptError } from '../../errors.js';
-import type { Project } from '../../manifest/types.js';
+import type { Project, Service } from '../../manifest/types.js';
 import { shimPath } from '../../paths.js';
 import { isAlive, readStat } from '../../util/proc.js';
 import { waitFor } from '../../util/time.js';
+import { HOLD_TABLE, attachService, holdScript, planComposeNetworks, setUpBridges, usesComposeNetworks } from './compose-network.js';
 
 /** CRIU's key for the stack namespace: `--external net[inode]:KEY` at dump, `--inherit-fd fd[4]:KEY` at restore. */
 export const STACK_NETNS_KEY = 'ckpt-stack-net';
@@ -22,26 +23,33 @@ export interface PublishedPort {
   hostIp: string;
   hostPort: number;
   target: number;
+  /** the service's address on the hub's bridges (compose networks); else 127.0.0.1 in the namespace */
+  targetIp?: string;
 }
 
 export interface StackNetwork {
   pid: number;
   startTicks?: number;
   ports: PublishedPort[];
+  /** the hub has compose networks' bridges (compose-network.ts) */
+  bridges?: boolean;
 }
 
+/** A stack namespace is the home of `stack` services and the hub of `compose` ones. */
 export function usesStackNetwork(project: Project): boolean {
-  return project.services.some((s) => s.xCkpt.runtime === 'process' && s.xCkpt.network === 'stack');
+  return project.services.some((s) => s.xCkpt.runtime === 'process' && (s.xCkpt.network === 'stack' || s.xCkpt.network === 'compose'));
 }
 
-/** The ports to publish: each `stack` service's tcp ports; `remap` asks for free host ports (clones). */
+/** The ports to publish: each `stack` or `compose` service's tcp ports; `remap` asks for free host ports (clones). */
 export function wantedPorts(project: Project, remap: boolean): PublishedPort[] {
   const out: PublishedPort[] = [];
+  const plan = usesComposeNetworks(project) ? planComposeNetworks(project) : undefined;
   for (const s of project.services) {
-    if (s.xCkpt.network !== 'stack') continue;
+    if (s.xCkpt.runtime !== 'process' || (s.xCkpt.network !== 'stack' && s.xCkpt.network !== 'compose')) continue;
+    const targetIp = plan?.services.get(s.name)?.interfaces[0]?.ip;
     for (const p of s.ports) {
       if (p.protocol !== 'tcp') continue;
-      out.push({ service: s.name, hostIp: p.host ?? '0.0.0.0', hostPort: remap ? 0 : (p.published ?? p.target), target: p.target });
+      out.push({ service: s.name, hostIp: p.host ?? '0.0.0.0', hostPort: remap ? 0 : (p.published ?? p.target), target: p.target, ...(targetIp ? { targetIp } : {}) });
     }
   }
   return out;
@@ -51,10 +59,26 @@ export function netnsPath(net: StackNetwork): string {
   return `/proc/${net.pid}/ns/net`;
 }
 
-export async function startStackNetwork(dir: string, ports: PublishedPort[]): Promise<StackNetwork> {
+/** The stack's namespace for `project`, with its ports published and its compose networks' bridges; `remap` for a clone. */
+export async function startStackNetwork(dir: string, project: Project, remap: boolean): Promise<StackNetwork> {
+  const net = await startNetnsHolder(dir, wantedPorts(project, remap));
+  if (usesComposeNetworks(project)) {
+    try {
+      await setUpBridges(netnsPath(net), planComposeNetworks(project));
+    } catch (e) {
+      await stopStackNetwork(net);
+      throw e;
+    }
+    net.bridges = true;
+  }
+  return net;
+}
+
+/** A `ckpt-shim netns` holding a new network namespace, publishing `ports` into it. */
+export async function startNetnsHolder(dir: string, ports: PublishedPort[]): Promise<StackNetwork> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const args = ['netns', '--state', dir, ...ports.flatMap((p) => ['--publish', `${p.hostIp}:${p.hostPort}:${p.target}`])];
+  const args = ['netns', '--state', dir, ...ports.flatMap((p) => ['--publish', `${p.hostIp}:${p.hostPort}:${p.targetIp ? `${p.targetIp}:` : ''}${p.target}`])];
   const child = spawn(shimPath(), args, { detached: true, stdio: 'ignore' });
   child.unref();
   const pid = await waitFor(
@@ -90,7 +114,32 @@ export async function startStackNetwork(dir: string, ports: PublishedPort[]): Pr
   };
 }
 
-export async function stopStackNetwork(net: StackNetwork): Promise<void> {
+/**
+ * A compose-networks service's own namespace, wired to the hub (`hubNetns`) with the plan's
+ * addresses, and its hosts file: made before the service starts or is restored into it.
+ */
+export async function startServiceNetns(
+  project: Project,
+  service: Service,
+  serviceDir: string,
+  hubNetns: string | undefined,
+): Promise<{ holder: StackNetwork; netns: string; hostsFile: string }> {
+  if (!hubNetns) throw new Error(`service ${service.name} joins compose networks, but the stack has no hub namespace`);
+  const plan = planComposeNetworks(project).services.get(service.name);
+  if (!plan) throw new Error(`service ${service.name} is not in its project's compose network plan`);
+  const holder = await startNetnsHolder(join(serviceDir, 'netns'), []);
+  try {
+    await attachService(hubNetns, holder.pid, service.name, plan);
+  } catch (e) {
+    await stopStackNetwork(holder);
+    throw e;
+  }
+  const hostsFile = join(serviceDir, 'hosts');
+  writeFileSync(hostsFile, plan.hosts, { mode: 0o644 });
+  return { holder, netns: netnsPath(holder), hostsFile };
+}
+
+export async function stopStackNetwork(net: Pick<StackNetwork, 'pid' | 'startTicks'>): Promise<void> {
   if (!isAlive(net.pid, net.startTicks)) return;
   process.kill(net.pid, 'SIGTERM');
   await waitFor(() => (isAlive(net.pid, net.startTicks) ? undefined : true), { timeoutMs: 3000, intervalMs: 10 });
@@ -110,7 +159,9 @@ export function netnsInode(pid: number): string {
  * the namespace drop everything until unlocked.
  */
 export async function lockNetwork(net: StackNetwork): Promise<void> {
-  const rules = 'table inet ckpt_restore_lock {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n';
+  const rules =
+    'table inet ckpt_restore_lock {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n' +
+    (net.bridges ? holdScript(HOLD_TABLE) : '');
   const r = await run('nsenter', [`--net=${netnsPath(net)}`, 'nft', '-f', '-'], { input: rules });
   if (r.exitCode !== 0) {
     throw new CkptError('RESTORE_FAILED', `cannot lock the stack's network during restore: ${r.stderr}`, {
@@ -120,5 +171,7 @@ export async function lockNetwork(net: StackNetwork): Promise<void> {
 }
 
 export async function unlockNetwork(net: StackNetwork): Promise<void> {
-  await run('nsenter', [`--net=${netnsPath(net)}`, 'nft', 'delete', 'table', 'inet', 'ckpt_restore_lock']);
+  await run('nsenter', [`--net=${netnsPath(net)}`, 'nft', '-f', '-'], {
+    input: `delete table inet ckpt_restore_lock\n${net.bridges ? `delete table bridge ${HOLD_TABLE}\n` : ''}`,
+  });
 }

@@ -1,0 +1,153 @@
+// Process services on compose networks (x-ckpt.network: compose): each in a namespace of its
+// own, found by name and alias, two of them on one port, published from the hub; the pooled
+// connection between a client and its server survives checkpoint → down → restore, and a clone
+// beside the original has the same names and addresses inside and streams on its own.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as core from '../../src/core/index.js';
+import { packageRoot } from '../../src/paths.js';
+import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
+import { alive, poll, stackTracker } from '../fixtures/stack-util.js';
+
+interface StreamState {
+  pid: number;
+  accepted?: number;
+  remotePort?: number | null;
+  localPort?: number | null;
+  last?: number;
+  count?: number;
+  lastSent?: number;
+  error: string | null;
+  closed: string | null;
+}
+
+const getJson = async (url: string): Promise<StreamState> => (await (await fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) })).json()) as StreamState;
+const fixture = (f: string): string => join(packageRoot, 'test/fixtures/tcp-stream', f);
+
+/** argv in a service's mount and network namespaces */
+function inService(ctx: core.CoreContext, project: string, service: string, argv: string[]): { exitCode: number | null; stdout: string } {
+  const pid = core.readStack(ctx, project)!.services[service]!.initPid!;
+  const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-n', '--', ...argv], { encoding: 'utf8', timeout: 5000 });
+  return { exitCode: r.status, stdout: r.stdout };
+}
+
+function hostPort(rows: core.PsRow[], service: string): number {
+  const p = rows.find((r) => r.service === service)!.ports[0]!;
+  return Number(/:(\d+)->/.exec(p)![1]);
+}
+
+t.test('compose networks for process services: names, one port twice, connections across restore and clone', { timeout: 240_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const [serverHttp, replicaHttp, clientHttp] = [await freePort(), await freePort(), await freePort()];
+  const file = writeManifest(
+    dir,
+    `
+name: pnet
+networks:
+  back:
+    ipam:
+      config:
+        - subnet: 10.77.0.0/24
+  front: {}
+services:
+  server:
+    command: ["node", "${fixture('server.mjs')}", "5000", "8080"]
+    environment: { LISTEN_HOST: 0.0.0.0 }
+    networks:
+      back:
+        aliases: [db]
+        ipv4_address: 10.77.0.10
+    ports: ["127.0.0.1:${serverHttp}:8080"]
+    healthcheck:
+      test: curl -fsS http://127.0.0.1:8080/health
+      interval: 200ms
+      retries: 50
+  replica:
+    command: ["node", "${fixture('server.mjs')}", "5000", "8080"]
+    environment: { LISTEN_HOST: 0.0.0.0 }
+    networks: [front]
+    ports: ["127.0.0.1:${replicaHttp}:8080"]
+  client:
+    command: ["node", "${fixture('client.mjs')}", "5000", "8081"]
+    environment: { SERVER_HOST: db, LISTEN_HOST: 0.0.0.0 }
+    networks: [back, front]
+    ports: ["127.0.0.1:${clientHttp}:8081"]
+    depends_on:
+      server:
+        condition: service_healthy
+`,
+  );
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const storeRoot = join(dir, 'store');
+  const { seen, track } = stackTracker(ctx, 'pnet');
+  t.teardown(async () => {
+    for (const p of ['pnet', 'pnet2']) if (core.readStack(ctx, p)) await core.down(ctx, p, { timeoutMs: 1000 });
+    for (const p of alive(seen)) process.kill(p, 'SIGKILL');
+  });
+
+  const project = await core.loadProject({ file });
+  t.same(project.services.map((s) => [s.name, s.xCkpt.network]), [['replica', 'compose'], ['server', 'compose'], ['client', 'compose']].sort((a, b) => project.services.findIndex((s) => s.name === a[0]) - project.services.findIndex((s) => s.name === b[0])));
+  await core.up(ctx, project, { wait: true });
+  track();
+  const server = (port = serverHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
+  const client = (port = clientHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
+  t.ok(await poll(async () => ((await server()).last ?? 0) > 3000, 10_000), 'the client reached the server by its alias `db` and streams');
+  const replica = await getJson(`http://127.0.0.1:${replicaHttp}/state`);
+  t.equal(replica.accepted, 0, 'a second service listens on the same port 5000, in its own namespace');
+
+  const hosts = inService(ctx, 'pnet', 'client', ['cat', '/etc/hosts']);
+  t.match(hosts.stdout, /10\.77\.0\.10\tserver db/, 'the client finds server and its alias on `back`, at its fixed address');
+  t.match(hosts.stdout, /\treplica\n/, 'and replica on `front`');
+  const replicaHosts = inService(ctx, 'pnet', 'replica', ['cat', '/etc/hosts']);
+  t.notMatch(replicaHosts.stdout, /server/, 'replica does not share a network with server: it does not see it');
+  const ping = inService(ctx, 'pnet', 'replica', ['curl', '-sS', '-m', '2', 'http://10.77.0.10:8080/health']);
+  t.not(ping.exitCode, 0, 'and cannot reach it by address either (the hub does not route between networks)');
+
+  const c0 = await client();
+  await core.checkpoint(ctx, 'pnet', 'streaming', { storeRoot });
+  const s1 = await server();
+  t.ok(await poll(async () => ((await server()).last ?? 0) > (s1.last ?? 0) + 3000, 10_000), 'the stream goes on after the checkpoint');
+  t.equal((await server()).error, null, 'no gap or repetition across the dump');
+
+  track();
+  await core.down(ctx, 'pnet', { timeoutMs: 2000 });
+  t.same(alive(seen), [], 'down left nothing running, namespace holders included');
+
+  await core.restore(ctx, 'streaming', { storeRoot });
+  track();
+  const c2 = await client();
+  t.equal(c2.localPort, c0.localPort, 'the client has the same connection after the restore');
+  const s2 = await server();
+  const moved = await poll(async () => ((await server()).last ?? 0) > (s2.last ?? 0) + 3000, 15_000);
+  const s3 = await server();
+  t.ok(moved, `the stream continues on it (last ${s2.last} → ${s3.last})`);
+  t.equal(s3.error, null, 'the server never saw a gap or a repetition');
+  t.equal(s3.accepted, 1, 'and accepted no new connection');
+
+  const clone = await core.restore(ctx, 'streaming', { storeRoot, as: 'pnet2' });
+  track();
+  t.equal(clone.project, 'pnet2');
+  const rows = await core.ps(ctx, 'pnet2');
+  const [cs, cc] = [hostPort(rows, 'server'), hostPort(rows, 'client')];
+  t.not(cs, serverHttp, 'the clone publishes on ports of its own');
+  const cloneHosts = inService(ctx, 'pnet2', 'client', ['cat', '/etc/hosts']);
+  t.equal(cloneHosts.stdout, hosts.stdout, 'the clone sees the same names and addresses inside');
+  const k0 = await server(cs);
+  const k1 = await poll(async () => {
+    const s = await server(cs);
+    return (s.last ?? 0) > (k0.last ?? 0) + 3000 ? s : undefined;
+  }, 15_000);
+  t.ok(k1, "the clone's server keeps receiving on its restored connection");
+  t.equal((await server(cs)).error, null, 'without gap or repetition');
+  t.equal((await client(cc)).localPort, c0.localPort, "the clone's client has the set's connection");
+  const o = await server();
+  t.ok(await poll(async () => ((await server()).last ?? 0) > (o.last ?? 0) + 3000, 10_000), 'the original streams on beside it');
+  t.equal((await server()).accepted, 1, 'and got no connection from the clone');
+
+  track();
+  await core.down(ctx, 'pnet2', { timeoutMs: 2000 });
+  await core.down(ctx, 'pnet', { timeoutMs: 2000 });
+  t.same(alive(seen), [], 'nothing left running');
+});
