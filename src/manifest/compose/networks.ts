@@ -85,10 +85,11 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
     const s = services[svc];
     if (!isRecord(s)) continue;
     const runtime = serviceRuntime(s as RawService);
+    if (runtime !== 'process' && runtime !== 'docker') continue; // the schema says what is wrong
     const mode = runtime === 'process' ? processNetworkMode(s as RawService, projectMode) : undefined;
     if (runtime === 'process' && mode !== 'compose') {
       if (s['networks'] !== undefined) {
-        warnings.push({ at: ['services', svc, 'networks'], key: true, message: `is ignored: x-ckpt.network is \`${mode}\`; a process service joins compose networks with x-ckpt.network: compose` });
+        warnings.push({ at: ['services', svc, 'networks'], key: true, path: ['services', svc], message: `\`networks\` is ignored: x-ckpt.network is \`${mode}\`; a process service joins compose networks with x-ckpt.network: compose` });
       }
       continue;
     }
@@ -106,7 +107,7 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
         warnings.push({ at: ['services', svc, 'networks', name, k], key: true, path: ['services', svc, 'networks', name], message: `\`${k}\` is not acted on by ckpt yet: the service joins ${name} without it` });
       }
       if (runtime === 'process' && o['ipv6_address'] !== undefined) {
-        warnings.push({ at: ['services', svc, 'networks', name, 'ipv6_address'], path: ['services', svc, 'networks', name], message: 'is not acted on for a process service: its compose networks are IPv4 only' });
+        warnings.push({ at: ['services', svc, 'networks', name, 'ipv6_address'], path: ['services', svc, 'networks', name], key: true, message: '`ipv6_address` is not acted on for a process service: its compose networks are IPv4 only' });
       }
     }
   }
@@ -125,7 +126,7 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
       });
     } else {
       for (const k of ['driver_opts', 'labels', 'attachable'].filter((k) => d[k] !== undefined)) {
-        warnings.push({ at: ['networks', key, k], key: true, path: ['networks', key], message: `is for Docker networks; the process services' network \`${key}\` is a bridge of ckpt's own, made without it` });
+        warnings.push({ at: ['networks', key, k], key: true, path: ['networks', key], message: `\`${k}\` is for Docker networks; the process services' network \`${key}\` is a bridge of ckpt's own, made without it` });
       }
     }
   }
@@ -141,7 +142,7 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
         at: ['networks', key, 'driver'],
         path: ['networks', key],
         message: processOnly
-          ? `is not acted on: the process services' network \`${key}\` is a bridge of ckpt's own`
+          ? `\`driver\` is not acted on: the process services' network \`${key}\` is a bridge of ckpt's own`
           : `is passed to Docker; ckpt checkpoints containers on bridge networks, and one on \`${d['driver']}\` may not restore`,
       });
     }

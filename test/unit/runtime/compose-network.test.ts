@@ -1,0 +1,133 @@
+// The compose networks of process services (runtime/process/compose-network.ts): the plan is the
+// manifest's alone, so a restore and a clone get the same addresses; names follow compose's DNS.
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadProjectWithWarnings } from '../../../src/manifest/load.js';
+import { holdScript, planComposeNetworks } from '../../../src/runtime/process/compose-network.js';
+import { wantedPorts } from '../../../src/runtime/process/stack-network.js';
+import { CkptError } from '../../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ckpt-pnet-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const load = async (yaml: string) => {
+  const file = join(dir, 'compose.yaml');
+  writeFileSync(file, yaml);
+  return loadProjectWithWarnings({ file, env: {} });
+};
+const problems = async (yaml: string): Promise<string> => {
+  try {
+    await load(yaml);
+  } catch (e) {
+    return ((e as { details?: string[] }).details ?? [(e as Error).message]).join('\n');
+  }
+  return 'loaded without problems';
+};
+
+const STACK = `
+networks:
+  back:
+    ipam:
+      config: [{ subnet: 10.77.0.0/24 }]
+  front: {}
+services:
+  db:
+    command: ["sleep", "1"]
+    networks:
+      back:
+        aliases: [database, pg]
+        ipv4_address: 10.77.0.10
+  app:
+    command: ["sleep", "1"]
+    networks:
+      front:
+        priority: 1
+      back: {}
+    ports: ["127.0.0.1:8080:80"]
+  edge:
+    command: ["sleep", "1"]
+    hostname: edge-host
+    networks: [front]
+  host:
+    command: ["sleep", "1"]
+`;
+
+t.test('a process service with networks: is on compose networks; one without keeps host', async (t) => {
+  const { project, warnings } = await load(STACK);
+  t.same(Object.fromEntries(project.services.map((s) => [s.name, s.xCkpt.network])), { db: 'compose', app: 'compose', edge: 'compose', host: 'host' });
+  t.same(warnings, [], 'nothing to warn about');
+  t.same(project.services.find((s) => s.name === 'app')!.networks!.map((a) => a.network), ['front', 'back'], 'priority orders the interfaces');
+  const x = await load('x-ckpt:\n  network: compose\nservices:\n  a:\n    command: ["sleep", "1"]\n');
+  t.same(x.project.services[0]!.networks, [{ network: 'default', aliases: [] }], 'x-ckpt.network: compose without networks: joins default');
+});
+
+t.test('the plan: bridges, fixed and next-free addresses, interface names', async (t) => {
+  const { project } = await load(STACK);
+  const plan = planComposeNetworks(project);
+  t.same(plan.bridges, [
+    { network: 'back', bridge: 'ckbr0', subnet: '10.77.0.0/24', prefixLen: 24, gateway: '10.77.0.1' },
+    { network: 'front', bridge: 'ckbr1', subnet: '10.250.1.0/24', prefixLen: 24, gateway: '10.250.1.1' },
+  ]);
+  const ifs = (s: string) => plan.services.get(s)!.interfaces.map((i) => `${i.ifname}=${i.ip}@${i.bridge}`);
+  t.same(ifs('db'), ['eth0=10.77.0.10@ckbr0'], 'db has its fixed address');
+  t.same(ifs('app'), ['eth0=10.250.1.2@ckbr1', 'eth1=10.77.0.2@ckbr0'], 'the next free ones, first network first');
+  t.same(ifs('edge'), ['eth0=10.250.1.3@ckbr1']);
+  t.notOk(plan.services.has('host'));
+  t.same(planComposeNetworks(project), plan, 'the same manifest, the same plan (restore, clone)');
+  const peers = [...plan.services.values()].flatMap((p) => p.interfaces.map((i) => i.peer));
+  t.equal(new Set(peers).size, peers.length, 'veth peers have distinct names in the hub');
+  t.ok(peers.every((p) => p.length <= 15), 'and fit IFNAMSIZ');
+});
+
+t.test('hosts files: the peers on shared networks, with aliases; hostname; no others', async (t) => {
+  const plan = planComposeNetworks((await load(STACK)).project);
+  const app = plan.services.get('app')!.hosts;
+  t.match(app, /^127\.0\.0\.1\tlocalhost\n/);
+  t.match(app, /\n10\.77\.0\.10\tdb database pg\n/, 'db by name and aliases, on back');
+  t.match(app, /\n10\.250\.1\.2\tapp\n/, 'itself at its first network');
+  t.match(app, /\n10\.250\.1\.3\tedge\n/, 'a peer by its service name (its hostname is its own, as in compose)');
+  const edge = plan.services.get('edge')!.hosts;
+  t.match(edge, /\n10\.250\.1\.3\tedge edge-host\n/, 'a service finds its own hostname');
+  t.notMatch(edge, /db/, 'edge shares no network with db');
+  t.match(edge, /\n10\.250\.1\.2\tapp\n/, 'app at its address on front');
+});
+
+t.test('published ports go to the service\'s address in the hub', async (t) => {
+  const { project } = await load(STACK);
+  t.same(wantedPorts(project, false), [{ service: 'app', hostIp: '127.0.0.1', hostPort: 8080, target: 80, targetIp: '10.250.1.2' }]);
+  t.same(wantedPorts(project, true)[0]!.hostPort, 0, 'a clone asks for a free port');
+});
+
+t.test('bad addresses are refused with the network and the fix', async (t) => {
+  const wrong = STACK.replace('ipv4_address: 10.77.0.10', 'ipv4_address: 10.78.0.10');
+  const e = await load(wrong).then(({ project }) => planComposeNetworks(project)).catch((x: unknown) => x);
+  t.ok(e instanceof CkptError);
+  t.match((e as CkptError).message, /ipv4_address 10\.78\.0\.10 is not in network back's subnet 10\.77\.0\.0\/24/);
+  const gw = await load(STACK.replace('ipv4_address: 10.77.0.10', 'ipv4_address: 10.77.0.1')).then(({ project }) => planComposeNetworks(project)).catch((x: unknown) => x);
+  t.match((gw as CkptError).message, /is taken/);
+  const tiny = STACK.replace('subnet: 10.77.0.0/24', 'subnet: 10.77.0.0/30');
+  const full = await load(tiny.replace('ipv4_address: 10.77.0.10', 'ipv4_address: 10.77.0.2')).then(({ project }) => planComposeNetworks(project)).catch((x: unknown) => x);
+  t.match((full as CkptError).message, /network back \(10\.77\.0\.0\/30\) has no address left for service app/);
+});
+
+t.test('what the loader says about compose networks on process services', async (t) => {
+  const ignored = await load('services:\n  a:\n    command: ["sleep", "1"]\n    x-ckpt: { network: stack }\n    networks: [n]\nnetworks:\n  n: {}\n');
+  t.match(ignored.warnings.join('\n'), /services\.a: `networks` is ignored: x-ckpt\.network is `stack`; a process service joins compose networks with x-ckpt\.network: compose/);
+  t.match(ignored.warnings.join('\n'), /networks: `n` is not created: no service joins compose networks/);
+  const mixed = await load('services:\n  a:\n    command: ["sleep", "1"]\n    networks: [n]\n  b:\n    image: x\n    networks: [n]\nnetworks:\n  n: {}\n');
+  t.match(mixed.warnings.join('\n'), /`n` is joined by containers \(b\) and process services \(a\): each side reaches its own by name, not the other yet/);
+  const opts = await load('services:\n  a:\n    command: ["sleep", "1"]\n    networks:\n      n:\n        ipv6_address: "fd00::2"\n        mac_address: "02:42:ac:11:00:02"\nnetworks:\n  n:\n    driver: overlay\n    labels: [x=y]\n');
+  const w = opts.warnings.join('\n');
+  t.match(w, /services\.a\.networks\.n: `mac_address` is not acted on by ckpt yet: the service joins n without it/);
+  t.match(w, /services\.a\.networks\.n: `ipv6_address` is not acted on for a process service: its compose networks are IPv4 only/);
+  t.match(w, /networks\.n: `driver` is not acted on: the process services' network `n` is a bridge of ckpt's own/);
+  t.match(w, /networks\.n: `labels` is for Docker networks/);
+  t.match(await problems('services:\n  a:\n    command: ["sleep", "1"]\n    networks: [n]\nnetworks:\n  n:\n    external: true\n'), /networks\.n: is an external \(Docker\) network, which process services \(a\) cannot join/);
+  const dock = await load('services:\n  b:\n    image: x\n    networks:\n      n:\n        link_local_ips: ["169.254.1.1"]\nnetworks:\n  n: {}\n');
+  t.match(dock.warnings.join('\n'), /`link_local_ips` is not acted on by ckpt yet: the service joins n without it/, 'a container is told too');
+});
+
+t.test('the hold drops every frame on the hub\'s bridges', async (t) => {
+  t.match(holdScript(), /^table bridge ckpt_hold \{\n chain forward \{ type filter hook forward priority -300; policy drop; \}\n chain input .*\n chain output .*\n\}\n$/);
+});
