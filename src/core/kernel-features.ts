@@ -121,8 +121,15 @@ export const KERNEL_FEATURES: KernelFeature[] = [
   {
     name: 'nft_bridge',
     need: 'containers',
-    for: 'holding the traffic between a stack\'s containers on the host\'s bridges while they are dumped and restored (their connections survive)',
+    for: 'holding the traffic between a stack\'s containers (or process services on compose networks) on its bridges while they are dumped and restored (their connections survive)',
     probe: host(bridgeTables, 'nft cannot make a table of the bridge family (the kernel lacks nf_tables_bridge: modprobe nf_tables_bridge)'),
+  },
+  {
+    name: 'ip',
+    need: 'optional',
+    for: 'compose networks of process services: bridges and veth pairs (iproute2)',
+    without: 'a process service cannot join compose networks (x-ckpt.network: compose)',
+    probe: host(() => onPath('ip'), 'ip is not installed (apt-get install iproute2)'),
   },
   {
     name: 'overlay',
