@@ -223,8 +223,10 @@ struct run_opts {
 	const char *publish[64];
 	int npublish;
 	const char *log;
-	/* a file bound over /etc/hosts in the service's mount namespace (compose networks' names) */
+	/* files bound over /etc/hosts and /etc/resolv.conf in the service's mount namespace
+	 * (compose networks' names: its own hosts file, or Docker's DNS in a holder's namespace) */
 	const char *hosts;
+	const char *resolv;
 	const char *hostname;
 	const char *workdir;
 	const char *user;
@@ -357,6 +359,8 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 		die("sethostname");
 	if (o->hosts && mount(o->hosts, "/etc/hosts", NULL, MS_BIND, NULL))
 		die("bind the stack's hosts file over /etc/hosts");
+	if (o->resolv && mount(o->resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL))
+		die("bind the service's resolv.conf over /etc/resolv.conf");
 	if (o->private_net)
 		bring_up_loopback();
 	reopen_stdin();
@@ -1138,7 +1142,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
-		"                 [--hostname NAME] [--hosts FILE] [--workdir DIR] [--user USER[:GROUP]] [--pid host]\n"
+		"                 [--hostname NAME] [--hosts FILE] [--resolv FILE] [--workdir DIR] [--user USER[:GROUP]] [--pid host]\n"
 		"                 [--restart no|always|unless-stopped|on-failure[:N]] -- ARGV...\n"
 		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] [--stdio pipe|here] -- ARGV...\n"
 		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:[TARGETIP:]TARGET]...\n"
@@ -1177,6 +1181,8 @@ int main(int argc, char **argv)
 			o.hostname = v;
 		else if (!strcmp(a, "--hosts"))
 			o.hosts = v;
+		else if (!strcmp(a, "--resolv"))
+			o.resolv = v;
 		else if (!strcmp(a, "--workdir"))
 			o.workdir = v;
 		else if (!strcmp(a, "--user"))

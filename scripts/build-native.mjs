@@ -9,10 +9,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const programs = [
   { src: 'native/ckpt-shim.c', out: 'native/bin/ckpt-shim' },
   { src: 'native/ckpt-fhandle.c', out: 'native/bin/ckpt-fhandle' },
+  // the one file of the network holders' image: static, so that the image needs nothing else
+  { src: 'native/ckpt-pause.c', out: 'native/bin/ckpt-pause', flags: ['-static'] },
 ];
 
 mkdirSync(join(root, 'native/bin'), { recursive: true });
-for (const { src, out } of programs) {
+for (const { src, out, flags = [] } of programs) {
   const srcPath = join(root, src);
   const outPath = join(root, out);
   let fresh = false;
@@ -23,6 +25,6 @@ for (const { src, out } of programs) {
   }
   if (fresh) continue;
   const cc = process.env.CC ?? 'cc';
-  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', outPath, srcPath], { stdio: 'inherit' });
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', ...flags, '-o', outPath, srcPath], { stdio: 'inherit' });
   process.stderr.write(`built ${out}\n`);
 }

@@ -23,6 +23,8 @@ export interface ServiceRecord {
   netnsStartTicks?: number;
   /** ... and of the stack's hub, where a cut holds the traffic */
   hubPid?: number;
+  /** process runtime, on networks that containers join: the container whose namespace it lives in (runtime/docker/net-holder.ts) */
+  netHolder?: { containerId: string; logFile: string };
   /** docker runtime */
   containerId?: string;
   /** docker runtime: the ID of the image the container was made from (a set records it) */

@@ -119,15 +119,24 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
       issues.push({ at, message: `is an external (Docker) network, which process services (${j.process.join(', ')}) cannot join: give them a network of the project, or run them as containers` });
       continue;
     }
-    if (j.docker.length > 0) {
-      warnings.push({
-        at,
-        message: `\`${key}\` is joined by containers (${j.docker.join(', ')}) and process services (${j.process.join(', ')}): each side reaches its own by name, not the other yet; publish a port, or run both sides in one runtime`,
-      });
-    } else {
+    if (j.docker.length === 0) {
       for (const k of ['driver_opts', 'labels', 'attachable'].filter((k) => d[k] !== undefined)) {
         warnings.push({ at: ['networks', key, k], key: true, path: ['networks', key], message: `\`${k}\` is for Docker networks; the process services' network \`${key}\` is a bridge of ckpt's own, made without it` });
       }
+    }
+  }
+  // a process service lives either in a holder container on Docker's networks or on the hub's
+  const withContainers = new Set([...joinedBy].filter(([, j]) => j.docker.length > 0).map(([k]) => k));
+  for (const svc of Object.keys(services).sort()) {
+    const s = services[svc];
+    if (!isRecord(s) || serviceRuntime(s as RawService) !== 'process' || processNetworkMode(s as RawService, projectMode) !== 'compose' || s['network_mode'] !== undefined) continue;
+    const keys = serviceNetworks(s).map((a) => a.network);
+    const docker = keys.filter((k) => withContainers.has(k));
+    if (docker.length > 0 && docker.length < keys.length) {
+      issues.push({
+        at: ['services', svc, 'networks'],
+        message: `joins networks that containers join (${docker.join(', ')}) and networks that only process services join (${keys.filter((k) => !withContainers.has(k)).join(', ')}): a process service can be on one kind only, for now; put it on one kind, or let a container join the others too`,
+      });
     }
   }
   for (const [key, d] of Object.entries(declared)) {

@@ -75,10 +75,18 @@ export interface TrafficHold {
  * Holds the traffic of the stack's addresses until release(). `scratch` is a directory for the
  * script; `onTable` names the table before it exists (the guard must know it if ckpt dies).
  */
-export async function holdTraffic(project: string, ips: string[], scratch: string, onTable: (table: string) => void, code: 'CHECKPOINT_FAILED' | 'RESTORE_FAILED' = 'CHECKPOINT_FAILED'): Promise<TrafficHold | undefined> {
+export async function holdTraffic(
+  project: string,
+  ips: string[],
+  scratch: string,
+  onTable: (table: string) => void,
+  code: 'CHECKPOINT_FAILED' | 'RESTORE_FAILED' = 'CHECKPOINT_FAILED',
+  /** tells apart the holds of two parts of one cut (the process part's holders: 'p') */
+  part = '',
+): Promise<TrafficHold | undefined> {
   if (ips.length === 0) return undefined;
-  const table = `ckpt_hold_${project.replace(/[^a-zA-Z0-9_]/g, '_')}_${process.pid}`;
-  const file = join(scratch, 'hold.nft');
+  const table = `ckpt_hold_${project.replace(/[^a-zA-Z0-9_]/g, '_')}_${part}${process.pid}`;
+  const file = join(scratch, `hold${part}.nft`);
   writeFileSync(file, lockScript(table, [...new Set(ips)].sort()), { mode: 0o600 });
   onTable(table);
   const r = await runTool('nft', ['-f', file]);
@@ -112,6 +120,11 @@ export function translate(ip: string, prefixLen: number, subnet: string): string
   const host = (ipToNum(ip) & ~prefixMask(prefixLen)) >>> 0;
   if (toLen < 0 || toLen > 32 || host > (~prefixMask(toLen) >>> 0)) return undefined;
   return numToIp(((ipToNum(base!) & prefixMask(toLen)) | host) >>> 0);
+}
+
+/** The set's endpoints of the restored project's services (containers' and network holders'), by service. */
+export function recordedEndpoints(project: Project, meta: Record<string, { endpoints?: Endpoint[] }>): Record<string, Endpoint[]> {
+  return Object.fromEntries(project.services.flatMap((s) => (meta[s.name]?.endpoints?.length ? [[s.name, meta[s.name]!.endpoints!]] : [])));
 }
 
 export interface RestoreAddressPlan {

@@ -9,7 +9,7 @@ import { CkptError } from '../../errors.js';
 import type { Service, ServiceRestoreOptions } from '../../manifest/types.js';
 import type { CheckpointPart, CutContext, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
 import type { ServiceRecord } from '../types.js';
-import { containerEndpoints, holdTraffic, planRestoreAddresses, type Endpoint, type RestoreAddressPlan, type TrafficHold } from './addresses.js';
+import { containerEndpoints, holdTraffic, planRestoreAddresses, recordedEndpoints, type Endpoint, type RestoreAddressPlan, type TrafficHold } from './addresses.js';
 import { dumpContainer, planContainerDump, type ContainerDumpPlan } from './checkpoint-container.js';
 import { removeProjectNetworks } from './networks.js';
 import { restoreContainer } from './restore-container.js';
@@ -137,7 +137,8 @@ export class DockerRestore implements RestorePart {
 
   /** The networks and addresses, before any container is made; the stack's traffic held until all are back. */
   async prepare(): Promise<{ network?: undefined }> {
-    const recorded = Object.fromEntries(this.services.flatMap((s) => (this.meta[s.name]?.endpoints?.length ? [[s.name, this.meta[s.name]!.endpoints!]] : [])));
+    // every endpoint of the stack, process services' holders too: their addresses move with a clone's, and are held alike
+    const recorded = recordedEndpoints(this.ctx.project, this.meta);
     if (Object.keys(recorded).length === 0) return {};
     this.plan = await planRestoreAddresses(this.ctx.project, this.ctx.setProject, recorded, this.ctx.stateRoot);
     for (const text of this.plan.warnings) this.ctx.warn(text);

@@ -17,17 +17,10 @@ import { LABEL_STATE, containerConfig, stateTag, volumeName, type ContainerConfi
 import { forgetRestoreRequest, ociRuntimeName } from './oci-runtime.js';
 import { materializeSecrets } from './secrets.js';
 import { connectOtherNetworks, ensureServiceNetworks, removeProjectNetworks } from './networks.js';
-import { savedConfig, type SavedPorts } from './saved-config.js';
+import { publishedPorts, savedConfig } from './saved-config.js';
 
-/** Docker's published ports in ps's form, sorted: "127.0.0.1:32768->3000/tcp". */
-export function publishedPorts(ports: SavedPorts | undefined): string[] {
-  const out: string[] = [];
-  for (const [key, bindings] of Object.entries(ports ?? {})) {
-    const [target, proto] = key.split('/');
-    for (const b of bindings ?? []) if (b.HostPort) out.push(`${b.HostIp || '0.0.0.0'}:${b.HostPort}->${target}/${proto ?? 'tcp'}`);
-  }
-  return out.sort();
-}
+export { publishedPorts };
+
 
 let dockerRoot: string | undefined;
 

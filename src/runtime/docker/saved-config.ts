@@ -36,3 +36,13 @@ export function savedConfig(record: ServiceRecord): SavedConfig | undefined {
     return undefined;
   }
 }
+
+/** Docker's published ports in ps's form, sorted: "127.0.0.1:32768->3000/tcp". */
+export function publishedPorts(ports: SavedPorts | undefined): string[] {
+  const out: string[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [target, proto] = key.split('/');
+    for (const b of bindings ?? []) if (b.HostPort) out.push(`${b.HostIp || '0.0.0.0'}:${b.HostPort}->${target}/${proto ?? 'tcp'}`);
+  }
+  return out.sort();
+}

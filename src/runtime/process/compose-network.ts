@@ -28,8 +28,11 @@
 // - While the stack is cut or restored, one bridge-family nft table in the hub drops the traffic
 //   on its bridges (holdScript), so that no end of a connection moves while its peer is dumped
 //   or not back yet; the thaw guard deletes it if ckpt dies.
-// Not yet: such a service and a container on one compose network do not reach each other (the
-// loader warns), and there is no IPv6.
+// - A compose network that containers join too is Docker's: a process service on it lives in the
+//   network namespace of a holder container (runtime/docker/net-holder.ts), and is not in this
+//   plan. A process service on both kinds is refused by the loader, for now.
+// Not yet: IPv6; an uplink from the hub (its services reach only each other and whoever connects
+// to a published port).
 import { CkptError } from '../../errors.js';
 import type { Project, Service } from '../../manifest/types.js';
 import { run } from '../../util/exec.js';
@@ -76,15 +79,32 @@ export function onComposeNetworks(s: Service): boolean {
   return s.xCkpt.runtime === 'process' && s.xCkpt.network === 'compose';
 }
 
+/** The compose networks that containers join: Docker's, for process services too (runtime/docker/net-holder.ts). */
+export function dockerNetworkKeys(project: Project): Set<string> {
+  return new Set(project.services.filter((s) => s.xCkpt.runtime === 'docker').flatMap((s) => (s.networks ?? []).map((a) => a.network)));
+}
+
+/** A process service on networks that containers join: it lives in a network holder container (the loader refuses a mix). */
+export function onDockerNetworks(project: Project, s: Service): boolean {
+  if (!onComposeNetworks(s)) return false;
+  const docker = dockerNetworkKeys(project);
+  return (s.networks ?? []).some((a) => docker.has(a.network));
+}
+
+/** A process service on networks of the hub's. */
+export function onHubNetworks(project: Project, s: Service): boolean {
+  return onComposeNetworks(s) && !onDockerNetworks(project, s);
+}
+
 export function usesComposeNetworks(project: Project): boolean {
-  return project.services.some(onComposeNetworks);
+  return project.services.some((s) => onHubNetworks(project, s));
 }
 
 const DEFAULT_POOL = (i: number): string => `10.250.${i}.0/24`;
 
 /** The bridges, addresses and hosts files of a project's process services (pure). */
 export function planComposeNetworks(project: Project): ComposeNetworkPlan {
-  const members = project.services.filter(onComposeNetworks);
+  const members = project.services.filter((s) => onHubNetworks(project, s));
   const keys = [...new Set(members.flatMap((s) => (s.networks ?? []).map((a) => a.network)))].sort();
   const bridges: PlannedBridge[] = keys.map((key, i) => {
     const ipam = project.networks?.find((n) => n.key === key)?.ipam?.find((c) => c.subnet && parseCidr(c.subnet));
@@ -158,6 +178,19 @@ function hostsFile(self: Service, members: Service[], address: Map<string, strin
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** A process service in a holder container's namespace: its own names, and Docker's DNS for the rest (pure). */
+export function holderFiles(service: Service, ip: string | undefined): { hosts: string; resolv: string } {
+  const names = [...new Set([service.name, ...(service.xCkpt.hostname ? [service.xCkpt.hostname] : []), ...(service.networks?.[0]?.aliases ?? [])])];
+  return {
+    hosts: ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...(ip ? [`${ip}\t${names.join(' ')}`] : []), ''].join('\n'),
+    // what Docker writes into a container on a user-defined network
+    resolv: 'nameserver 127.0.0.11\noptions ndots:0\n',
+  };
+}
+
+/** CRIU's key for the /etc/resolv.conf bind mount of a service in a holder's namespace. */
+export const RESOLV_KEY = 'ckpt-resolv';
 
 async function ipBatch(netns: string, commands: string[], what: string): Promise<void> {
   if (commands.length === 0) return;

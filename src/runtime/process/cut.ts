@@ -13,10 +13,14 @@ import { readStat } from '../../util/proc.js';
 import { serviceConfigHash } from '../config-hash.js';
 import type { CheckpointPart, CutContext, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
 import type { ServiceRecord } from '../types.js';
+import { remappedImages } from '../../criu/images/remap-inet.js';
+import type { RestoreAddressPlan } from '../docker/addresses.js';
+import { joinDockerNetworks } from './docker-networks.js';
 import { createCgroup, removeCgroup } from './freezer.js';
 import { sharedHostMounts, type HostMount } from './host-mounts.js';
 import { PIDNS_KEY, foreignPidns } from './pidns.js';
-import { HOLD_TABLE, HOSTS_KEY, hold, onComposeNetworks, release } from './compose-network.js';
+import { HOLD_TABLE, HOSTS_KEY, RESOLV_KEY, hold, onComposeNetworks, onDockerNetworks, release } from './compose-network.js';
+import type { TrafficHold } from '../docker/addresses.js';
 import {
   STACK_NETNS_KEY,
   lockNetwork,
@@ -48,6 +52,9 @@ export class ProcessCheckpoint implements CheckpointPart {
   private hostMounts = new Map<string, HostMount[]>();
   /** the hub whose bridges are held while the cut is taken */
   private held: string | undefined;
+  /** the addresses of services in network holders (Docker's networks), held on the host's bridges */
+  private readonly endpoints = new Map<string, { ip: string }[]>();
+  private holderHold: TrafficHold | undefined;
   private pidnses = new Map<string, string>();
   private readonly specOf: Map<string, Service>;
 
@@ -70,9 +77,12 @@ export class ProcessCheckpoint implements CheckpointPart {
       this.hostMounts.set(r.service, sharedHostMounts(r.initPid!, mountinfo));
       const ino = foreignPidns(r, this.specOf.get(r.service));
       if (ino) this.pidnses.set(r.service, ino);
+      const endpoints = r.netHolder ? (await import('../docker/net-holder.js')).holderEndpoints(r.service, r.netHolder) : [];
+      if (endpoints.length) this.endpoints.set(r.service, endpoints);
       out[r.service] = {
         logKey: outputPipeKey(r),
         hostMounts: this.hostMounts.get(r.service)!,
+        ...(endpoints.length ? { endpoints } : {}),
         ...(ino ? { externalPidns: true } : {}),
         ...(this.tcpClose(r.service) ? { tcpClose: true } : {}),
       };
@@ -88,7 +98,12 @@ export class ProcessCheckpoint implements CheckpointPart {
 
   /** Two services that talk over the hub's bridges: no frame moves between their dumps. */
   async frozen(): Promise<void> {
-    const onHub = this.records.filter((r) => onComposeNetworks(this.specOf.get(r.service)!) && r.hubPid !== undefined);
+    const holderIps = [...this.endpoints.values()].flat().map((e) => e.ip);
+    if (holderIps.length) {
+      const { holdTraffic } = await import('../docker/addresses.js');
+      this.holderHold = await holdTraffic(this.ctx.project, holderIps, this.ctx.stateDir, (t) => this.ctx.guard.watchNftTable(t), 'CHECKPOINT_FAILED', 'p');
+    }
+    const onHub = this.records.filter((r) => onComposeNetworks(this.specOf.get(r.service)!) && r.hubPid !== undefined && !r.netHolder);
     if (onHub.length < 2) return;
     const hub = `/proc/${onHub[0]!.hubPid}/ns/net`;
     this.ctx.guard.watchNftTable(HOLD_TABLE, hub);
@@ -107,7 +122,11 @@ export class ProcessCheckpoint implements CheckpointPart {
         leaveRunning: o.leaveRunning,
         ghostFiles: spec?.xCkpt.checkpoint.copy_files ?? [],
         tcpClose: this.tcpClose(rec.service),
-        externalMounts: [...(this.hostMounts.get(rec.service) ?? []), ...(spec?.xCkpt.network === 'compose' ? [{ key: HOSTS_KEY, path: '/etc/hosts' }] : [])],
+        externalMounts: [
+          ...(this.hostMounts.get(rec.service) ?? []),
+          ...(spec?.xCkpt.network === 'compose' ? [{ key: HOSTS_KEY, path: '/etc/hosts' }] : []),
+          ...(rec.netHolder ? [{ key: RESOLV_KEY, path: '/etc/resolv.conf' }] : []),
+        ],
         ...(externalNet(spec) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
         ...(pidns ? { externalPidns: { inode: pidns, key: PIDNS_KEY } } : {}),
       },
@@ -125,6 +144,9 @@ export class ProcessCheckpoint implements CheckpointPart {
   }
 
   private async unhold(): Promise<void> {
+    const h = this.holderHold;
+    this.holderHold = undefined;
+    await h?.release();
     if (!this.held) return;
     const hub = this.held;
     this.held = undefined;
@@ -137,15 +159,25 @@ export class ProcessRestore implements RestorePart {
   private readonly restored = new Set<string>();
   /** compose-networks services' own namespaces, made before their restore */
   private readonly holders: StackNetwork[] = [];
+  /** network holder containers made (Docker's networks) */
+  private readonly netHolders: string[] = [];
+  private addresses: RestoreAddressPlan | undefined;
 
   constructor(
     private readonly ctx: RestoreContext,
     private readonly services: Service[],
+    /** the set's record of every service (the containers' endpoints, for the address plan) */
+    private readonly meta: Record<string, SetServiceMeta> = {},
   ) {}
 
   async check(): Promise<void> {}
 
   async prepare(): Promise<{ network?: StackNetwork }> {
+    // on Docker's networks, the same addresses as the containers' plan (runtime/docker/addresses.ts)
+    if (this.services.some((s) => onDockerNetworks(this.ctx.project, s))) {
+      const { planRestoreAddresses, recordedEndpoints } = await import('../docker/addresses.js');
+      this.addresses = await planRestoreAddresses(this.ctx.project, this.ctx.setProject, recordedEndpoints(this.ctx.project, this.meta), this.ctx.stateRoot);
+    }
     if (!usesStackNetwork(this.ctx.project)) return {};
     // A clone publishes on free host ports; the stack itself on the ports its manifest names.
     const remap = this.ctx.project.name !== this.ctx.setProject;
@@ -170,13 +202,22 @@ export class ProcessRestore implements RestorePart {
     const cgroup = this.ctx.cgroup(service.name);
     createCgroup(cgroup);
     // the same addresses as at the cut: the plan depends on the manifest only (compose-network.ts)
-    const own = onComposeNetworks(service) ? await startServiceNetns(this.ctx.project, service, serviceDir, this.network && netnsPath(this.network)) : undefined;
+    const clone = this.ctx.project.name !== this.ctx.setProject;
+    const held = onDockerNetworks(this.ctx.project, service)
+      ? await joinDockerNetworks(this.ctx.project, service, serviceDir, this.ctx.stateRoot, { ...(this.addresses?.requests[service.name] ? { addresses: this.addresses.requests[service.name] } : {}), remapPorts: clone })
+      : undefined;
+    if (held) this.netHolders.push(held.containerId);
+    const own = onComposeNetworks(service) && !held ? await startServiceNetns(this.ctx.project, service, serviceDir, this.network && netnsPath(this.network)) : undefined;
     if (own) this.holders.push(own.holder);
-    const netns = own ? own.netns : service.xCkpt.network === 'stack' && this.network ? netnsPath(this.network) : undefined;
+    const netns = held ? held.net.ownNetns : own ? own.netns : service.xCkpt.network === 'stack' && this.network ? netnsPath(this.network) : undefined;
+    const hostsFile = held?.net.hostsFile ?? own?.hostsFile;
+    const setImages = join(this.ctx.setDir, service.name);
+    // a clone's sockets on Docker's networks move with the containers' addresses
+    const imagesDir = held && this.addresses ? remappedImages(setImages, this.addresses.map, join(this.ctx.gate.dir, 'images', service.name)) : setImages;
     const gate = this.ctx.gate;
     const r = await criuRestoreDetached(
       {
-        imagesDir: join(this.ctx.setDir, service.name),
+        imagesDir,
         workDir,
         pidFile: join(serviceDir, 'init.pid'),
         actionScript: gate.script,
@@ -184,7 +225,11 @@ export class ProcessRestore implements RestorePart {
         restorePidns: modes.pid === 'fresh',
         mapPages: modes.pages === 'map',
         tcpClose: Boolean(meta.tcpClose),
-        externalMounts: [...(meta.hostMounts ?? []), ...(own ? [{ key: HOSTS_KEY, path: own.hostsFile }] : [])],
+        externalMounts: [
+          ...(meta.hostMounts ?? []),
+          ...(hostsFile ? [{ key: HOSTS_KEY, path: hostsFile }] : []),
+          ...(held ? [{ key: RESOLV_KEY, path: held.net.resolvFile }] : []),
+        ],
         allowChangedFiles: this.ctx.allowChangedFiles,
       },
       {
@@ -214,6 +259,7 @@ export class ProcessRestore implements RestorePart {
         initPid,
         initStartTicks: readStat(initPid)?.startTicks,
         ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
+        ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
       },
       ms: r.ms,
       ...(r.exited ? { exited: r.exited } : {}),
@@ -230,6 +276,10 @@ export class ProcessRestore implements RestorePart {
     // the cgroups of services that never came back (their shims killed and reaped what CRIU had made)
     for (const s of this.services) if (!this.restored.has(s.name)) removeCgroup(this.ctx.cgroup(s.name));
     for (const h of this.holders) await stopStackNetwork(h);
+    if (this.netHolders.length) {
+      const { removeNetHolder } = await import('../docker/net-holder.js');
+      for (const id of this.netHolders) await removeNetHolder(id).catch(() => undefined);
+    }
     if (this.network) await stopStackNetwork(this.network);
   }
 }

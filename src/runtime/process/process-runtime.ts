@@ -11,11 +11,13 @@ import { shimPath } from '../../paths.js';
 import { isAlive, readStat, startTimeMs, treeCpuTicks, treeRssBytes } from '../../util/proc.js';
 import { waitFor } from '../../util/time.js';
 import type { ExecResult, ServiceRecord, ServiceRuntime, ServiceStatus, StartDirs } from '../types.js';
-import type { CutContext, RestoreContext } from '../cut.js';
+import type { CutContext, RestoreContext, SetServiceMeta } from '../cut.js';
 import { ProcessCheckpoint, ProcessRestore } from './cut.js';
 import { createCgroup, removeCgroup, serviceCgroup, thaw } from './freezer.js';
 import { serviceConfigHash } from '../config-hash.js';
-import { onComposeNetworks } from './compose-network.js';
+import { onDockerNetworks, onHubNetworks } from './compose-network.js';
+import { joinDockerNetworks } from './docker-networks.js';
+import { publishedPorts, savedConfig } from '../docker/saved-config.js';
 import { startServiceNetns, stopStackNetwork } from './stack-network.js';
 
 /** The environment a process service sees: a minimal base plus what the manifest says. */
@@ -35,6 +37,7 @@ export interface ServiceNet {
   stackNetns?: string;
   ownNetns?: string;
   hostsFile?: string;
+  resolvFile?: string;
 }
 
 export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string, net: ServiceNet = {}): string[] {
@@ -47,6 +50,7 @@ export function shimArgs(service: Service, serviceDir: string, logFile: string, 
   if (service.xCkpt.network === 'compose') {
     if (!net.ownNetns || !net.hostsFile) throw new Error(`service ${service.name} joins compose networks, but its namespace was not made`);
     args.push('--netns', net.ownNetns, '--hosts', net.hostsFile);
+    if (net.resolvFile) args.push('--resolv', net.resolvFile);
   }
   if (service.xCkpt.pidNamespace === 'host') args.push('--pid', 'host');
   else args.push('--hostname', service.xCkpt.hostname ?? service.name);
@@ -90,8 +94,8 @@ export class ProcessRuntime implements ServiceRuntime {
     return new ProcessCheckpoint(ctx, records);
   }
 
-  restorePart(ctx: RestoreContext, services: Service[]): ProcessRestore {
-    return new ProcessRestore(ctx, services);
+  restorePart(ctx: RestoreContext, services: Service[], meta: Record<string, SetServiceMeta>): ProcessRestore {
+    return new ProcessRestore(ctx, services, meta);
   }
 
   readonly kind = 'process' as const;
@@ -113,8 +117,9 @@ export class ProcessRuntime implements ServiceRuntime {
     for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
     const cgroup = serviceCgroup(stateRoot, project.name, service.name);
     createCgroup(cgroup);
-    const own = onComposeNetworks(service) ? await startServiceNetns(project, service, serviceDir, stackNetns) : undefined;
-    const net: ServiceNet = { ...(stackNetns ? { stackNetns } : {}), ...(own ? { ownNetns: own.netns, hostsFile: own.hostsFile } : {}) };
+    const held = onDockerNetworks(project, service) ? await joinDockerNetworks(project, service, serviceDir, stateRoot) : undefined;
+    const own = onHubNetworks(project, service) ? await startServiceNetns(project, service, serviceDir, stackNetns) : undefined;
+    const net: ServiceNet = { ...(stackNetns ? { stackNetns } : {}), ...(own ? { ownNetns: own.netns, hostsFile: own.hostsFile } : {}), ...(held?.net ?? {}) };
     const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, net), {
       detached: true,
       stdio: 'ignore',
@@ -129,6 +134,7 @@ export class ProcessRuntime implements ServiceRuntime {
     const initPid = await waitFor(() => readPidFile(initPidFile), { timeoutMs: 5000, intervalMs: 10 });
     if (spawnError || initPid === undefined) {
       if (own) await stopStackNetwork(own.holder);
+      if (held) await (await import('../docker/net-holder.js')).removeNetHolder(held.containerId);
       throw new CkptError('SERVICE_START_FAILED', `service ${service.name} did not start`, {
         hint: 'See the shim log for why.',
         details: [tail(join(serviceDir, 'shim.log'), 5), spawnError?.message ?? ''].filter(Boolean),
@@ -147,6 +153,7 @@ export class ProcessRuntime implements ServiceRuntime {
       initPid,
       initStartTicks: st?.startTicks,
       ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, ...(stackNetwork ? { hubPid: stackNetwork.pid } : {}) } : {}),
+      ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
     };
   }
 
@@ -162,6 +169,8 @@ export class ProcessRuntime implements ServiceRuntime {
         rssBytes: treeRssBytes(pid),
         cpuTicks: treeCpuTicks(pid),
         uptimeMs: Date.now() - startTimeMs(st),
+        // Docker publishes the ports of a service in a holder's namespace
+        ...(record.netHolder ? { ports: publishedPorts(savedConfig({ ...record, logFile: record.netHolder.logFile })?.NetworkSettings?.Ports) } : {}),
       };
     }
     const exit = readExit(serviceDirOf(record));
@@ -192,6 +201,7 @@ export class ProcessRuntime implements ServiceRuntime {
     }
     if (record.cgroup) removeCgroup(record.cgroup);
     if (record.netnsPid !== undefined) await stopStackNetwork({ pid: record.netnsPid, startTicks: record.netnsStartTicks });
+    if (record.netHolder) await (await import('../docker/net-holder.js')).removeNetHolder(record.netHolder.containerId);
   }
 
   async exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult> {

@@ -12,7 +12,7 @@ import type { Project, Service } from '../../manifest/types.js';
 import { shimPath } from '../../paths.js';
 import { isAlive, readStat } from '../../util/proc.js';
 import { waitFor } from '../../util/time.js';
-import { HOLD_TABLE, attachService, holdScript, planComposeNetworks, setUpBridges, usesComposeNetworks } from './compose-network.js';
+import { HOLD_TABLE, attachService, holdScript, onDockerNetworks, planComposeNetworks, setUpBridges, usesComposeNetworks } from './compose-network.js';
 
 /** CRIU's key for the stack namespace: `--external net[inode]:KEY` at dump, `--inherit-fd fd[4]:KEY` at restore. */
 export const STACK_NETNS_KEY = 'ckpt-stack-net';
@@ -35,9 +35,9 @@ export interface StackNetwork {
   bridges?: boolean;
 }
 
-/** A stack namespace is the home of `stack` services and the hub of `compose` ones. */
+/** A stack namespace is the home of `stack` services and the hub of `compose` ones (on networks without containers). */
 export function usesStackNetwork(project: Project): boolean {
-  return project.services.some((s) => s.xCkpt.runtime === 'process' && (s.xCkpt.network === 'stack' || s.xCkpt.network === 'compose'));
+  return project.services.some((s) => s.xCkpt.runtime === 'process' && s.xCkpt.network === 'stack') || usesComposeNetworks(project);
 }
 
 /** The ports to publish: each `stack` or `compose` service's tcp ports; `remap` asks for free host ports (clones). */
@@ -45,7 +45,8 @@ export function wantedPorts(project: Project, remap: boolean): PublishedPort[] {
   const out: PublishedPort[] = [];
   const plan = usesComposeNetworks(project) ? planComposeNetworks(project) : undefined;
   for (const s of project.services) {
-    if (s.xCkpt.runtime !== 'process' || (s.xCkpt.network !== 'stack' && s.xCkpt.network !== 'compose')) continue;
+    // Docker publishes the ports of a process service on Docker's networks (its holder's)
+    if (s.xCkpt.runtime !== 'process' || (s.xCkpt.network !== 'stack' && s.xCkpt.network !== 'compose') || onDockerNetworks(project, s)) continue;
     const targetIp = plan?.services.get(s.name)?.interfaces[0]?.ip;
     for (const p of s.ports) {
       if (p.protocol !== 'tcp') continue;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProjectWithWarnings } from '../../../src/manifest/load.js';
-import { holdScript, planComposeNetworks } from '../../../src/runtime/process/compose-network.js';
+import { holderFiles, holdScript, onDockerNetworks, onHubNetworks, planComposeNetworks } from '../../../src/runtime/process/compose-network.js';
 import { wantedPorts } from '../../../src/runtime/process/stack-network.js';
 import { CkptError } from '../../../src/errors.js';
 
@@ -116,7 +116,14 @@ t.test('what the loader says about compose networks on process services', async 
   t.match(ignored.warnings.join('\n'), /services\.a: `networks` is ignored: x-ckpt\.network is `stack`; a process service joins compose networks with x-ckpt\.network: compose/);
   t.match(ignored.warnings.join('\n'), /networks: `n` is not created: no service joins compose networks/);
   const mixed = await load('services:\n  a:\n    command: ["sleep", "1"]\n    networks: [n]\n  b:\n    image: x\n    networks: [n]\nnetworks:\n  n: {}\n');
-  t.match(mixed.warnings.join('\n'), /`n` is joined by containers \(b\) and process services \(a\): each side reaches its own by name, not the other yet/);
+  t.same(mixed.warnings, [], 'a network of containers and process services is honoured (network holders)');
+  t.same(mixed.project.services.map((s) => [s.name, onDockerNetworks(mixed.project, s), onHubNetworks(mixed.project, s)]), [['a', true, false], ['b', false, false]]);
+  t.same(planComposeNetworks(mixed.project).bridges, [], 'the hub has no bridge for it: it is Docker\'s');
+  t.same(wantedPorts(mixed.project, false), [], 'and Docker publishes its ports');
+  t.match(
+    await problems('services:\n  a:\n    command: ["sleep", "1"]\n    networks: [n, m]\n  b:\n    image: x\n    networks: [n]\nnetworks:\n  n: {}\n  m: {}\n'),
+    /services\.a\.networks: joins networks that containers join \(n\) and networks that only process services join \(m\): a process service can be on one kind only, for now/,
+  );
   const opts = await load('services:\n  a:\n    command: ["sleep", "1"]\n    networks:\n      n:\n        ipv6_address: "fd00::2"\n        mac_address: "02:42:ac:11:00:02"\nnetworks:\n  n:\n    driver: overlay\n    labels: [x=y]\n');
   const w = opts.warnings.join('\n');
   t.match(w, /services\.a\.networks\.n: `mac_address` is not acted on by ckpt yet: the service joins n without it/);
@@ -130,4 +137,11 @@ t.test('what the loader says about compose networks on process services', async 
 
 t.test('the hold drops every frame on the hub\'s bridges', async (t) => {
   t.match(holdScript(), /^table bridge ckpt_hold \{\n chain forward \{ type filter hook forward priority -300; policy drop; \}\n chain input .*\n chain output .*\n\}\n$/);
+});
+
+t.test('a service in a network holder: its own names, and Docker\'s DNS', async (t) => {
+  const { project } = await load('services:\n  a:\n    command: ["sleep", "1"]\n    hostname: box\n    networks:\n      n:\n        aliases: [alpha]\n  b:\n    image: x\n    networks: [n]\nnetworks:\n  n: {}\n');
+  const f = holderFiles(project.services.find((s) => s.name === 'a')!, '172.20.0.3');
+  t.equal(f.hosts, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n172.20.0.3\ta box alpha\n');
+  t.equal(f.resolv, 'nameserver 127.0.0.11\noptions ndots:0\n');
 });

@@ -1,0 +1,110 @@
+// A process service and a container on one compose network (the process service in a network
+// holder's namespace, runtime/docker/net-holder.ts): each finds the other by name, the
+// container's pooled connection to the process service survives checkpoint → down → restore,
+// and a clone beside the original keeps its own.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as core from '../../src/core/index.js';
+import { packageRoot } from '../../src/paths.js';
+import { docker } from '../../src/runtime/docker/client.js';
+import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
+import { poll } from '../fixtures/stack-util.js';
+
+interface StreamState {
+  accepted?: number;
+  localPort?: number | null;
+  last?: number;
+  error: string | null;
+  closed: string | null;
+}
+
+const IMAGE = 'ckpt-devcontainer:1';
+const getJson = async (url: string): Promise<StreamState> => (await (await fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) })).json()) as StreamState;
+
+function hostPort(rows: core.PsRow[], service: string): number {
+  const p = rows.find((r) => r.service === service)!.ports[0]!;
+  return Number(/:(\d+)->/.exec(p)![1]);
+}
+
+t.test('a process service and a container on one network: names both ways, connections across restore and clone', { timeout: 300_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true, docker: true })) return;
+  const dir = tempDir(t);
+  const fx = join(packageRoot, 'test/fixtures/tcp-stream');
+  const [dbHttp, appHttp] = [await freePort(), await freePort()];
+  const file = writeManifest(
+    dir,
+    `
+name: pmix
+networks:
+  back: {}
+services:
+  db:
+    command: ["node", "${fx}/server.mjs", "5432", "8080"]
+    environment: { LISTEN_HOST: 0.0.0.0 }
+    networks:
+      back:
+        aliases: [database]
+    ports: ["127.0.0.1:${dbHttp}:8080"]
+    healthcheck:
+      test: curl -fsS http://127.0.0.1:8080/health
+      interval: 200ms
+      retries: 50
+  app:
+    image: ${IMAGE}
+    command: ["node", "/fx/client.mjs", "5432", "8081"]
+    environment: { SERVER_HOST: database, LISTEN_HOST: 0.0.0.0 }
+    volumes: ["${fx}:/fx:ro"]
+    networks: [back]
+    ports: ["127.0.0.1:${appHttp}:8081"]
+    depends_on:
+      db:
+        condition: service_healthy
+`,
+  );
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const storeRoot = join(dir, 'store');
+  t.teardown(async () => {
+    for (const p of ['pmix', 'pmix2']) if (core.readStack(ctx, p)) await core.down(ctx, p, { timeoutMs: 1000 });
+  });
+  const server = (port = dbHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
+  const client = (port = appHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
+  const streams = async (port: number, what: string): Promise<void> => {
+    const s0 = await server(port);
+    const moved = await poll(async () => ((await server(port)).last ?? 0) > (s0.last ?? 0) + 3000, 15_000);
+    const s1 = await server(port);
+    t.ok(moved, `${what} (last ${s0.last} → ${s1.last})`);
+    t.equal(s1.error, null, `${what}: no gap or repetition`);
+  };
+
+  await core.up(ctx, await core.loadProject({ file }), { wait: true });
+  const st = core.readStack(ctx, 'pmix')!;
+  t.ok(st.services.db!.netHolder, 'db lives in a network holder container');
+  t.equal((await docker().getContainer(st.services.db!.netHolder!.containerId).inspect()).Name, '/pmix-db-net');
+  await streams(dbHttp, 'the container reached the process service by its alias and streams to it');
+  const inDb = (argv: string[]) => spawnSync('nsenter', ['-t', String(core.readStack(ctx, 'pmix')!.services.db!.initPid), '-m', '-n', '--', ...argv], { encoding: 'utf8', timeout: 5000 });
+  t.equal(inDb(['curl', '-fsS', '-m', '3', 'http://app:8081/health']).status, 0, 'the process service reaches the container by its name (Docker\'s DNS)');
+  const c0 = await client();
+
+  await core.checkpoint(ctx, 'pmix', 'mixed', { storeRoot });
+  await streams(dbHttp, 'the stream goes on after the checkpoint');
+  await core.down(ctx, 'pmix', { timeoutMs: 2000 });
+  t.same((await docker().listContainers({ all: true, filters: { label: ['ckpt.project=pmix'] } })).map((c) => c.Names), [], 'down removed the container and the holder');
+
+  await core.restore(ctx, 'mixed', { storeRoot });
+  t.equal((await client()).localPort, c0.localPort, 'the container has the same connection after the restore');
+  await streams(dbHttp, 'the restored connection carries on');
+  t.equal((await server()).accepted, 1, 'no new connection');
+
+  await core.restore(ctx, 'mixed', { storeRoot, as: 'pmix2' });
+  const rows = await core.ps(ctx, 'pmix2');
+  const [cdb, capp] = [hostPort(rows, 'db'), hostPort(rows, 'app')];
+  t.not(cdb, dbHttp, "the clone's process service publishes on a port of its own");
+  t.equal((await client(capp)).localPort, c0.localPort, "the clone's container has the set's connection");
+  await streams(cdb, "the clone's connection carries on between the clone's own services (addresses moved)");
+  await streams(dbHttp, 'the original streams on beside it');
+  t.equal((await server()).accepted, 1, 'and got no connection from the clone');
+
+  await core.down(ctx, 'pmix2', { timeoutMs: 2000 });
+  await core.down(ctx, 'pmix', { timeoutMs: 2000 });
+});
