@@ -15,7 +15,8 @@
 //   (<clone>_default…), isolated from the original's, with the same names and aliases inside, on
 //   another subnet (Docker refuses two bridges on one): each container keeps its host part of the
 //   address, and the images' connections are moved to the clone's addresses.
-// - Process services are not on these networks yet (they keep x-ckpt.network).
+// - A process service on such a network (x-ckpt.network: compose) lives in the namespace of a
+//   network holder container of its own (net-holder.ts): to Docker it is one more container.
 import type Dockerode from 'dockerode';
 import { CkptError } from '../../errors.js';
 import type { Project, ProjectNetwork, Service } from '../../manifest/types.js';
