@@ -91,10 +91,16 @@ export function serviceRuntime(s: RawService): 'process' | 'docker' {
   return s['x-ckpt']?.runtime ?? (s.image !== undefined || s.build !== undefined ? 'docker' : 'process');
 }
 
-/** A process service's network: x-ckpt.network, else compose when it lists `networks:`, else the project's default, else host. */
+/**
+ * A process service's network: x-ckpt.network, else network_mode's host (host) or none (private:
+ * loopback only), else compose when it lists `networks:`, else the project's default, else host.
+ */
 export function processNetworkMode(s: RawService, projectDefault: string | undefined): 'host' | 'private' | 'stack' | 'compose' {
   const own = s['x-ckpt']?.network;
   if (own) return own;
+  const mode = (s as { network_mode?: unknown }).network_mode;
+  if (mode === 'host') return 'host';
+  if (mode === 'none') return 'private';
   if ((s as { networks?: unknown }).networks !== undefined) return 'compose';
   return (projectDefault as 'host' | 'private' | 'stack' | 'compose' | undefined) ?? 'host';
 }

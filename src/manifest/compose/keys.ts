@@ -70,10 +70,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   mem_reservation: containerOption('memory reservation'),
   mem_swappiness: dockerOnly('swappiness'),
   memswap_limit: containerOption('memory+swap limit'),
-  network_mode: split(
-    warn(`${IGNORED}: a process service's network is \`x-ckpt.network\` (host, private, stack or compose)`),
-    { honour: true },
-  ),
+  // a process service takes host and none (compose/networks.ts warns about the rest)
+  network_mode: { honour: true },
   // a process service joins them on x-ckpt.network: compose (compose/networks.ts warns otherwise)
   networks: { honour: true },
   oom_kill_disable: dockerOnly('OOM killer setting'),

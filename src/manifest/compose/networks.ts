@@ -87,6 +87,15 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
     const runtime = serviceRuntime(s as RawService);
     if (runtime !== 'process' && runtime !== 'docker') continue; // the schema says what is wrong
     const mode = runtime === 'process' ? processNetworkMode(s as RawService, projectMode) : undefined;
+    const nm = s['network_mode'];
+    if (runtime === 'process' && nm !== undefined) {
+      const own = isRecord(s['x-ckpt']) ? s['x-ckpt']['network'] : undefined;
+      if (nm !== 'host' && nm !== 'none') {
+        warnings.push({ at: ['services', svc, 'network_mode'], key: true, path: ['services', svc], message: `\`network_mode: ${String(nm)}\` is not acted on for a process service (it takes host and none); its network is \`${mode}\` (x-ckpt.network)` });
+      } else if (own !== undefined && own !== (nm === 'host' ? 'host' : 'private')) {
+        warnings.push({ at: ['services', svc, 'network_mode'], key: true, path: ['services', svc], message: `\`network_mode\` is overridden by x-ckpt.network: ${String(own)}` });
+      }
+    }
     if (runtime === 'process' && mode !== 'compose') {
       if (s['networks'] !== undefined) {
         warnings.push({ at: ['services', svc, 'networks'], key: true, path: ['services', svc], message: `\`networks\` is ignored: x-ckpt.network is \`${mode}\`; a process service joins compose networks with x-ckpt.network: compose` });

@@ -145,3 +145,14 @@ t.test('a service in a network holder: its own names, and Docker\'s DNS', async 
   t.equal(f.hosts, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n172.20.0.3\ta box alpha\n');
   t.equal(f.resolv, 'nameserver 127.0.0.11\noptions ndots:0\n');
 });
+
+t.test('network_mode on a process service: host and none are honoured, the rest is named', async (t) => {
+  const { project, warnings } = await load(
+    'services:\n  h:\n    command: ["sleep", "1"]\n    network_mode: host\n  n:\n    command: ["sleep", "1"]\n    network_mode: none\n  s:\n    command: ["sleep", "1"]\n    network_mode: "service:h"\n  o:\n    command: ["sleep", "1"]\n    network_mode: none\n    x-ckpt: { network: stack }\n',
+  );
+  t.same(Object.fromEntries(project.services.map((s) => [s.name, s.xCkpt.network])), { h: 'host', n: 'private', s: 'host', o: 'stack' });
+  const w = warnings.join('\n');
+  t.match(w, /services\.s: `network_mode: service:h` is not acted on for a process service \(it takes host and none\); its network is `host`/);
+  t.match(w, /services\.o: `network_mode` is overridden by x-ckpt\.network: stack/);
+  t.notMatch(w, /services\.(h|n):/, 'host and none need no word');
+});
