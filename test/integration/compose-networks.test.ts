@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
-import { alive, poll, stackTracker } from '../fixtures/stack-util.js';
+import { alive, ckptCli, poll, stackTracker } from '../fixtures/stack-util.js';
 
 interface StreamState {
   pid: number;
@@ -104,6 +104,15 @@ services:
   t.notMatch(replicaHosts.stdout, /server/, 'replica does not share a network with server: it does not see it');
   const ping = inService(ctx, 'pnet', 'replica', ['curl', '-sS', '-m', '2', 'http://10.77.0.10:8080/health']);
   t.not(ping.exitCode, 0, 'and cannot reach it by address either (the hub does not route between networks)');
+
+  // ckpt killed mid-cut: its guard thaws the stack and lets the hub's bridges go again
+  const killed = await ckptCli(['checkpoint', 'bad', '-p', 'pnet', '--store', storeRoot], { CKPT_STATE_DIR: ctx.stateRoot, CKPT_FAULT: 'dump' });
+  t.equal(killed.signal, 'SIGKILL', 'ckpt died mid-cut');
+  const hub = core.readStack(ctx, 'pnet')!.network!.pid;
+  const hubTables = (): string => spawnSync('nsenter', [`--net=/proc/${hub}/ns/net`, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout;
+  t.ok(await poll(() => !hubTables().includes('ckpt_hold'), 30_000), `the guard removed the hold from the hub (${hubTables().trim() || 'no tables'})`);
+  const k = await server();
+  t.ok(await poll(async () => ((await server()).last ?? 0) > (k.last ?? 0) + 3000, 15_000), 'and the stream flows again');
 
   const c0 = await client();
   await core.checkpoint(ctx, 'pnet', 'streaming', { storeRoot });
