@@ -8,7 +8,7 @@ import { removeProjectNetworks, removeProjectVolumes, runtimeFor } from '../runt
 import { requireDocker } from '../runtime/docker/client.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
-import { netnsPath, startStackNetwork, stopStackNetwork, usesStackNetwork } from '../runtime/process/stack-network.js';
+import { netnsPath, refreshStackNetwork, startStackNetwork, stopStackNetwork, usesStackNetwork } from '../runtime/process/stack-network.js';
 import { isAlive } from '../util/proc.js';
 import { join } from 'node:path';
 import { ev, type EventSink } from './events.js';
@@ -35,6 +35,8 @@ export function planUp(project: Project, records: Record<string, ServiceRecord>,
     if (rec.configHash !== serviceConfigHash(s)) {
       return { service: s.name, action: 'recreate', cause: 'configuration changed' };
     }
+    const drift = runtimeFor(rec.runtime).drift?.(project, s, rec);
+    if (drift) return { service: s.name, action: 'recreate', cause: drift };
     const image = images.get(s.name);
     if (image && rec.imageId && rec.imageId !== image) return { service: s.name, action: 'recreate', cause: 'image rebuilt' };
     return { service: s.name, action: 'keep', cause: 'running, configuration unchanged' };
@@ -88,12 +90,15 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
     if (usesStackNetwork(project) && !(state.network && isAlive(state.network.pid, state.network.startTicks))) {
       state.network = await startStackNetwork(join(store.dir(project.name), 'network'), project, false);
       store.write(state);
+    } else if (state.network && usesStackNetwork(project)) {
+      await refreshStackNetwork(state.network, project);
     }
 
     for (const step of steps) {
       const service = byName.get(step.service)!;
       await waitForDependencies(ctx, project, service, state, opts.signal);
       if (step.action === 'keep') {
+        runtimeFor(service.xCkpt.runtime).refresh?.(project, service, state.services[service.name]!);
         ctx.events(ev({ type: 'service', project: project.name, service: service.name, action: 'running' }));
         continue;
       }

@@ -23,6 +23,8 @@ export interface ServiceRecord {
   netnsStartTicks?: number;
   /** ... and of the stack's hub, where a cut holds the traffic */
   hubPid?: number;
+  /** process runtime, compose networks of the hub: the addresses it was started with (compose-network.ts addressesOf) */
+  addresses?: string[];
   /** process runtime, on networks that containers join: the container whose namespace it lives in (runtime/docker/net-holder.ts) */
   netHolder?: { containerId: string; logFile: string };
   /** docker runtime */
@@ -75,6 +77,10 @@ export interface ServiceRuntime {
   status(record: ServiceRecord): ServiceStatus;
   /** run argv inside the service's namespaces (healthchecks, `ckpt exec`) */
   exec(record: ServiceRecord, argv: string[], timeoutMs: number): Promise<ExecResult>;
+  /** why a running service must be recreated for `project` beyond its config (a moved address), if it must */
+  drift?(project: Project, service: Service, record: ServiceRecord): string | undefined;
+  /** a kept service learns what changed around it (the names of services added to its networks) */
+  refresh?(project: Project, service: Service, record: ServiceRecord): void;
   /** its part of a checkpoint of these services */
   checkpointPart(ctx: CutContext, records: ServiceRecord[]): CheckpointPart;
   /** its part of a restore of these services of a set; `guard` gives the guard of ckpt's death */

@@ -160,3 +160,35 @@ services:
   await core.down(ctx, 'pnet', { timeoutMs: 2000 });
   t.same(alive(seen), [], 'nothing left running');
 });
+
+t.test('an up that adds a service keeps the others, which learn its name', { timeout: 120_000 }, async (t) => {
+  if (!requireIntegration(t, { criu: true })) return;
+  const dir = tempDir(t);
+  const ctx: core.CoreContext = { stateRoot: join(dir, 'state'), events: () => {} };
+  const svc = (name: string, nets = '[n]'): string => `  ${name}:\n    command: ["node", "${fixture('server.mjs')}", "5000", "8080"]\n    environment: { LISTEN_HOST: 0.0.0.0 }\n    networks: ${nets}\n`;
+  const manifest = (names: string[], zedNets?: string): string =>
+    `name: pgrow\nnetworks:\n  n: {}\n  m: {}\nservices:\n${names.map((n) => svc(n, n === 'zed' ? zedNets : undefined)).join('')}`;
+  t.teardown(async () => {
+    if (core.readStack(ctx, 'pgrow')) await core.down(ctx, 'pgrow', { timeoutMs: 1000 });
+  });
+  const file = writeManifest(dir, manifest(['web', 'zed']));
+  await core.up(ctx, await core.loadProject({ file }));
+  const before = core.readStack(ctx, 'pgrow')!.services;
+  writeManifest(dir, manifest(['alpha', 'web', 'zed']));
+  const project = await core.loadProject({ file });
+  t.same(core.planUp(project, before).map((s) => [s.service, s.action]), [['alpha', 'start'], ['web', 'keep'], ['zed', 'keep']], 'the others are kept');
+  await core.up(ctx, project);
+  const after = core.readStack(ctx, 'pgrow')!.services;
+  t.equal(after.web!.initPid, before.web!.initPid, 'web runs on, not recreated');
+  const reach = await poll(() => inService(ctx, 'pgrow', 'alpha', ['curl', '-fsS', '-m', '2', 'http://web:8080/health']).exitCode === 0, 10_000);
+  t.ok(reach, 'the new service reaches a kept one by name');
+  t.match(inService(ctx, 'pgrow', 'web', ['cat', '/etc/hosts']).stdout, /\talpha\n/, 'and the kept one finds the new one in its /etc/hosts');
+  t.ok(await poll(() => inService(ctx, 'pgrow', 'web', ['curl', '-fsS', '-m', '2', 'http://alpha:8080/health']).exitCode === 0, 10_000), 'and reaches it');
+  // a network added to the manifest gets its bridge in the running hub
+  writeManifest(dir, manifest(['alpha', 'web', 'zed'], '[n, m]'));
+  const grown = await core.loadProject({ file });
+  t.same(grown.services.find((s) => s.name === 'zed')!.networks!.map((a) => a.network), ['n', 'm']);
+  await core.up(ctx, grown);
+  t.ok(await poll(() => inService(ctx, 'pgrow', 'zed', ['curl', '-fsS', '-m', '2', 'http://web:8080/health']).exitCode === 0, 10_000), 'zed, recreated on two networks, reaches web');
+  t.match(inService(ctx, 'pgrow', 'zed', ['ip', '-o', '-4', 'addr']).stdout, /eth1/, 'through a second interface');
+});

@@ -13,8 +13,10 @@
 //   services reach only each other and whoever connects to a published port.
 // - Who owns the addresses: ckpt, by this plan, which depends on the manifest only: the network's
 //   `ipam` subnet (else 10.250.<n>.0/24), the gateway (.1 unless given), each `ipv4_address` as
-//   asked, and the other services by their order in the stack from the next free address. So the
-//   same project always gets the same addresses, and a restore or a clone needs no record of them.
+//   asked, and the other services at a slot their name hashes to (the next free one on a
+//   collision). So the same project always gets the same addresses, a restore or a clone needs no
+//   record of them, and a service added to a running stack moves no other (an `up` recreates a
+//   service whose address did move, and rewrites the hosts files of those it keeps).
 // - Names: the shim binds a generated hosts file over /etc/hosts in the service's mount
 //   namespace, with every service (and alias) it shares a network with, at the address on the
 //   first network they share. A checkpoint names that mount as external (HOSTS_KEY) and a restore
@@ -102,6 +104,17 @@ export function usesComposeNetworks(project: Project): boolean {
 
 const DEFAULT_POOL = (i: number): string => `10.250.${i}.0/24`;
 
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** What a service's interfaces are, in one comparable form: a service started with others is recreated. */
+export function addressesOf(plan: ComposeNetworkPlan, service: string): string[] | undefined {
+  return plan.services.get(service)?.interfaces.map((i) => `${i.network}=${i.ip}/${i.prefixLen}`);
+}
+
 /** The bridges, addresses and hosts files of a project's process services (pure). */
 export function planComposeNetworks(project: Project): ComposeNetworkPlan {
   const members = project.services.filter((s) => onHubNetworks(project, s));
@@ -138,27 +151,44 @@ export function planComposeNetworks(project: Project): ComposeNetworkPlan {
       taken.add(n);
       address.set(`${s.name}\0${b.network}`, fixed);
     }
-    let next = pool.base + 1;
-    const last = (pool.base | ~prefixMask(pool.prefixLen)) >>> 0;
-    for (const s of on) {
+    // A service's slot comes from its name, not its place in the stack, so that adding a service
+    // to a running stack moves no other one (a collision probes on, in the order of the names).
+    const first = pool.base + 1;
+    const size = Math.max(0, ((pool.base | ~prefixMask(pool.prefixLen)) >>> 0) - first);
+    for (const s of [...on].sort((x, y) => (x.name < y.name ? -1 : 1))) {
       if (address.has(`${s.name}\0${b.network}`)) continue;
-      while (next < last && taken.has(next)) next++;
-      if (next >= last) {
+      const start = size ? fnv1a(s.name) % size : 0;
+      let found: number | undefined;
+      for (let i = 0; i < size && found === undefined; i++) {
+        const n = first + ((start + i) % size);
+        if (!taken.has(n)) found = n;
+      }
+      if (found === undefined) {
         throw new CkptError('MANIFEST_INVALID', `network ${b.network} (${range?.ipRange ?? b.subnet}) has no address left for service ${s.name}`, {
           hint: 'Give the network a larger ipam subnet.',
         });
       }
-      taken.add(next);
-      address.set(`${s.name}\0${b.network}`, numToIp(next));
+      taken.add(found);
+      address.set(`${s.name}\0${b.network}`, numToIp(found));
     }
   }
 
   const byNetwork = new Map(bridges.map((b) => [b.network, b]));
   const services = new Map<string, ServiceNetworkPlan>();
-  members.forEach((s, si) => {
+  // the hub's end of a service's veth is named after the service, not its place: an `up` that
+  // adds a service must not pick a name a running one has
+  const peerBase = new Map<string, string>();
+  const used = new Set<string>();
+  for (const s of [...members].sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    let base = `ck${fnv1a(s.name).toString(36)}`;
+    for (let i = 0; used.has(base); i++) base = `ck${fnv1a(`${s.name}#${i}`).toString(36)}`;
+    used.add(base);
+    peerBase.set(s.name, base);
+  }
+  members.forEach((s) => {
     const interfaces = s.networks!.map((a, k): PlannedInterface => {
       const b = byNetwork.get(a.network)!;
-      return { network: a.network, ifname: `eth${k}`, peer: `ck${si}n${k}`, bridge: b.bridge, ip: address.get(`${s.name}\0${a.network}`)!, prefixLen: b.prefixLen, gateway: b.gateway };
+      return { network: a.network, ifname: `eth${k}`, peer: `${peerBase.get(s.name)}n${k}`, bridge: b.bridge, ip: address.get(`${s.name}\0${a.network}`)!, prefixLen: b.prefixLen, gateway: b.gateway };
     });
     services.set(s.name, { interfaces, hosts: hostsFile(s, members, address) });
   });
@@ -202,11 +232,17 @@ async function ipBatch(netns: string, commands: string[], what: string): Promise
   }
 }
 
-/** The hub's bridges, each with its network's gateway address. */
+/** The hub's bridges, each with its network's gateway address; those already there are readdressed (an `up` of a changed manifest). */
 export async function setUpBridges(hubNetns: string, plan: ComposeNetworkPlan): Promise<void> {
+  const r = await run('nsenter', [`--net=${hubNetns}`, 'ip', '-o', 'link', 'show', 'type', 'bridge']);
+  const present = new Set([...r.stdout.matchAll(/^\d+: ([^:@]+)[:@]/gm)].map((m) => m[1]!));
   await ipBatch(
     hubNetns,
-    plan.bridges.flatMap((b) => [`link add ${b.bridge} type bridge`, `addr add ${b.gateway}/${b.prefixLen} dev ${b.bridge}`, `link set ${b.bridge} up`]),
+    plan.bridges.flatMap((b) => [
+      present.has(b.bridge) ? `addr flush dev ${b.bridge}` : `link add ${b.bridge} type bridge`,
+      `addr add ${b.gateway}/${b.prefixLen} dev ${b.bridge}`,
+      `link set ${b.bridge} up`,
+    ]),
     "the stack's compose networks",
   );
 }

@@ -258,7 +258,7 @@ export class ProcessRestore implements RestorePart {
         cgroup,
         initPid,
         initStartTicks: readStat(initPid)?.startTicks,
-        ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
+        ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, addresses: own.addresses, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
         ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
       },
       ms: r.ms,

@@ -2,7 +2,7 @@
 // which puts the service in fresh pid/mount/uts/ipc namespaces (and net, with
 // `x-ckpt.network: private`) below a tiny init. The tree from that init down is what CRIU dumps.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../util/exec.js';
 import { CkptError } from '../../errors.js';
@@ -15,7 +15,7 @@ import type { CutContext, RestoreContext, SetServiceMeta } from '../cut.js';
 import { ProcessCheckpoint, ProcessRestore } from './cut.js';
 import { createCgroup, removeCgroup, serviceCgroup, thaw } from './freezer.js';
 import { serviceConfigHash } from '../config-hash.js';
-import { onDockerNetworks, onHubNetworks } from './compose-network.js';
+import { addressesOf, onDockerNetworks, onHubNetworks, planComposeNetworks } from './compose-network.js';
 import { joinDockerNetworks } from './docker-networks.js';
 import { publishedPorts, savedConfig } from '../docker/saved-config.js';
 import { startServiceNetns, stopStackNetwork } from './stack-network.js';
@@ -152,9 +152,21 @@ export class ProcessRuntime implements ServiceRuntime {
       cgroup,
       initPid,
       initStartTicks: st?.startTicks,
-      ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, ...(stackNetwork ? { hubPid: stackNetwork.pid } : {}) } : {}),
+      ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, addresses: own.addresses, ...(stackNetwork ? { hubPid: stackNetwork.pid } : {}) } : {}),
       ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
     };
+  }
+
+  drift(project: Project, service: Service, record: ServiceRecord): string | undefined {
+    if (!onHubNetworks(project, service) || !record.addresses) return undefined;
+    const now = addressesOf(planComposeNetworks(project), service.name) ?? [];
+    return now.join(' ') === record.addresses.join(' ') ? undefined : `address moved (${record.addresses.join(', ')} → ${now.join(', ')})`;
+  }
+
+  refresh(project: Project, service: Service, record: ServiceRecord): void {
+    if (!onHubNetworks(project, service)) return;
+    // written in place: the file bound over the service's /etc/hosts is this inode
+    writeFileSync(join(serviceDirOf(record), 'hosts'), planComposeNetworks(project).services.get(service.name)!.hosts);
   }
 
   status(record: ServiceRecord): ServiceStatus {

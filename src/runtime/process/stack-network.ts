@@ -12,7 +12,7 @@ import type { Project, Service } from '../../manifest/types.js';
 import { shimPath } from '../../paths.js';
 import { isAlive, readStat } from '../../util/proc.js';
 import { waitFor } from '../../util/time.js';
-import { HOLD_TABLE, attachService, holdScript, onDockerNetworks, planComposeNetworks, setUpBridges, usesComposeNetworks } from './compose-network.js';
+import { HOLD_TABLE, addressesOf, attachService, holdScript, onDockerNetworks, planComposeNetworks, setUpBridges, usesComposeNetworks } from './compose-network.js';
 
 /** CRIU's key for the stack namespace: `--external net[inode]:KEY` at dump, `--inherit-fd fd[4]:KEY` at restore. */
 export const STACK_NETNS_KEY = 'ckpt-stack-net';
@@ -75,6 +75,13 @@ export async function startStackNetwork(dir: string, project: Project, remap: bo
   return net;
 }
 
+/** An `up` of a changed manifest: the hub gets the bridges of networks added since. */
+export async function refreshStackNetwork(net: StackNetwork, project: Project): Promise<void> {
+  if (!usesComposeNetworks(project)) return;
+  await setUpBridges(netnsPath(net), planComposeNetworks(project));
+  net.bridges = true;
+}
+
 /** A `ckpt-shim netns` holding a new network namespace, publishing `ports` into it. */
 export async function startNetnsHolder(dir: string, ports: PublishedPort[]): Promise<StackNetwork> {
   rmSync(dir, { recursive: true, force: true });
@@ -124,9 +131,10 @@ export async function startServiceNetns(
   service: Service,
   serviceDir: string,
   hubNetns: string | undefined,
-): Promise<{ holder: StackNetwork; netns: string; hostsFile: string }> {
+): Promise<{ holder: StackNetwork; netns: string; hostsFile: string; addresses: string[] }> {
   if (!hubNetns) throw new Error(`service ${service.name} joins compose networks, but the stack has no hub namespace`);
-  const plan = planComposeNetworks(project).services.get(service.name);
+  const all = planComposeNetworks(project);
+  const plan = all.services.get(service.name);
   if (!plan) throw new Error(`service ${service.name} is not in its project's compose network plan`);
   const holder = await startNetnsHolder(join(serviceDir, 'netns'), []);
   try {
@@ -137,7 +145,7 @@ export async function startServiceNetns(
   }
   const hostsFile = join(serviceDir, 'hosts');
   writeFileSync(hostsFile, plan.hosts, { mode: 0o644 });
-  return { holder, netns: netnsPath(holder), hostsFile };
+  return { holder, netns: netnsPath(holder), hostsFile, addresses: addressesOf(all, service.name)! };
 }
 
 export async function stopStackNetwork(net: Pick<StackNetwork, 'pid' | 'startTicks'>): Promise<void> {
