@@ -17,8 +17,9 @@
  * (and the process tree CRIU dumps) rooted at a tiny, well-known program.
  *
  * Usage:
- *   ckpt-shim run   --state DIR --log FILE [--cgroup DIR] [--net private] [--hostname NAME]
- *                   [--workdir DIR] [--user USER[:GROUP]] -- ARGV...
+ *   ckpt-shim run   --state DIR --log FILE [--cgroup DIR] [--net private | --netns PATH]
+ *                   [--hostname NAME] [--hosts FILE] [--resolv FILE] [--workdir DIR]
+ *                   [--user USER[:GROUP]] [--pid host] [--restart POLICY] -- ARGV...
  *   ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...   run ARGV (criu restore
  *                   --restore-detached) in the cgroup with the log as fd 3, then wait for the
  *                   tree it leaves behind, which the kernel re-parents to us.
