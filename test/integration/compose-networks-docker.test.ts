@@ -38,13 +38,19 @@ t.test('a process service and a container on one network: names both ways, conne
 name: pmix
 networks:
   back: {}
+  jobs: {}
 services:
+  worker:
+    command: ["node", "${fx}/server.mjs", "7000", "8090"]
+    environment: { LISTEN_HOST: 0.0.0.0 }
+    networks: [jobs]
   db:
     command: ["node", "${fx}/server.mjs", "5432", "8080"]
     environment: { LISTEN_HOST: 0.0.0.0 }
     networks:
       back:
         aliases: [database]
+      jobs: {}
     ports: ["127.0.0.1:${dbHttp}:8080"]
     healthcheck:
       test: curl -fsS http://127.0.0.1:8080/health
@@ -84,6 +90,14 @@ services:
   await streams(dbHttp, 'the container reached the process service by its alias and streams to it');
   const inDb = (argv: string[]) => spawnSync('nsenter', ['-t', String(core.readStack(ctx, 'pmix')!.services.db!.initPid), '-m', '-n', '--', ...argv], { encoding: 'utf8', timeout: 5000 });
   t.equal(inDb(['curl', '-fsS', '-m', '3', 'http://app:8081/health']).status, 0, 'the process service reaches the container by its name (Docker\'s DNS)');
+  const inWorker = (project: string, argv: string[]) => spawnSync('nsenter', ['-t', String(core.readStack(ctx, project)!.services.worker!.initPid), '-m', '-n', '--', ...argv], { encoding: 'utf8', timeout: 5000 });
+  const bothWays = async (project: string, what: string): Promise<void> => {
+    const db = (argv: string[]) => spawnSync('nsenter', ['-t', String(core.readStack(ctx, project)!.services.db!.initPid), '-m', '-n', '--', ...argv], { encoding: 'utf8', timeout: 5000 });
+    t.ok(await poll(() => db(['curl', '-fsS', '-m', '2', 'http://worker:8090/health']).status === 0, 10_000), `${what}: db, on both kinds of networks, reaches worker on the hub's network`);
+    t.equal(inWorker(project, ['curl', '-fsS', '-m', '2', 'http://db:8080/health']).status, 0, `${what}: and worker reaches db there`);
+  };
+  await bothWays('pmix', 'up');
+  t.match(inDb(['ip', '-o', '-4', 'addr']).stdout, /ckh0/, "db has the hub's interface beside Docker's");
   const c0 = await client();
 
   await core.checkpoint(ctx, 'pmix', 'mixed', { storeRoot });
@@ -95,6 +109,7 @@ services:
   t.equal((await client()).localPort, c0.localPort, 'the container has the same connection after the restore');
   await streams(dbHttp, 'the restored connection carries on');
   t.equal((await server()).accepted, 1, 'no new connection');
+  await bothWays('pmix', 'restore');
 
   await core.restore(ctx, 'mixed', { storeRoot, as: 'pmix2' });
   const rows = await core.ps(ctx, 'pmix2');
@@ -105,6 +120,7 @@ services:
   await streams(dbHttp, 'the original streams on beside it');
   t.equal((await server()).accepted, 1, 'and got no connection from the clone');
 
+  await bothWays('pmix2', 'clone');
   await core.down(ctx, 'pmix2', { timeoutMs: 2000 });
   await core.down(ctx, 'pmix', { timeoutMs: 2000 });
 });

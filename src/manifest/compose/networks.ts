@@ -134,20 +134,6 @@ export function checkNetworks(value: unknown): { issues: Issue[]; warnings: Issu
       }
     }
   }
-  // a process service lives either in a holder container on Docker's networks or on the hub's
-  const withContainers = new Set([...joinedBy].filter(([, j]) => j.docker.length > 0).map(([k]) => k));
-  for (const svc of Object.keys(services).sort()) {
-    const s = services[svc];
-    if (!isRecord(s) || serviceRuntime(s as RawService) !== 'process' || processNetworkMode(s as RawService, projectMode) !== 'compose' || s['network_mode'] !== undefined) continue;
-    const keys = serviceNetworks(s).map((a) => a.network);
-    const docker = keys.filter((k) => withContainers.has(k));
-    if (docker.length > 0 && docker.length < keys.length) {
-      issues.push({
-        at: ['services', svc, 'networks'],
-        message: `joins networks that containers join (${docker.join(', ')}) and networks that only process services join (${keys.filter((k) => !withContainers.has(k)).join(', ')}): a process service can be on one kind only, for now; put it on one kind, or let a container join the others too`,
-      });
-    }
-  }
   for (const [key, d] of Object.entries(declared)) {
     if (!isRecord(d)) continue;
     const processOnly = (joinedBy.get(key)?.process.length ?? 0) > 0 && (joinedBy.get(key)?.docker.length ?? 0) === 0;

@@ -31,12 +31,14 @@
 //   on its bridges (holdScript), so that no end of a connection moves while its peer is dumped
 //   or not back yet; the thaw guard deletes it if ckpt dies.
 // - A compose network that containers join too is Docker's: a process service on it lives in the
-//   network namespace of a holder container (runtime/docker/net-holder.ts), and is not in this
-//   plan. A process service on both kinds is refused by the loader, for now.
+//   network namespace of a holder container (runtime/docker/net-holder.ts). If it is on networks
+//   of the hub's as well, veths from the hub come into that namespace too (ckh0…, beside Docker's
+//   eth0…, and no default route: Docker's is), and its hosts file names the hub's peers; this plan
+//   knows only its hub part.
 // Not yet: IPv6; an uplink from the hub (its services reach only each other and whoever connects
 // to a published port).
 import { CkptError } from '../../errors.js';
-import type { Project, Service } from '../../manifest/types.js';
+import type { NetworkAttachment, Project, Service } from '../../manifest/types.js';
 import { run } from '../../util/exec.js';
 import { ipToNum, numToIp, parseCidr, prefixMask } from '../../util/ipv4.js';
 
@@ -70,6 +72,8 @@ export interface ServiceNetworkPlan {
   interfaces: PlannedInterface[];
   /** the service's /etc/hosts */
   hosts: string;
+  /** it lives in a holder's namespace (it is on Docker's networks too): Docker's route is its default */
+  inHolder?: boolean;
 }
 
 export interface ComposeNetworkPlan {
@@ -93,9 +97,16 @@ export function onDockerNetworks(project: Project, s: Service): boolean {
   return (s.networks ?? []).some((a) => docker.has(a.network));
 }
 
-/** A process service on networks of the hub's. */
+/** A process service's attachments to networks of the hub's (those no container joins). */
+export function hubAttachments(project: Project, s: Service): NetworkAttachment[] {
+  if (!onComposeNetworks(s)) return [];
+  const docker = dockerNetworkKeys(project);
+  return (s.networks ?? []).filter((a) => !docker.has(a.network));
+}
+
+/** A process service on networks of the hub's (it may be on Docker's too, from a holder's namespace). */
 export function onHubNetworks(project: Project, s: Service): boolean {
-  return onComposeNetworks(s) && !onDockerNetworks(project, s);
+  return hubAttachments(project, s).length > 0;
 }
 
 export function usesComposeNetworks(project: Project): boolean {
@@ -117,8 +128,10 @@ export function addressesOf(plan: ComposeNetworkPlan, service: string): string[]
 
 /** The bridges, addresses and hosts files of a project's process services (pure). */
 export function planComposeNetworks(project: Project): ComposeNetworkPlan {
-  const members = project.services.filter((s) => onHubNetworks(project, s));
-  const keys = [...new Set(members.flatMap((s) => (s.networks ?? []).map((a) => a.network)))].sort();
+  // each member with its attachments to the hub's networks only (Docker's are its holder's)
+  const members = project.services.filter((s) => onHubNetworks(project, s)).map((s) => ({ ...s, networks: hubAttachments(project, s) }));
+  const inHolder = new Set(project.services.filter((s) => onDockerNetworks(project, s)).map((s) => s.name));
+  const keys = [...new Set(members.flatMap((s) => s.networks.map((a) => a.network)))].sort();
   const bridges: PlannedBridge[] = keys.map((key, i) => {
     const ipam = project.networks?.find((n) => n.key === key)?.ipam?.find((c) => c.subnet && parseCidr(c.subnet));
     const cidr = parseCidr(ipam?.subnet ?? DEFAULT_POOL(i))!;
@@ -188,9 +201,10 @@ export function planComposeNetworks(project: Project): ComposeNetworkPlan {
   members.forEach((s) => {
     const interfaces = s.networks!.map((a, k): PlannedInterface => {
       const b = byNetwork.get(a.network)!;
-      return { network: a.network, ifname: `eth${k}`, peer: `${peerBase.get(s.name)}n${k}`, bridge: b.bridge, ip: address.get(`${s.name}\0${a.network}`)!, prefixLen: b.prefixLen, gateway: b.gateway };
+      // in a holder's namespace, Docker's interfaces are eth0…: the hub's are ckh0…
+      return { network: a.network, ifname: inHolder.has(s.name) ? `ckh${k}` : `eth${k}`, peer: `${peerBase.get(s.name)}n${k}`, bridge: b.bridge, ip: address.get(`${s.name}\0${a.network}`)!, prefixLen: b.prefixLen, gateway: b.gateway };
     });
-    services.set(s.name, { interfaces, hosts: hostsFile(s, members, address) });
+    services.set(s.name, { interfaces, hosts: hostsFile(s, members, address), ...(inHolder.has(s.name) ? { inHolder: true } : {}) });
   });
   return { bridges, services };
 }
@@ -258,7 +272,7 @@ export async function attachService(hubNetns: string, netnsPid: number, service:
     `/proc/${netnsPid}/ns/net`,
     [
       ...p.interfaces.flatMap((i) => [`addr add ${i.ip}/${i.prefixLen} dev ${i.ifname}`, `link set ${i.ifname} up`]),
-      ...(p.interfaces[0] ? [`route add default via ${p.interfaces[0].gateway}`] : []),
+      ...(p.interfaces[0] && !p.inHolder ? [`route add default via ${p.interfaces[0].gateway}`] : []),
     ],
     `service ${service}'s addresses`,
   );

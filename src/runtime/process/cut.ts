@@ -19,10 +19,11 @@ import { joinDockerNetworks } from './docker-networks.js';
 import { createCgroup, removeCgroup } from './freezer.js';
 import { sharedHostMounts, type HostMount } from './host-mounts.js';
 import { PIDNS_KEY, foreignPidns } from './pidns.js';
-import { HOLD_TABLE, HOSTS_KEY, RESOLV_KEY, hold, onComposeNetworks, onDockerNetworks, release } from './compose-network.js';
+import { HOLD_TABLE, HOSTS_KEY, RESOLV_KEY, hold, onComposeNetworks, onDockerNetworks, onHubNetworks, release } from './compose-network.js';
 import type { TrafficHold } from '../docker/addresses.js';
 import {
   STACK_NETNS_KEY,
+  attachHolderToHub,
   lockNetwork,
   netnsInode,
   netnsPath,
@@ -103,7 +104,7 @@ export class ProcessCheckpoint implements CheckpointPart {
       const { holdTraffic } = await import('../docker/addresses.js');
       this.holderHold = await holdTraffic(this.ctx.project, holderIps, this.ctx.stateDir, (t) => this.ctx.guard.watchNftTable(t), 'CHECKPOINT_FAILED', 'p');
     }
-    const onHub = this.records.filter((r) => onComposeNetworks(this.specOf.get(r.service)!) && r.hubPid !== undefined && !r.netHolder);
+    const onHub = this.records.filter((r) => onComposeNetworks(this.specOf.get(r.service)!) && r.hubPid !== undefined);
     if (onHub.length < 2) return;
     const hub = `/proc/${onHub[0]!.hubPid}/ns/net`;
     this.ctx.guard.watchNftTable(HOLD_TABLE, hub);
@@ -207,6 +208,7 @@ export class ProcessRestore implements RestorePart {
       ? await joinDockerNetworks(this.ctx.project, service, serviceDir, this.ctx.stateRoot, { ...(this.addresses?.requests[service.name] ? { addresses: this.addresses.requests[service.name] } : {}), remapPorts: clone })
       : undefined;
     if (held) this.netHolders.push(held.containerId);
+    const heldAddresses = held && onHubNetworks(this.ctx.project, service) ? await attachHolderToHub(this.ctx.project, service, held.pid, held.net.hostsFile, this.network && netnsPath(this.network)) : undefined;
     const own = onComposeNetworks(service) && !held ? await startServiceNetns(this.ctx.project, service, serviceDir, this.network && netnsPath(this.network)) : undefined;
     if (own) this.holders.push(own.holder);
     const netns = held ? held.net.ownNetns : own ? own.netns : service.xCkpt.network === 'stack' && this.network ? netnsPath(this.network) : undefined;
@@ -260,6 +262,7 @@ export class ProcessRestore implements RestorePart {
         initStartTicks: readStat(initPid)?.startTicks,
         ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, addresses: own.addresses, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
         ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
+        ...(heldAddresses ? { addresses: heldAddresses, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
       },
       ms: r.ms,
       ...(r.exited ? { exited: r.exited } : {}),

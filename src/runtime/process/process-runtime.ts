@@ -18,7 +18,7 @@ import { serviceConfigHash } from '../config-hash.js';
 import { addressesOf, onDockerNetworks, onHubNetworks, planComposeNetworks } from './compose-network.js';
 import { joinDockerNetworks } from './docker-networks.js';
 import { publishedPorts, savedConfig } from '../docker/saved-config.js';
-import { startServiceNetns, stopStackNetwork } from './stack-network.js';
+import { attachHolderToHub, startServiceNetns, stopStackNetwork } from './stack-network.js';
 
 /** The environment a process service sees: a minimal base plus what the manifest says. */
 export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -118,7 +118,16 @@ export class ProcessRuntime implements ServiceRuntime {
     const cgroup = serviceCgroup(stateRoot, project.name, service.name);
     createCgroup(cgroup);
     const held = onDockerNetworks(project, service) ? await joinDockerNetworks(project, service, serviceDir, stateRoot) : undefined;
-    const own = onHubNetworks(project, service) ? await startServiceNetns(project, service, serviceDir, stackNetns) : undefined;
+    let heldAddresses: string[] | undefined;
+    if (held && onHubNetworks(project, service)) {
+      try {
+        heldAddresses = await attachHolderToHub(project, service, held.pid, held.net.hostsFile, stackNetns);
+      } catch (e) {
+        await (await import('../docker/net-holder.js')).removeNetHolder(held.containerId);
+        throw e;
+      }
+    }
+    const own = onHubNetworks(project, service) && !held ? await startServiceNetns(project, service, serviceDir, stackNetns) : undefined;
     const net: ServiceNet = { ...(stackNetns ? { stackNetns } : {}), ...(own ? { ownNetns: own.netns, hostsFile: own.hostsFile } : {}), ...(held?.net ?? {}) };
     const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, net), {
       detached: true,
@@ -154,6 +163,7 @@ export class ProcessRuntime implements ServiceRuntime {
       initStartTicks: st?.startTicks,
       ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, addresses: own.addresses, ...(stackNetwork ? { hubPid: stackNetwork.pid } : {}) } : {}),
       ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
+      ...(heldAddresses ? { addresses: heldAddresses, ...(stackNetwork ? { hubPid: stackNetwork.pid } : {}) } : {}),
     };
   }
 

@@ -148,6 +148,19 @@ export async function startServiceNetns(
   return { holder, netns: netnsPath(holder), hostsFile, addresses: addressesOf(all, service.name)! };
 }
 
+/**
+ * A service in a holder's namespace (Docker's networks) that is on networks of the hub's too: the
+ * hub's veths come into the holder's namespace, and its hosts file names the hub's peers.
+ */
+export async function attachHolderToHub(project: Project, service: Service, holderPid: number, hostsFile: string, hubNetns: string | undefined): Promise<string[]> {
+  if (!hubNetns) throw new Error(`service ${service.name} joins compose networks of the hub, but the stack has no hub namespace`);
+  const all = planComposeNetworks(project);
+  const plan = all.services.get(service.name)!;
+  await attachService(hubNetns, holderPid, service.name, plan);
+  writeFileSync(hostsFile, plan.hosts, { mode: 0o644 });
+  return addressesOf(all, service.name)!;
+}
+
 export async function stopStackNetwork(net: Pick<StackNetwork, 'pid' | 'startTicks'>): Promise<void> {
   if (!isAlive(net.pid, net.startTicks)) return;
   process.kill(net.pid, 'SIGTERM');

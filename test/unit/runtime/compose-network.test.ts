@@ -131,10 +131,13 @@ t.test('what the loader says about compose networks on process services', async 
   t.same(mixed.project.services.map((s) => [s.name, onDockerNetworks(mixed.project, s), onHubNetworks(mixed.project, s)]), [['a', true, false], ['b', false, false]]);
   t.same(planComposeNetworks(mixed.project).bridges, [], 'the hub has no bridge for it: it is Docker\'s');
   t.same(wantedPorts(mixed.project, false), [], 'and Docker publishes its ports');
-  t.match(
-    await problems('services:\n  a:\n    command: ["sleep", "1"]\n    networks: [n, m]\n  b:\n    image: x\n    networks: [n]\nnetworks:\n  n: {}\n  m: {}\n'),
-    /services\.a\.networks: joins networks that containers join \(n\) and networks that only process services join \(m\): a process service can be on one kind only, for now/,
-  );
+  const both = await load('services:\n  a:\n    command: ["sleep", "1"]\n    networks: [n, m]\n  b:\n    image: x\n    networks: [n]\n  c:\n    command: ["sleep", "1"]\n    networks: [m]\nnetworks:\n  n: {}\n  m: {}\n');
+  t.same(both.warnings, [], 'a process service on both kinds of networks is honoured');
+  const bp = planComposeNetworks(both.project);
+  t.same(bp.bridges.map((b) => b.network), ['m'], 'the hub has a bridge only for the network without containers');
+  t.same(bp.services.get('a')!.interfaces.map((i) => `${i.ifname}@${i.network}`), ['ckh0@m'], "in its holder's namespace, the hub's interface beside Docker's eth0");
+  t.equal(bp.services.get('a')!.inHolder, true, 'and no default route of the hub');
+  t.ok(bp.services.get('c')!.hosts.includes(`${bp.services.get('a')!.interfaces[0]!.ip}\ta\n`), 'c finds a on m');
   const opts = await load('services:\n  a:\n    command: ["sleep", "1"]\n    networks:\n      n:\n        ipv6_address: "fd00::2"\n        mac_address: "02:42:ac:11:00:02"\nnetworks:\n  n:\n    driver: overlay\n    labels: [x=y]\n');
   const w = opts.warnings.join('\n');
   t.match(w, /services\.a\.networks\.n: `mac_address` is not acted on by ckpt yet: the service joins n without it/);
