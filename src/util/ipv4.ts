@@ -11,7 +11,3 @@ export function parseCidr(cidr: string): { base: number; prefixLen: number } | u
   const prefixLen = Number(m[5]);
   return { base: (ipToNum(m.slice(1, 5).join('.')) & prefixMask(prefixLen)) >>> 0, prefixLen };
 }
-
-export function isIpv4(s: string): boolean {
-  return parseCidr(`${s}/32`) !== undefined;
-}
