@@ -2,7 +2,6 @@
 // keeps the stopped service's record, so `ps` shows it as exited until it is started again.
 import { CkptError } from '../errors.js';
 import { runtimeFor } from '../runtime/index.js';
-import { netnsPath } from '../runtime/process/stack-network.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
 import { ev } from './events.js';
 import type { CoreContext } from './stack.js';
@@ -48,7 +47,7 @@ export async function startService(ctx: CoreContext, projectName: string, servic
     const started = await runtimeFor(spec.xCkpt.runtime).start(state.spec, spec, {
       serviceDir: states.serviceDir(projectName, service),
       stateRoot: ctx.stateRoot,
-      ...(state.network ? { stackNetns: netnsPath(state.network), stackNetwork: state.network } : {}),
+      ...(state.network ? { stackNetwork: state.network } : {}),
     });
     state.services[service] = started;
     states.write(state);

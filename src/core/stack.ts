@@ -8,7 +8,7 @@ import { removeProjectNetworks, removeProjectVolumes, runtimeFor } from '../runt
 import { requireDocker } from '../runtime/docker/client.js';
 import type { ServiceRecord, ServiceStatus } from '../runtime/types.js';
 import { StackStateStore, type StackState } from '../state/stack-state.js';
-import { netnsPath, refreshStackNetwork, startStackNetwork, stopStackNetwork, usesStackNetwork } from '../runtime/process/stack-network.js';
+import { refreshStackNetwork, startStackNetwork, stopStackNetwork, usesStackNetwork } from '../runtime/process/stack-network.js';
 import { isAlive } from '../util/proc.js';
 import { join } from 'node:path';
 import { ev, type EventSink } from './events.js';
@@ -111,7 +111,7 @@ export async function up(ctx: CoreContext, project: Project, opts: UpOptions = {
       const rec = await runtime.start(project, service, {
         serviceDir: store.serviceDir(project.name, service.name),
         stateRoot: ctx.stateRoot,
-        ...(state.network ? { stackNetns: netnsPath(state.network), stackNetwork: state.network } : {}),
+        ...(state.network ? { stackNetwork: state.network } : {}),
       });
       state.services[service.name] = rec;
       store.write(state);

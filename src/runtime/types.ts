@@ -63,9 +63,7 @@ export interface StartDirs {
   serviceDir: string;
   /** ckpt's state root, which keeps separate installs' cgroups apart */
   stateRoot: string;
-  /** the stack's network namespace (/proc/PID/ns/net), for x-ckpt.network: stack, and the hub of compose ones */
-  stackNetns?: string;
-  /** its holder */
+  /** the holder of the stack's network namespace: the home of x-ckpt.network: stack services, the hub of compose ones */
   stackNetwork?: { pid: number; startTicks?: number };
 }
 

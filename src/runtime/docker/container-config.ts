@@ -42,14 +42,20 @@ export interface ContainerConfigOptions {
   addresses?: Record<string, string>;
 }
 
-export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
+/** A service's `ports:` as Docker's ExposedPorts and PortBindings; `remap` asks for free host ports (a clone). */
+export function portBindings(service: Service, remap?: boolean): { exposed: Record<string, object>; bindings: Record<string, { HostIp: string; HostPort: string }[]> } {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of service.ports) {
     const key = `${p.target}/${p.protocol}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.host ?? '', HostPort: o.remapPorts || p.published === undefined ? '' : String(p.published) });
+    (bindings[key] ??= []).push({ HostIp: p.host ?? '', HostPort: remap || p.published === undefined ? '' : String(p.published) });
   }
+  return { exposed, bindings };
+}
+
+export function containerConfig(project: Project, service: Service, o: ContainerConfigOptions): ContainerCreateOptions {
+  const { exposed, bindings } = portBindings(service, o.remapPorts);
   const binds: string[] = [];
   const mounts: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']> = [];
   for (const v of service.volumes) {

@@ -64,6 +64,28 @@ export async function containerRecord(service: Service, id: string): Promise<Ser
 }
 
 /**
+ * A container of this name that this ckpt install left (a crash, an interrupted restore) is
+ * removed, with its anonymous volumes; anyone else's is an error. Returns the removed one's ID.
+ */
+export async function removeLeftoverContainer(name: string, stateRoot: string): Promise<string | undefined> {
+  const d = docker();
+  try {
+    const old = await d.getContainer(name).inspect();
+    if (old.Config.Labels?.[LABEL_STATE] !== stateTag(stateRoot)) {
+      throw new CkptError('SERVICE_START_FAILED', `a container named ${name} exists and was not started by this ckpt`, {
+        hint: `Remove it (docker rm -f ${name}) or use another project name (-p).`,
+      });
+    }
+    await d.getContainer(old.Id).remove({ force: true, v: true });
+    return old.Id;
+  } catch (e) {
+    if (e instanceof CkptError) throw e;
+    if (statusCode(e) !== 404) throw unreachable(e) ?? e;
+    return undefined;
+  }
+}
+
+/**
  * Creates the service's container; one of the same name left by this ckpt install (a crash, an
  * interrupted restore) is replaced, anyone else's is an error.
  */
@@ -72,19 +94,8 @@ export async function createServiceContainer(project: Project, service: Service,
   const secrets = materializeSecrets(project, service, o.stateRoot);
   const networks = await ensureServiceNetworks(project, service, o.stateRoot);
   const cfg = containerConfig(project, service, { ...o, ...(await ociRuntimeName()), ...(secrets.length ? { secrets } : {}), ...(networks.length ? { networks } : {}) });
-  try {
-    const old = await d.getContainer(cfg.name!).inspect();
-    if (old.Config.Labels?.[LABEL_STATE] !== stateTag(o.stateRoot)) {
-      throw new CkptError('SERVICE_START_FAILED', `a container named ${cfg.name} exists and was not started by this ckpt`, {
-        hint: `Remove it (docker rm -f ${cfg.name}) or use another project name (-p).`,
-      });
-    }
-    await d.getContainer(old.Id).remove({ force: true, v: true });
-    forgetRestoreRequest(old.Id);
-  } catch (e) {
-    if (e instanceof CkptError) throw e;
-    if (statusCode(e) !== 404) throw unreachable(e) ?? e;
-  }
+  const old = await removeLeftoverContainer(cfg.name!, o.stateRoot);
+  if (old) forgetRestoreRequest(old);
   // compose refuses a missing external volume; Docker would quietly create an empty one
   for (const v of service.volumes.filter((x) => x.external)) {
     try {

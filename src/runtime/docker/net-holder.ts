@@ -16,16 +16,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tarStream from 'tar-stream';
+import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
 import type { Project, Service } from '../../manifest/types.js';
-import { join } from 'node:path';
 import { packageRoot } from '../../paths.js';
 import type { ServiceRecord } from '../types.js';
 import { containerEndpoints, type Endpoint } from './addresses.js';
 import { docker, unreachable } from './client.js';
-import { LABEL_PROJECT, LABEL_STATE, stateTag } from './container-config.js';
+import { LABEL_PROJECT, LABEL_STATE, portBindings, stateTag } from './container-config.js';
+import { removeLeftoverContainer } from './docker-runtime.js';
 import { connectOtherNetworks, endpointConfig, ensureServiceNetworks } from './networks.js';
-import { publishedPorts, savedConfig } from './saved-config.js';
 
 export const LABEL_NET_HOLDER = 'ckpt.net-holder';
 const REPO = 'ckpt-net-holder';
@@ -89,25 +89,8 @@ export async function startNetHolder(project: Project, service: Service, stateRo
   const image = await holderImage();
   const networks = await ensureServiceNetworks(project, service, stateRoot);
   const name = holderName(project.name, service.name);
-  try {
-    const old = await d.getContainer(name).inspect();
-    if (old.Config.Labels?.[LABEL_STATE] !== stateTag(stateRoot)) {
-      throw new CkptError('SERVICE_START_FAILED', `a container named ${name} exists and was not made by this ckpt`, {
-        hint: `Remove it (docker rm -f ${name}) or use another project name (-p).`,
-      });
-    }
-    await d.getContainer(old.Id).remove({ force: true });
-  } catch (e) {
-    if (e instanceof CkptError) throw e;
-    if (statusCode(e) !== 404) throw unreachable(e) ?? e;
-  }
-  const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of service.ports) {
-    const key = `${p.target}/${p.protocol}`;
-    exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.host ?? '', HostPort: o.remapPorts || p.published === undefined ? '' : String(p.published) });
-  }
+  await removeLeftoverContainer(name, stateRoot);
+  const { exposed, bindings } = portBindings(service, o.remapPorts);
   let c;
   try {
     c = await d.createContainer({
@@ -145,8 +128,4 @@ const asRecord = (service: string, h: { containerId: string; logFile: string }):
 
 export function holderEndpoints(service: string, h: { containerId: string; logFile: string }): Endpoint[] {
   return containerEndpoints(asRecord(service, h));
-}
-
-export function holderPorts(h: { containerId: string; logFile: string }): string[] {
-  return publishedPorts(savedConfig(asRecord('', h))?.NetworkSettings?.Ports);
 }

@@ -18,7 +18,7 @@ import { serviceConfigHash } from '../config-hash.js';
 import { addressesOf, onDockerNetworks, onHubNetworks, planComposeNetworks } from './compose-network.js';
 import { joinDockerNetworks } from './docker-networks.js';
 import { publishedPorts, savedConfig } from '../docker/saved-config.js';
-import { attachHolderToHub, startServiceNetns, stopStackNetwork } from './stack-network.js';
+import { attachHolderToHub, netnsPath, startServiceNetns, stopStackNetwork } from './stack-network.js';
 
 /** The environment a process service sees: a minimal base plus what the manifest says. */
 export function serviceEnvironment(service: Service, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -100,7 +100,7 @@ export class ProcessRuntime implements ServiceRuntime {
 
   readonly kind = 'process' as const;
 
-  async start(project: Project, service: Service, { serviceDir, stateRoot, stackNetns, stackNetwork }: StartDirs): Promise<ServiceRecord> {
+  async start(project: Project, service: Service, { serviceDir, stateRoot, stackNetwork }: StartDirs): Promise<ServiceRecord> {
     if (process.getuid?.() !== 0) {
       throw new CkptError('NOT_ROOT', `cannot start ${service.name}: process services need root`, {
         hint: 'Run ckpt as root (sudo ckpt up): creating namespaces and dumping them with CRIU needs it.',
@@ -117,6 +117,7 @@ export class ProcessRuntime implements ServiceRuntime {
     for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
     const cgroup = serviceCgroup(stateRoot, project.name, service.name);
     createCgroup(cgroup);
+    const stackNetns = stackNetwork && netnsPath(stackNetwork);
     const held = onDockerNetworks(project, service) ? await joinDockerNetworks(project, service, serviceDir, stateRoot) : undefined;
     let heldAddresses: string[] | undefined;
     if (held && onHubNetworks(project, service)) {

@@ -56,7 +56,7 @@ export function wantedPorts(project: Project, remap: boolean): PublishedPort[] {
   return out;
 }
 
-export function netnsPath(net: StackNetwork): string {
+export function netnsPath(net: Pick<StackNetwork, 'pid'>): string {
   return `/proc/${net.pid}/ns/net`;
 }
 
