@@ -6,14 +6,10 @@ import * as core from '../../src/core/index.js';
 import { packageRoot } from '../../src/paths.js';
 import { isAlive } from '../../src/util/proc.js';
 import { requireIntegration, tempDir, freePort } from '../helpers/env.js';
+import { hostPort } from '../fixtures/stack-util.js';
 
 const getJson = async (url: string): Promise<Record<string, unknown>> =>
   (await (await fetch(url, { headers: { connection: 'close' } })).json()) as Record<string, unknown>;
-
-function hostPort(rows: core.PsRow[], service: string): number {
-  const p = rows.find((r) => r.service === service)!.ports[0]!;
-  return Number(/:(\d+)->/.exec(p)![1]);
-}
 
 t.test('8 clones of one set run at once, each answering', { timeout: 300_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true })) return;

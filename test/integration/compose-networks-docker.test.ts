@@ -9,23 +9,10 @@ import * as core from '../../src/core/index.js';
 import { packageRoot } from '../../src/paths.js';
 import { docker } from '../../src/runtime/docker/client.js';
 import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
-import { poll } from '../fixtures/stack-util.js';
-
-interface StreamState {
-  accepted?: number;
-  localPort?: number | null;
-  last?: number;
-  error: string | null;
-  closed: string | null;
-}
+import { hostPort, poll } from '../fixtures/stack-util.js';
+import { streamState, streamedOn } from '../fixtures/tcp-stream/state.js';
 
 const IMAGE = 'ckpt-devcontainer:1';
-const getJson = async (url: string): Promise<StreamState> => (await (await fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) })).json()) as StreamState;
-
-function hostPort(rows: core.PsRow[], service: string): number {
-  const p = rows.find((r) => r.service === service)!.ports[0]!;
-  return Number(/:(\d+)->/.exec(p)![1]);
-}
 
 t.test('a process service and a container on one network: names both ways, connections across restore and clone', { timeout: 300_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true, docker: true })) return;
@@ -73,11 +60,11 @@ services:
   t.teardown(async () => {
     for (const p of ['pmix', 'pmix2']) if (core.readStack(ctx, p)) await core.down(ctx, p, { timeoutMs: 1000 });
   });
-  const server = (port = dbHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
-  const client = (port = appHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
+  const server = (port = dbHttp) => streamState(port);
+  const client = (port = appHttp) => streamState(port);
   const streams = async (port: number, what: string): Promise<void> => {
     const s0 = await server(port);
-    const moved = await poll(async () => ((await server(port)).last ?? 0) > (s0.last ?? 0) + 3000, 15_000);
+    const moved = await streamedOn(port);
     const s1 = await server(port);
     t.ok(moved, `${what} (last ${s0.last} → ${s1.last})`);
     t.equal(s1.error, null, `${what}: no gap or repetition`);

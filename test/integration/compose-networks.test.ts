@@ -8,21 +8,9 @@ import { join } from 'node:path';
 import * as core from '../../src/core/index.js';
 import { packageRoot } from '../../src/paths.js';
 import { requireIntegration, tempDir, writeManifest, freePort } from '../helpers/env.js';
-import { alive, ckptCli, poll, stackTracker } from '../fixtures/stack-util.js';
+import { alive, ckptCli, hostPort, poll, stackTracker } from '../fixtures/stack-util.js';
+import { streamState, streamedOn } from '../fixtures/tcp-stream/state.js';
 
-interface StreamState {
-  pid: number;
-  accepted?: number;
-  remotePort?: number | null;
-  localPort?: number | null;
-  last?: number;
-  count?: number;
-  lastSent?: number;
-  error: string | null;
-  closed: string | null;
-}
-
-const getJson = async (url: string): Promise<StreamState> => (await (await fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) })).json()) as StreamState;
 const fixture = (f: string): string => join(packageRoot, 'test/fixtures/tcp-stream', f);
 
 /** argv in a service's mount and network namespaces */
@@ -30,11 +18,6 @@ function inService(ctx: core.CoreContext, project: string, service: string, argv
   const pid = core.readStack(ctx, project)!.services[service]!.initPid!;
   const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-n', '--', ...argv], { encoding: 'utf8', timeout: 5000 });
   return { exitCode: r.status, stdout: r.stdout };
-}
-
-function hostPort(rows: core.PsRow[], service: string): number {
-  const p = rows.find((r) => r.service === service)!.ports[0]!;
-  return Number(/:(\d+)->/.exec(p)![1]);
 }
 
 t.test('compose networks for process services: names, one port twice, connections across restore and clone', { timeout: 240_000 }, async (t) => {
@@ -88,13 +71,13 @@ services:
   });
 
   const project = await core.loadProject({ file });
-  t.same(project.services.map((s) => [s.name, s.xCkpt.network]), [['replica', 'compose'], ['server', 'compose'], ['client', 'compose']].sort((a, b) => project.services.findIndex((s) => s.name === a[0]) - project.services.findIndex((s) => s.name === b[0])));
+  t.same(Object.fromEntries(project.services.map((s) => [s.name, s.xCkpt.network])), { replica: 'compose', server: 'compose', client: 'compose' });
   await core.up(ctx, project, { wait: true });
   track();
-  const server = (port = serverHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
-  const client = (port = clientHttp): Promise<StreamState> => getJson(`http://127.0.0.1:${port}/state`);
-  t.ok(await poll(async () => ((await server()).last ?? 0) > 3000, 10_000), 'the client reached the server by its alias `db` and streams');
-  const replica = await getJson(`http://127.0.0.1:${replicaHttp}/state`);
+  const server = (port = serverHttp) => streamState(port);
+  const client = (port = clientHttp) => streamState(port);
+  t.ok(await streamedOn(serverHttp, 3000, 10_000), 'the client reached the server by its alias `db` and streams');
+  const replica = await streamState(replicaHttp);
   t.equal(replica.accepted, 0, 'a second service listens on the same port 5000, in its own namespace');
 
   const hosts = inService(ctx, 'pnet', 'client', ['cat', '/etc/hosts']);
@@ -111,13 +94,11 @@ services:
   const hub = core.readStack(ctx, 'pnet')!.network!.pid;
   const hubTables = (): string => spawnSync('nsenter', [`--net=/proc/${hub}/ns/net`, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout;
   t.ok(await poll(() => !hubTables().includes('ckpt_hold'), 30_000), `the guard removed the hold from the hub (${hubTables().trim() || 'no tables'})`);
-  const k = await server();
-  t.ok(await poll(async () => ((await server()).last ?? 0) > (k.last ?? 0) + 3000, 15_000), 'and the stream flows again');
+  t.ok(await streamedOn(serverHttp), 'and the stream flows again');
 
   const c0 = await client();
   await core.checkpoint(ctx, 'pnet', 'streaming', { storeRoot });
-  const s1 = await server();
-  t.ok(await poll(async () => ((await server()).last ?? 0) > (s1.last ?? 0) + 3000, 10_000), 'the stream goes on after the checkpoint');
+  t.ok(await streamedOn(serverHttp, 3000, 10_000), 'the stream goes on after the checkpoint');
   t.equal((await server()).error, null, 'no gap or repetition across the dump');
 
   track();
@@ -129,7 +110,7 @@ services:
   const c2 = await client();
   t.equal(c2.localPort, c0.localPort, 'the client has the same connection after the restore');
   const s2 = await server();
-  const moved = await poll(async () => ((await server()).last ?? 0) > (s2.last ?? 0) + 3000, 15_000);
+  const moved = await streamedOn(serverHttp);
   const s3 = await server();
   t.ok(moved, `the stream continues on it (last ${s2.last} → ${s3.last})`);
   t.equal(s3.error, null, 'the server never saw a gap or a repetition');
@@ -143,16 +124,10 @@ services:
   t.not(cs, serverHttp, 'the clone publishes on ports of its own');
   const cloneHosts = inService(ctx, 'pnet2', 'client', ['cat', '/etc/hosts']);
   t.equal(cloneHosts.stdout, hosts.stdout, 'the clone sees the same names and addresses inside');
-  const k0 = await server(cs);
-  const k1 = await poll(async () => {
-    const s = await server(cs);
-    return (s.last ?? 0) > (k0.last ?? 0) + 3000 ? s : undefined;
-  }, 15_000);
-  t.ok(k1, "the clone's server keeps receiving on its restored connection");
+  t.ok(await streamedOn(cs), "the clone's server keeps receiving on its restored connection");
   t.equal((await server(cs)).error, null, 'without gap or repetition');
   t.equal((await client(cc)).localPort, c0.localPort, "the clone's client has the set's connection");
-  const o = await server();
-  t.ok(await poll(async () => ((await server()).last ?? 0) > (o.last ?? 0) + 3000, 10_000), 'the original streams on beside it');
+  t.ok(await streamedOn(serverHttp, 3000, 10_000), 'the original streams on beside it');
   t.equal((await server()).accepted, 1, 'and got no connection from the clone');
 
   track();

@@ -5,10 +5,8 @@ import t from 'tap';
 import { specKeys } from '../../../src/manifest/compose/spec-schema.js';
 import { SERVICE_KEYS, TOP_LEVEL_KEYS } from '../../../src/manifest/compose/keys.js';
 import { manifestSchema } from '../../../src/manifest/validate.js';
-import { loadProjectWithWarnings } from '../../../src/manifest/load.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { composeLoader } from '../../helpers/compose.js';
 
 const ckpt = manifestSchema() as { properties: Record<string, unknown>; definitions: { service: { properties: Record<string, unknown> } } };
 
@@ -27,22 +25,7 @@ t.test('every top-level key of the spec is modelled by ckpt or has a verdict', a
 });
 
 t.test('each table key, written in a service, gives its warning or refusal; a typo is still an unknown key', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ckpt-keys-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const load = async (yaml: string) => {
-    const file = join(dir, 'compose.yaml');
-    writeFileSync(file, yaml);
-    return loadProjectWithWarnings({ file, env: {} });
-  };
-  /** the details of the load's MANIFEST_INVALID error, one string */
-  const problems = async (yaml: string): Promise<string> => {
-    try {
-      await load(yaml);
-    } catch (e) {
-      return ((e as { details?: string[] }).details ?? []).join('\n');
-    }
-    return 'loaded without problems';
-  };
+  const { dir, load, problems } = composeLoader(t, 'ckpt-keys-');
   const r = await load('services:\n  app:\n    image: x\n    cap_add: [NET_ADMIN]\n    container_name: mine\n    expose: ["80"]\n');
   t.notMatch(r.warnings.join('\n'), /cap_add/, 'a container takes cap_add: no warning');
   t.same(r.project.services[0]!.container, { capAdd: ['NET_ADMIN'] });

@@ -1,29 +1,12 @@
 // The compose networks of process services (runtime/process/compose-network.ts): the plan is the
 // manifest's alone, so a restore and a clone get the same addresses; names follow compose's DNS.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadProjectWithWarnings } from '../../../src/manifest/load.js';
 import { addressesOf, holderFiles, holdScript, onDockerNetworks, onHubNetworks, planComposeNetworks } from '../../../src/runtime/process/compose-network.js';
 import { wantedPorts } from '../../../src/runtime/process/stack-network.js';
 import { CkptError } from '../../../src/errors.js';
+import { composeLoader } from '../../helpers/compose.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ckpt-pnet-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const load = async (yaml: string) => {
-  const file = join(dir, 'compose.yaml');
-  writeFileSync(file, yaml);
-  return loadProjectWithWarnings({ file, env: {} });
-};
-const problems = async (yaml: string): Promise<string> => {
-  try {
-    await load(yaml);
-  } catch (e) {
-    return ((e as { details?: string[] }).details ?? [(e as Error).message]).join('\n');
-  }
-  return 'loaded without problems';
-};
+const { load, problems } = composeLoader(t, 'ckpt-pnet-');
 
 const STACK = `
 networks:
