@@ -19,7 +19,8 @@
  * Usage:
  *   ckpt-shim run   --state DIR --log FILE [--cgroup DIR] [--net private | --netns PATH]
  *                   [--hostname NAME] [--hosts FILE] [--resolv FILE] [--workdir DIR]
- *                   [--user USER[:GROUP]] [--pid host] [--restart POLICY] -- ARGV...
+ *                   [--user USER[:GROUP]] [--pid host] [--restart POLICY]
+ *                   [--bind[-ro] SRC DST | --tmpfs[-ro] DST OPTIONS]... -- ARGV...
  *   ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] -- ARGV...   run ARGV (criu restore
  *                   --restore-detached) in the cgroup with the log as fd 3, then wait for the
  *                   tree it leaves behind, which the kernel re-parents to us.
@@ -228,6 +229,10 @@ struct run_opts {
 	 * (compose networks' names: its own hosts file, or Docker's DNS in a holder's namespace) */
 	const char *hosts;
 	const char *resolv;
+	/* compose volumes: binds (a volume's directory or a host path) and tmpfs, in this order;
+	 * ckpt sorts them parents first and makes their mount points */
+	struct { const char *src, *dst, *opts; int kind; } mounts[64];
+	int nmounts;
 	const char *hostname;
 	const char *workdir;
 	const char *user;
@@ -332,6 +337,30 @@ static void detach_foreign_mounts(void)
 	}
 }
 
+enum { MOUNT_BIND, MOUNT_BIND_RO, MOUNT_TMPFS, MOUNT_TMPFS_RO };
+
+/* The service's compose volumes, in its own mount namespace (the host never sees them). */
+static void mount_volumes(struct run_opts *o)
+{
+	char what[4200];
+	for (int i = 0; i < o->nmounts; i++) {
+		int kind = o->mounts[i].kind;
+		const char *dst = o->mounts[i].dst;
+		snprintf(what, sizeof(what), "mount %s at %s", kind >= MOUNT_TMPFS ? "tmpfs" : o->mounts[i].src, dst);
+		if (kind == MOUNT_TMPFS || kind == MOUNT_TMPFS_RO) {
+			unsigned long ro = kind == MOUNT_TMPFS_RO ? MS_RDONLY : 0;
+			if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | ro, o->mounts[i].opts))
+				die(what);
+			continue;
+		}
+		if (mount(o->mounts[i].src, dst, NULL, MS_BIND | MS_REC, NULL))
+			die(what);
+		/* a bind takes the source's flags; read-only needs a remount of the bind itself */
+		if (kind == MOUNT_BIND_RO && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL))
+			die(what);
+	}
+}
+
 /* First half of the init, still running the binary mapped from the host's mounts. */
 static int enter_namespaces(struct run_opts *o, char **argv_rest)
 {
@@ -362,6 +391,7 @@ static int enter_namespaces(struct run_opts *o, char **argv_rest)
 		die("bind the stack's hosts file over /etc/hosts");
 	if (o->resolv && mount(o->resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL))
 		die("bind the service's resolv.conf over /etc/resolv.conf");
+	mount_volumes(o);
 	if (o->private_net)
 		bring_up_loopback();
 	reopen_stdin();
@@ -1144,6 +1174,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ckpt-shim run --state DIR --log FILE [--cgroup DIR] [--net private]\n"
 		"                 [--hostname NAME] [--hosts FILE] [--resolv FILE] [--workdir DIR] [--user USER[:GROUP]] [--pid host]\n"
+		"                 [--bind[-ro] SRC DST] [--tmpfs[-ro] DST OPTIONS]...\n"
 		"                 [--restart no|always|unless-stopped|on-failure[:N]] -- ARGV...\n"
 		"       ckpt-shim adopt --state DIR [--cgroup DIR] [--log FILE] [--stdio pipe|here] -- ARGV...\n"
 		"       ckpt-shim netns --state DIR [--publish HOSTIP:HOSTPORT:[TARGETIP:]TARGET]...\n"
@@ -1172,6 +1203,22 @@ int main(int argc, char **argv)
 		}
 		if (!v)
 			usage();
+		if (!strcmp(a, "--bind") || !strcmp(a, "--bind-ro") || !strcmp(a, "--tmpfs") || !strcmp(a, "--tmpfs-ro")) {
+			if (i + 2 >= argc || o.nmounts >= 64)
+				usage();
+			int k = !strcmp(a, "--tmpfs") ? MOUNT_TMPFS : !strcmp(a, "--tmpfs-ro") ? MOUNT_TMPFS_RO : !strcmp(a, "--bind-ro") ? MOUNT_BIND_RO : MOUNT_BIND;
+			o.mounts[o.nmounts].kind = k;
+			if (k >= MOUNT_TMPFS) {
+				o.mounts[o.nmounts].dst = v;
+				o.mounts[o.nmounts].opts = argv[i + 2];
+			} else {
+				o.mounts[o.nmounts].src = v;
+				o.mounts[o.nmounts].dst = argv[i + 2];
+			}
+			o.nmounts++;
+			i += 2;
+			continue;
+		}
 		if (!strcmp(a, "--state"))
 			state_dir = v;
 		else if (!strcmp(a, "--log"))

@@ -14,7 +14,8 @@ fi
 
 # Packages ckpt and its tests use at run time (the CRIU build installs its own build deps);
 # docker-compose (1.29) is the reference the loader is compared with (compose-reference.test.ts).
-APT_PACKAGES=(curl iproute2 util-linux procps build-essential redis-server redis-tools tmux iptables nftables docker-compose)
+APT_PACKAGES=(curl iproute2 util-linux procps build-essential redis-server redis-tools tmux iptables nftables docker-compose
+  btrfs-progs xfsprogs postgresql-15)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

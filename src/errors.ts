@@ -45,6 +45,7 @@ export const CODES = {
   BUILD_FAILED: EXIT.runtime,
   SERVICE_UNHEALTHY: EXIT.runtime,
   VOLUME_IN_USE: EXIT.runtime,
+  VOLUME_CHANGED: EXIT.restore,
   CHECKPOINT_FAILED: EXIT.checkpoint,
   RESTORE_FAILED: EXIT.restore,
   STORE_LOCKED: EXIT.store,

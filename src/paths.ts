@@ -1,11 +1,19 @@
 // Where ckpt keeps things. Two roots, both overridable so tests run in temporary directories:
 //   state (running stacks: pids, logs)   CKPT_STATE_DIR, default /run/ckpt
 //   store (checkpoint sets)              --store / CKPT_STORE, default /var/lib/ckpt/store
+//   volumes (process services' volumes)  CKPT_VOLUMES, default /var/lib/ckpt/volumes: beside the
+//                                        store, so that a capture can snapshot or reflink
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const DEFAULT_STATE_DIR = '/run/ckpt';
 export const DEFAULT_STORE_DIR = '/var/lib/ckpt/store';
+
+export const DEFAULT_VOLUMES_DIR = '/var/lib/ckpt/volumes';
+
+export function volumesRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.CKPT_VOLUMES || DEFAULT_VOLUMES_DIR);
+}
 
 export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.CKPT_STATE_DIR || DEFAULT_STATE_DIR);

@@ -146,7 +146,7 @@ export function buildProgram(): Command {
     .addOption(fileOpt())
     .addOption(projOpt())
     .option('-t, --timeout <seconds>', 'grace period before SIGKILL (default: each service\'s stop_grace_period)')
-    .option('-v, --volumes', 'also remove the named volumes of its containers (anonymous ones always go)')
+    .option('-v, --volumes', 'also remove its named volumes (containers\' and process services\'; anonymous ones of containers always go)')
     .option('--json', 'print events as JSON lines')
     .action(async (opts: { timeout?: string; volumes?: boolean; json?: boolean }, cmd: Command) => {
       const { name } = await resolveTarget(globals(cmd), { needManifest: false });

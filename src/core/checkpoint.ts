@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DUMP_LOG } from '../criu/args.js';
 import type { DumpStatsSummary } from './stats.js';
 import { CkptError } from '../errors.js';
+import type { DataCaptured } from '../runtime/cut.js';
 import { ThawGuard, freeze, removeProjectNetworks, runtimeFor, stopStackNetwork, thaw, vforkInProgress, waitForGuard, type CheckpointPart, type CutContext, type SetServiceMeta } from '../runtime/index.js';
 import { sleep } from '../util/time.js';
 import type { ServiceRecord } from '../runtime/types.js';
@@ -33,6 +34,8 @@ export interface ServiceCheckpointStats extends DumpStatsSummary {
   bytes: number;
   /** wall time of its criu dump */
   dumpWallMs: number;
+  /** its volumes captured at the cut, each with its method and what it took (beside the dump) */
+  data?: DataCaptured[];
 }
 
 export interface CheckpointResult {
@@ -157,12 +160,13 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
           guard.watchPid(pid);
           faultPoint('dump');
         };
-        const r = await partOf(rec).dump(rec, dir, { leaveRunning: !opts.stop, onStart }).finally(() => meter.stop());
+        const dataDir = (volume: string, method: string): string => writer.dataDir(rec.service, volume, method);
+        const r = await partOf(rec).dump(rec, dir, { leaveRunning: !opts.stop, onStart, dataDir }).finally(() => meter.stop());
         const bytes = dirBytes(dir, readdirSync(dir));
         meter.finish(bytes);
-        const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...(await statsReader).readDumpStatsSafe(dir) };
+        const s: ServiceCheckpointStats = { service: rec.service, bytes, dumpWallMs: r.ms, ...(await statsReader).readDumpStatsSafe(dir), ...(r.data ? { data: r.data } : {}) };
         stats.push(s);
-        emit(rec.service, 'dumped', { bytes, ms: r.ms });
+        emit(rec.service, 'dumped', { bytes, ms: r.ms, ...(r.data ? { data: r.data } : {}) });
       }),
     );
     // CRIU puts a cgroup it found frozen back to FROZEN: the stack runs again only now.

@@ -190,6 +190,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
     gate: { dir: gateDir, script: restoreGatePath(), verdictFile: verdict, ckptPid: process.pid, arrivedDir, verified: verifying },
     allowChangedFiles: Boolean(opts.allowChangedFiles),
     here: Boolean(opts.here),
+    replaceData: Boolean(opts.replace),
     warn: (text) => ctx.events(ev({ type: 'message', level: 'warn', text })),
   };
   const parts = new Map<SetServiceMeta['runtime'], RestorePart>();

@@ -21,7 +21,7 @@ import { parseLongPort, parsePortSpec } from './ports.js';
 import { dependencyEntries, envFileEntries, processNetworkMode, serviceRuntime, type RawCommand, type RawHealthcheck, type RawManifest, type RawService } from './raw.js';
 import { splitShell } from './shell.js';
 import type { DependsCondition, Healthcheck, NetworkMode, Project, RestartPolicy, Service, VolumeMount } from './types.js';
-import { parseLongVolume, parseVolumeSpec } from './volumes.js';
+import { parseLongVolume, parseTmpfsSpec, parseVolumeSpec } from './volumes.js';
 
 export const DEFAULTS = {
   healthcheckIntervalMs: 30_000,
@@ -140,6 +140,11 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
     if (declared?.['external'] === true) m.external = typeof declared['name'] === 'string' ? declared['name'] : m.source;
     return m;
   });
+  // a process service's `tmpfs:` are mounts of its own namespace; a container's go to Docker as Tmpfs
+  if (runtime === 'process') {
+    const t = (s as { tmpfs?: unknown }).tmpfs;
+    volumes.push(...(typeof t === 'string' ? [t] : Array.isArray(t) ? t.map(String) : []).map(parseTmpfsSpec));
+  }
   const ports = (s.ports ?? []).flatMap((p) => (typeof p === 'object' ? parseLongPort(p) : parsePortSpec(p)));
   const r = restart(s.restart);
   const hc = healthcheck(s.healthcheck);

@@ -57,6 +57,9 @@ function renderService(s: Service): Record<string, unknown> {
       ...(v.source === undefined ? {} : { source: v.source }),
       target: v.target,
       read_only: v.readOnly,
+      ...(v.tmpfs ? { tmpfs: { ...(v.tmpfs.sizeBytes !== undefined ? { size: v.tmpfs.sizeBytes } : {}), ...(v.tmpfs.mode !== undefined ? { mode: v.tmpfs.mode } : {}) } } : {}),
+      ...(v.noCopy ? { volume: { nocopy: true } } : {}),
+      ...(v.createHostPath ? { bind: { create_host_path: true } } : {}),
     }));
   }
   if (s.ports.length > 0) {

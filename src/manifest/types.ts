@@ -23,10 +23,16 @@ export interface PortMapping {
 }
 
 export interface VolumeMount {
-  type: 'bind' | 'volume';
+  type: 'bind' | 'volume' | 'tmpfs';
   source?: string;
   target: string;
   readOnly: boolean;
+  /** type tmpfs: its size in bytes and mode (both optional: the kernel's defaults) */
+  tmpfs?: { sizeBytes?: number; mode?: number };
+  /** type volume: a new volume is not filled with what is at the target (compose's volume.nocopy) */
+  noCopy?: boolean;
+  /** type bind (long form): a missing source is an error unless this is set (compose's bind.create_host_path) */
+  createHostPath?: boolean;
   /**
    * a named volume declared `external: true`: the Docker volume of this name (its `name:`, else
    * the key), used as it is — shared, never created, removed or stored in a set

@@ -18,10 +18,18 @@ import { checkNetworks } from './compose/networks.js';
 import { composeSpecErrors } from './compose/spec-schema.js';
 import { isRecord } from './raw.js';
 import { ShellSplitError, splitShell } from './shell.js';
-import { VolumeError, parseLongVolume, parseVolumeSpec, type LongVolume } from './volumes.js';
+import { VolumeError, parseLongVolume, parseTmpfsSpec, parseVolumeSpec, type LongVolume } from './volumes.js';
 import type { VolumeMount } from './types.js';
 
 /** Where the schema lives: ../../schema from both src/manifest and dist/manifest. */
+/** Options of a long-form mount that ckpt reads but does not act on: [group, key, what happens instead]. */
+const UNHONOURED_MOUNT_OPTIONS: [string | undefined, string, string][] = [
+  ['volume', 'subpath', 'the whole volume is mounted at the target; mount a directory of it with a bind mount instead'],
+  ['bind', 'propagation', 'the mount is private to the service (rprivate), as a process service\'s mounts always are'],
+  ['bind', 'selinux', 'ckpt does not relabel files (SELinux labels are left as they are)'],
+  [undefined, 'consistency', 'it is a Docker Desktop hint and changes nothing on Linux'],
+];
+
 export const SCHEMA_URL = new URL('../../schema/ckpt-manifest.schema.json', import.meta.url);
 
 let schemaCache: Record<string, unknown> | undefined;
@@ -381,9 +389,15 @@ export function checkSemantics(value: unknown): CheckResult {
           isRecord(v) &&
           typeof v['target'] === 'string' &&
           typesFit(v, { source: ['string'], read_only: ['boolean'] }) &&
-          (v['type'] === undefined || v['type'] === 'bind' || v['type'] === 'volume')
+          (v['type'] === undefined || v['type'] === 'bind' || v['type'] === 'volume' || v['type'] === 'tmpfs')
         ) {
           tryCatch(VolumeError, () => (mount = parseLongVolume(v as unknown as LongVolume)), (e) => problem(at('volumes', i), e.message));
+          for (const [group, key, why] of UNHONOURED_MOUNT_OPTIONS) {
+            const g = group ? v[group] : v;
+            if (isRecord(g) && g[key] !== undefined) {
+              warnings.push({ at: group ? at('volumes', i, group, key) : at('volumes', i, key), message: `is not acted on by ckpt: ${why}` });
+            }
+          }
         }
         const m = mount as VolumeMount | undefined;
         if (m && m.type === 'volume' && m.source !== undefined && !declaredVolumes.includes(m.source)) {
@@ -392,6 +406,11 @@ export function checkSemantics(value: unknown): CheckResult {
         }
       });
     }
+
+    const tmpfs = s['tmpfs'];
+    (typeof tmpfs === 'string' ? [tmpfs] : Array.isArray(tmpfs) ? tmpfs : []).forEach((t, i) => {
+      if (typeof t === 'string') tryCatch(VolumeError, () => parseTmpfsSpec(t), (e) => problem(typeof tmpfs === 'string' ? at('tmpfs') : at('tmpfs', i), e.message));
+    });
 
     // --- dependencies
     const deps = s['depends_on'];

@@ -58,6 +58,17 @@ export interface DumpOptions {
   leaveRunning: boolean;
   /** CRIU (or runc) started: the guard watches it */
   onStart(pid: number): void;
+  /** where to capture one of the service's volumes into the set (store SetWriter.dataDir) */
+  dataDir(volume: string, method: string): string;
+}
+
+/** One volume captured at the cut: how, and what it cost the frozen stack. */
+export interface DataCaptured {
+  volume: string;
+  method: string;
+  /** why this method (e.g. "ext4 has no snapshots or reflinks") */
+  why: string;
+  ms: number;
 }
 
 export interface CheckpointPart {
@@ -66,7 +77,7 @@ export interface CheckpointPart {
   prepare(): Promise<Record<string, Omit<SetServiceMeta, 'runtime' | 'rssBytes'>>>;
   freezing(): void;
   frozen(): Promise<void>;
-  dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number }>;
+  dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number; data?: DataCaptured[] }>;
   resumed(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -105,6 +116,11 @@ export interface RestoreContext {
   allowChangedFiles: boolean;
   /** --here: into this terminal */
   here: boolean;
+  /**
+   * --replace: a volume the set holds replaces the live one even when that one changed since the
+   * cut (without it the restore refuses, naming what would be lost)
+   */
+  replaceData: boolean;
   warn(text: string): void;
 }
 

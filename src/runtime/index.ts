@@ -1,5 +1,6 @@
 import { DockerRuntime } from './docker/docker-runtime.js';
 import { ProcessRuntime } from './process/process-runtime.js';
+import { removeProjectVolumes as removeProcessVolumes } from './process/volumes.js';
 import type { ServiceRuntime } from './types.js';
 import type { Project } from '../manifest/types.js';
 
@@ -10,9 +11,9 @@ export function runtimeFor(kind: 'process' | 'docker'): ServiceRuntime {
   return kind === 'process' ? processRuntime : dockerRuntime;
 }
 
-/** compose down -v: the named volumes of a project that is down (Docker's; process services have none) */
-export function removeProjectVolumes(project: Project): Promise<string[]> {
-  return dockerRuntime.removeVolumes(project);
+/** compose down -v: the volumes of a project that is down (its containers' in Docker, its process services' in ckpt's volumes root) */
+export async function removeProjectVolumes(project: Project): Promise<string[]> {
+  return [...removeProcessVolumes(project), ...(await dockerRuntime.removeVolumes(project))];
 }
 
 /** compose down: the networks of a project that is down (Docker's own; external ones stay) */

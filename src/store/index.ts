@@ -10,4 +10,5 @@ export {
   type VerifyReport,
 } from './store.js';
 export { MANIFEST_FILE, SET_NAME, checkSetName, isSetName, similarNames } from './names.js';
-export { type FileEntry, type SetManifest } from './manifest.js';
+export { type DataRecord, type FileEntry, type SetManifest } from './manifest.js';
+export { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex, type DataIndex } from './data-index.js';

@@ -15,6 +15,16 @@ export interface FileEntry {
   size: number;
 }
 
+/** One data tree of a service in a set. */
+export interface DataRecord {
+  /** the index file, one of the service's files */
+  index: string;
+  /** how it was captured (btrfs-snapshot, reflink, copy) */
+  method: string;
+  files: number;
+  bytes: number;
+}
+
 export interface SetManifest {
   format: typeof MANIFEST_FORMAT;
   version: typeof MANIFEST_VERSION;
@@ -27,8 +37,12 @@ export interface SetManifest {
   createdAt: string;
   /** the set the stack had been restored from, if any */
   parent?: string;
-  /** service → image file name → content; services in the order the caller gave */
-  services: Record<string, { files: Record<string, FileEntry> }>;
+  /**
+   * service → image file name → content; services in the order the caller gave. `data`: the
+   * service's volumes captured at the cut, each a tree in <set>/.data/<service>/<volume> with
+   * its index among the files
+   */
+  services: Record<string, { files: Record<string, FileEntry>; data?: Record<string, DataRecord> }>;
   meta: {
     /** hash of the ckpt manifest (project config) the stack ran with */
     manifestHash?: string;
@@ -108,6 +122,11 @@ export function parseManifest(text: string, path: string): SetManifest {
         throw corrupt(`${svc}/${name} has no valid sha256`);
       }
       if (!Number.isSafeInteger(f.size) || f.size < 0) throw corrupt(`${svc}/${name} has no valid size`);
+    }
+    for (const [volume, d] of Object.entries((s as { data?: Record<string, DataRecord> }).data ?? {})) {
+      if (!SERVICE_NAME.test(volume) || d === null || typeof d !== 'object' || typeof d.index !== 'string' || !Object.hasOwn(s.files, d.index)) {
+        throw corrupt(`service ${svc}: data ${JSON.stringify(volume)} has no index among its files`);
+      }
     }
   }
   return m as SetManifest;

@@ -64,6 +64,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { removeTreeSync, syncFilesystem } from '../data/snapshot.js';
+import { DATA_DIR, checkTree, dataIndexName, indexTree, parseDataIndex } from './data-index.js';
 import { CkptError } from '../errors.js';
 import { acquireLock, type Lock } from '../util/lock.js';
 import {
@@ -82,7 +84,7 @@ import {
 } from './io.js';
 import { ImageFollower, type FollowedHash } from './follow.js';
 import { VerifiedFiles } from './verified.js';
-import { parseManifest, serializeManifest, type FileEntry, type SetManifest } from './manifest.js';
+import { parseManifest, serializeManifest, type FileEntry, type SetManifest, type DataRecord } from './manifest.js';
 import { MANIFEST_FILE, checkServiceName, checkSetName, isSetName, similarNames } from './names.js';
 
 export interface SetMeta {
@@ -131,6 +133,11 @@ export interface SetWriter {
    * files. Optional: commit hashes whatever was not followed.
    */
   follow(service: string): { done(): Promise<void> };
+  /**
+   * Where to capture the tree of one of the service's volumes (it must not exist yet: the caller
+   * makes it, by `method`); commit indexes it and keeps it in the set (data/snapshot.ts).
+   */
+  dataDir(service: string, volume: string, method: string): string;
   /** store every file, write the manifest, make the set visible; releases the lock */
   commit(extra?: { stats?: unknown }): Promise<SetInfo>;
   /** remove the temporary directory and release the lock; a no-op after commit */
@@ -186,6 +193,8 @@ interface Loaded {
 }
 
 interface WriterState {
+  /** data trees captured into the set: service → volume → method */
+  data: Map<string, Map<string, string>>;
   /** hashes taken while the files were written, by path */
   followed: Map<string, FollowedHash>;
   followers: Set<ImageFollower>;
@@ -225,6 +234,14 @@ function writePrivateFile(path: string, text: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Removes a set's directory; its data trees may be read-only btrfs snapshots, removed first. */
+function removeSetDir(dir: string): void {
+  for (const service of readdirOrEmpty(join(dir, DATA_DIR))) {
+    for (const volume of readdirOrEmpty(join(dir, DATA_DIR, service))) removeTreeSync(join(dir, DATA_DIR, service, volume));
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function checkMeta(meta: SetMeta): void {
@@ -318,7 +335,7 @@ export class Store {
       if (!opts.replace && this.target(name) !== undefined) throw this.exists(name);
       const at = new Date();
       const id = newId(at);
-      w = { followed: new Map(), followers: new Set(), name, meta: { ...meta, services: [...meta.services] }, replace: Boolean(opts.replace), id, dir: join(this.tmpDir, id), createdAt: at.toISOString() };
+      w = { data: new Map(), followed: new Map(), followers: new Set(), name, meta: { ...meta, services: [...meta.services] }, replace: Boolean(opts.replace), id, dir: join(this.tmpDir, id), createdAt: at.toISOString() };
       mkdirPrivate(w.dir);
     } catch (e) {
       lock.release();
@@ -357,6 +374,21 @@ export class Store {
           },
         };
       },
+      dataDir: (service: string, volume: string, method: string): string => {
+        if (!open) closed();
+        if (!w.meta.services.includes(service)) throw new Error(`service "${service}" is not part of set "${name}"`);
+        checkServiceName(volume);
+        const dir = join(w.dir, DATA_DIR, service);
+        try {
+          mkdirPrivate(join(w.dir, DATA_DIR));
+          mkdirPrivate(dir);
+        } catch (e) {
+          throw storeIoError(e, this.root, dir);
+        }
+        if (!w.data.has(service)) w.data.set(service, new Map());
+        w.data.get(service)!.set(volume, method);
+        return join(dir, volume);
+      },
       commit: async (extra: { stats?: unknown } = {}): Promise<SetInfo> => {
         if (!open) closed();
         open = false;
@@ -372,7 +404,7 @@ export class Store {
         open = false;
         await Promise.all([...w.followers].map((f) => f.abandon()));
         try {
-          rmSync(w.dir, { recursive: true, force: true });
+          removeSetDir(w.dir);
         } finally {
           lock.release();
         }
@@ -393,6 +425,7 @@ export class Store {
     let oldId: string | undefined;
     const entries = new Map<string, FileEntry>();
     try {
+      const data = await this.indexData(w, st.known);
       const files = this.collect(w);
       await eachLimit(files, this.concurrency, async (f) => {
         try {
@@ -409,7 +442,7 @@ export class Store {
       for (const s of w.meta.services) {
         const fileEntries: Record<string, FileEntry> = {};
         for (const f of files.filter((x) => x.service === s)) fileEntries[f.name] = entries.get(`${s}/${f.name}`)!;
-        services[s] = { files: fileEntries };
+        services[s] = { files: fileEntries, ...(data.has(s) ? { data: Object.fromEntries(data.get(s)!) } : {}) };
       }
       const manifest: SetManifest = {
         format: 'ckpt-set',
@@ -443,7 +476,7 @@ export class Store {
       // (Best effort: whatever cannot be removed now is in tmp/ or unnamed in snapshots/, for gc.)
       for (const p of [w.dir, snapshot, link]) {
         try {
-          rmSync(p, { recursive: true, force: true });
+          removeSetDir(p);
         } catch {
           /* gc */
         }
@@ -473,10 +506,31 @@ export class Store {
     return this.getSet(w.name);
   }
 
+  /**
+   * Indexes each captured data tree into its service's directory (data-<volume>.json, then
+   * stored like an image) and flushes the trees' filesystem; returns what the manifest records.
+   */
+  private async indexData(w: WriterState, known: VerifiedFiles): Promise<Map<string, Map<string, DataRecord>>> {
+    const out = new Map<string, Map<string, DataRecord>>();
+    for (const [service, volumes] of w.data) {
+      for (const [volume, method] of volumes) {
+        const tree = join(w.dir, DATA_DIR, service, volume);
+        const index = await indexTree(tree, method, known);
+        const name = dataIndexName(volume);
+        writePrivateFile(join(w.dir, service, name), JSON.stringify(index));
+        if (!out.has(service)) out.set(service, new Map());
+        out.get(service)!.set(volume, { index: name, method, files: index.files, bytes: index.bytes });
+      }
+    }
+    if (out.size) await syncFilesystem(join(w.dir, DATA_DIR));
+    return out;
+  }
+
   /** The files to store; the temporary directory must hold exactly one flat directory per service. */
   private collect(w: WriterState): { service: string; name: string; path: string }[] {
     const out: { service: string; name: string; path: string }[] = [];
     for (const e of readdirSync(w.dir, { withFileTypes: true })) {
+      if (e.name === DATA_DIR) continue;
       const p = join(w.dir, e.name);
       if (!e.isDirectory()) throw new Error(`${p}: a set directory holds only one directory per service`);
       if (!w.meta.services.includes(e.name)) {
@@ -627,7 +681,7 @@ export class Store {
       /* a damaged set: gc finds its objects */
     }
     const freed = privateBytes(aside);
-    rmSync(aside, { recursive: true, force: true });
+    removeSetDir(aside);
     return freed + this.pruneObjects(new Set(hashes.map((h) => this.objectPath(h))));
   }
 
@@ -841,7 +895,7 @@ export class Store {
         if (l.manifest.id !== l.id) problems.push(`${MANIFEST_FILE}: describes snapshot ${l.manifest.id}, found in ${l.id}`);
         if (!opts.services) {
           for (const e of readdirOrEmpty(l.dir)) {
-            if (e !== MANIFEST_FILE && !all.includes(e)) problems.push(`${e}: not in the manifest (extra file)`);
+            if (e !== MANIFEST_FILE && e !== DATA_DIR && !all.includes(e)) problems.push(`${e}: not in the manifest (extra file)`);
           }
         }
         for (const service of services) {
@@ -879,6 +933,18 @@ export class Store {
           files++;
           bytes += got.size;
         });
+        // data trees, checked against their indexes once those are known to be the set's own
+        if (problems.length === 0) {
+          for (const service of services) {
+            for (const [volume, d] of Object.entries(l.manifest.services[service]!.data ?? {})) {
+              const index = parseDataIndex(readFileSync(join(l.dir, service, d.index), 'utf8'), `${service}/${d.index}`);
+              const found = await checkTree(join(l.dir, DATA_DIR, service, volume), index, known, !opts.trustUnchanged);
+              problems.push(...found.map((p) => `${DATA_DIR}/${service}/${volume}/${p}`));
+              files += index.files;
+              bytes += index.bytes;
+            }
+          }
+        }
       } catch (e) {
         throw storeIoError(e, this.root);
       }
@@ -945,7 +1011,7 @@ export class Store {
       for (const e of readdirOrEmpty(this.tmpDir)) {
         const p = join(this.tmpDir, e);
         report.freedBytes += privateBytes(p);
-        rmSync(p, { recursive: true, force: true });
+        removeSetDir(p);
         report.removedTmp++;
       }
       // Snapshots no name points at. If a name cannot be read, keep every snapshot: better a

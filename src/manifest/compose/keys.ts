@@ -99,7 +99,8 @@ export const SERVICE_KEYS: Record<string, Rule> = {
   stop_signal: split(warn(`${IGNORED}: \`ckpt down\` stops a process service with SIGTERM, then SIGKILL after its grace period`), { honour: true }),
   storage_opt: dockerOnly('storage driver options'),
   sysctls: containerOption('namespaced sysctls'),
-  tmpfs: containerOption('tmpfs mounts'),
+  // a process service's tmpfs mounts are made in its mount namespace, as its volumes are
+  tmpfs: { honour: true },
   // CRIU restores the program on a new pty whose master goes to the shim (ckpt-runc.sh)
   tty: split(warn('is a container option; a process service has no terminal'), { honour: true }),
   ulimits: warn(`${IGNORED}: the service runs with ckpt's limits (raising them needs CAP_SYS_RESOURCE, which root lacks on some hosts)`),
@@ -176,14 +177,6 @@ export function declarationWarnings(value: unknown): Issue[] {
     }
     if (s['labels'] !== undefined) {
       out.push({ at: ['services', name, 'labels'], key: true, path: ['services', name], message: '`labels` is a container option; a process service ignores it' });
-    }
-    if (Array.isArray(s['volumes']) && s['volumes'].length > 0) {
-      out.push({
-        at: ['services', name, 'volumes'],
-        key: true,
-        path: ['services', name],
-        message: `\`volumes\` ${IGNORED} for a process service: nothing is mounted, the program sees the host's files at their own paths`,
-      });
     }
   }
   return out;

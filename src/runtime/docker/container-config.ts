@@ -59,9 +59,15 @@ export function containerConfig(project: Project, service: Service, o: Container
   const binds: string[] = [];
   const mounts: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']> = [];
   for (const v of service.volumes) {
+    // Binds make a missing host directory (the short form's rule); a long-form bind without
+    // create_host_path was refused by up if its source is missing (checkBindSources)
     if (v.type === 'bind') binds.push(`${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
-    else if (v.source) mounts.push({ Type: 'volume', Source: v.external ?? volumeName(project.name, v.source), Target: v.target, ReadOnly: v.readOnly });
-    else mounts.push({ Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly });
+    else if (v.type === 'tmpfs') {
+      const t = v.tmpfs ?? {};
+      mounts.push({ Type: 'tmpfs', Source: '', Target: v.target, ReadOnly: v.readOnly, ...(t.sizeBytes !== undefined || t.mode !== undefined ? { TmpfsOptions: { ...(t.sizeBytes !== undefined ? { SizeBytes: t.sizeBytes } : {}), ...(t.mode !== undefined ? { Mode: t.mode } : {}) } as NonNullable<(typeof mounts)[number]['TmpfsOptions']> } : {}) });
+    } else {
+      mounts.push({ Type: 'volume', Source: v.source ? (v.external ?? volumeName(project.name, v.source)) : '', Target: v.target, ReadOnly: v.readOnly, ...(v.noCopy ? { VolumeOptions: { NoCopy: true } as NonNullable<(typeof mounts)[number]['VolumeOptions']> } : {}) });
+    }
   }
   const c = service.container ?? {};
   for (const f of o.secrets ?? []) binds.push(`${f.source}:${f.target}:ro`);

@@ -3,15 +3,18 @@
 // host's tmpfs mounts named as external; it comes back under a fresh ckpt-shim in a cgroup of
 // its own, its log pipe replaced by a new one, into a new stack namespace held by ckpt-shim.
 import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { criuDump, criuRestoreDetached } from '../../criu/run.js';
 import { requireFeatures } from '../../criu/features.js';
 import { CkptError } from '../../errors.js';
-import type { Service, ServiceRestoreOptions } from '../../manifest/types.js';
+import type { Service, ServiceRestoreOptions, VolumeMount } from '../../manifest/types.js';
+import { captureMethod, captureTree } from '../../data/snapshot.js';
+import { externalVolumeMounts, prepareMounts, storedVolumes, volumeKey, volumePath } from './volumes.js';
+import { VolumeRestore } from './volume-restore.js';
 import { shimPath } from '../../paths.js';
 import { readStat } from '../../util/proc.js';
 import { serviceConfigHash } from '../config-hash.js';
-import type { CheckpointPart, CutContext, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
+import type { CheckpointPart, CutContext, DataCaptured, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
 import type { ServiceRecord } from '../types.js';
 import { remappedImages } from '../../criu/images/remap-inet.js';
 import type { RestoreAddressPlan } from '../docker/addresses.js';
@@ -47,6 +50,18 @@ function outputPipeKey(rec: ServiceRecord): string {
     });
   }
   return link;
+}
+
+/** Captures one volume of a service into the set (data/snapshot.ts), timing it. */
+async function captureVolume(project: string, spec: Service, v: VolumeMount, dir: string, o: DumpOptions): Promise<DataCaptured> {
+  const t0 = performance.now();
+  const live = volumePath(project, spec.name, v);
+  const volume = volumeKey(spec.name, v);
+  // the method depends on where the set is: the set's directory, beside the service's images
+  const { method, why } = captureMethod(live, dirname(dir));
+  const dest = o.dataDir(volume, method);
+  await captureTree(live, dest, method);
+  return { volume, method, why, ms: performance.now() - t0 };
 }
 
 export class ProcessCheckpoint implements CheckpointPart {
@@ -112,10 +127,13 @@ export class ProcessCheckpoint implements CheckpointPart {
     this.held = hub;
   }
 
-  async dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number }> {
+  async dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number; data?: DataCaptured[] }> {
     const spec = this.specOf.get(rec.service);
     const pidns = this.pidnses.get(rec.service);
-    return criuDump(
+    // the volumes beside the dump: both while the tree is frozen, so data and memory are one cut
+    const data = spec ? Promise.all(storedVolumes(spec).map((v) => captureVolume(this.ctx.project, spec, v, dir, o))) : Promise.resolve([]);
+    data.catch(() => undefined);
+    const dumped = await criuDump(
       {
         pid: rec.initPid!,
         imagesDir: dir,
@@ -127,13 +145,19 @@ export class ProcessCheckpoint implements CheckpointPart {
           ...(this.hostMounts.get(rec.service) ?? []),
           ...(spec?.xCkpt.network === 'compose' ? [{ key: HOSTS_KEY, path: '/etc/hosts' }] : []),
           ...(rec.netHolder ? [{ key: RESOLV_KEY, path: '/etc/resolv.conf' }] : []),
+          ...(spec ? externalVolumeMounts(spec) : []),
         ],
         ...(externalNet(spec) ? { externalNetns: { inode: netnsInode(rec.initPid!), key: STACK_NETNS_KEY } } : {}),
         ...(pidns ? { externalPidns: { inode: pidns, key: PIDNS_KEY } } : {}),
       },
       `service ${rec.service}`,
       o.onStart,
-    );
+    ).catch(async (e: unknown) => {
+      await data.catch(() => undefined);
+      throw e;
+    });
+    const captured = await data;
+    return { ...dumped, ...(captured.length ? { data: captured } : {}) };
   }
 
   async resumed(): Promise<void> {
@@ -163,17 +187,21 @@ export class ProcessRestore implements RestorePart {
   /** network holder containers made (Docker's networks) */
   private readonly netHolders: string[] = [];
   private addresses: RestoreAddressPlan | undefined;
+  private readonly volumes: VolumeRestore;
 
   constructor(
     private readonly ctx: RestoreContext,
     private readonly services: Service[],
     /** the set's record of every service (the containers' endpoints, for the address plan) */
     private readonly meta: Record<string, SetServiceMeta> = {},
-  ) {}
+  ) {
+    this.volumes = new VolumeRestore(ctx, services);
+  }
 
   async check(): Promise<void> {}
 
   async prepare(): Promise<{ network?: StackNetwork }> {
+    this.volumes.check();
     // on Docker's networks, the same addresses as the containers' plan (runtime/docker/addresses.ts)
     if (this.services.some((s) => onDockerNetworks(this.ctx.project, s))) {
       const { planRestoreAddresses, recordedEndpoints } = await import('../docker/addresses.js');
@@ -204,6 +232,9 @@ export class ProcessRestore implements RestorePart {
     createCgroup(cgroup);
     // the same addresses as at the cut: the plan depends on the manifest only (compose-network.ts)
     const clone = this.ctx.project.name !== this.ctx.setProject;
+    // the set's volumes in place of the live ones, then the mounts as at up
+    const sources = await this.volumes.bringBack(service);
+    const mounts = prepareMounts(this.ctx.project, service, sources);
     const held = onDockerNetworks(this.ctx.project, service)
       ? await joinDockerNetworks(this.ctx.project, service, serviceDir, this.ctx.stateRoot, { ...(this.addresses?.requests[service.name] ? { addresses: this.addresses.requests[service.name] } : {}), remapPorts: clone })
       : undefined;
@@ -231,6 +262,7 @@ export class ProcessRestore implements RestorePart {
           ...(meta.hostMounts ?? []),
           ...(hostsFile ? [{ key: HOSTS_KEY, path: hostsFile }] : []),
           ...(held ? [{ key: RESOLV_KEY, path: held.net.resolvFile }] : []),
+          ...mounts.filter((m) => m.key).map((m) => ({ key: m.key!, path: m.source! })),
         ],
         allowChangedFiles: this.ctx.allowChangedFiles,
       },
@@ -273,9 +305,11 @@ export class ProcessRestore implements RestorePart {
 
   async finish(): Promise<void> {
     if (this.network) await unlockNetwork(this.network);
+    this.volumes.finish();
   }
 
   async abort(): Promise<void> {
+    this.volumes.abort();
     // the cgroups of services that never came back (their shims killed and reaped what CRIU had made)
     for (const s of this.services) if (!this.restored.has(s.name)) removeCgroup(this.ctx.cgroup(s.name));
     for (const h of this.holders) await stopStackNetwork(h);

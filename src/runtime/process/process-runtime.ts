@@ -18,6 +18,7 @@ import { serviceConfigHash } from '../config-hash.js';
 import { addressesOf, onDockerNetworks, onHubNetworks, planComposeNetworks } from './compose-network.js';
 import { joinDockerNetworks } from './docker-networks.js';
 import { publishedPorts, savedConfig } from '../docker/saved-config.js';
+import { mountArgs, prepareMounts, type ServiceMount } from './volumes.js';
 import { attachHolderToHub, netnsPath, startServiceNetns, stopStackNetwork } from './stack-network.js';
 
 /** The environment a process service sees: a minimal base plus what the manifest says. */
@@ -40,8 +41,8 @@ export interface ServiceNet {
   resolvFile?: string;
 }
 
-export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string, net: ServiceNet = {}): string[] {
-  const args = ['run', '--state', serviceDir, '--log', logFile, '--cgroup', cgroup];
+export function shimArgs(service: Service, serviceDir: string, logFile: string, cgroup: string, net: ServiceNet = {}, mounts: ServiceMount[] = []): string[] {
+  const args = ['run', '--state', serviceDir, '--log', logFile, '--cgroup', cgroup, ...mountArgs(mounts)];
   if (service.xCkpt.network === 'private') args.push('--net', 'private');
   if (service.xCkpt.network === 'stack') {
     if (!net.stackNetns) throw new Error(`service ${service.name} wants the stack network, but none was created`);
@@ -115,6 +116,8 @@ export class ProcessRuntime implements ServiceRuntime {
     mkdirSync(serviceDir, { recursive: true, mode: 0o700 });
     const logFile = join(serviceDir, 'service.log');
     for (const stale of ['init.pid', 'shim.pid', 'exit']) rmSync(join(serviceDir, stale), { force: true });
+    // volumes first: a refusal (a missing bind source) leaves nothing else made
+    const mounts = prepareMounts(project, service);
     const cgroup = serviceCgroup(stateRoot, project.name, service.name);
     createCgroup(cgroup);
     const stackNetns = stackNetwork && netnsPath(stackNetwork);
@@ -130,7 +133,7 @@ export class ProcessRuntime implements ServiceRuntime {
     }
     const own = onHubNetworks(project, service) && !held ? await startServiceNetns(project, service, serviceDir, stackNetns) : undefined;
     const net: ServiceNet = { ...(stackNetns ? { stackNetns } : {}), ...(own ? { ownNetns: own.netns, hostsFile: own.hostsFile } : {}), ...(held?.net ?? {}) };
-    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, net), {
+    const child = spawn(shim, shimArgs(service, serviceDir, logFile, cgroup, net, mounts), {
       detached: true,
       stdio: 'ignore',
       env: serviceEnvironment(service),

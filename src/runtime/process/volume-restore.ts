@@ -1,0 +1,105 @@
+// A restore brings each volume back as it was at the cut (volumes.ts has where volumes live).
+//
+// The rule for the data a restore would replace: **refuse unless --replace**. A live volume that
+// is not the set's tree, entry for entry (owner, mode, size, mtime), holds data written since the
+// cut, or never in the set; restoring over it without being asked would lose it silently. The
+// refusal names each such volume, its size and its last write, and the three ways on: keep it in
+// a set first (`ckpt checkpoint`), drop it (`ckpt down -v`), or `--replace`. Why not an automatic
+// set of the old data: it would hold data without the memory that goes with it (the stack is
+// down), grow the store behind the user's back on every roll, and cost a full copy on ext4.
+//
+// With --replace (or nothing to lose), the live volume is moved aside (a rename: O(1) on every
+// filesystem), the set's tree is copied into its place (a snapshot or reflink where the
+// filesystem allows), and the old one is deleted only once every service is back; a failed
+// restore puts it back. A clone's volumes are new (<clone>_<name>): nothing is replaced.
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CkptError } from '../../errors.js';
+import type { Service } from '../../manifest/types.js';
+import { materializeTree, removeTreeSync } from '../../data/snapshot.js';
+import { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex, type DataIndex } from '../../store/index.js';
+import type { RestoreContext } from '../cut.js';
+import { storedVolumes, volumeKey, volumePath } from './volumes.js';
+
+interface Moved {
+  live: string;
+  aside?: string;
+}
+
+function treeBytes(index: DataIndex): string {
+  const mib = index.bytes / 1048576;
+  return mib >= 1 ? `${mib.toFixed(1)} MiB` : `${Math.ceil(index.bytes / 1024)} KiB`;
+}
+
+export class VolumeRestore {
+  private readonly moved: Moved[] = [];
+
+  constructor(
+    private readonly ctx: RestoreContext,
+    private readonly services: Service[],
+  ) {}
+
+  private stored(service: Service, key: string): { tree: string; index: DataIndex } | undefined {
+    const tree = join(this.ctx.setDir, DATA_DIR, service.name, key);
+    const indexFile = join(this.ctx.setDir, service.name, dataIndexName(key));
+    if (!existsSync(tree) || !existsSync(indexFile)) return undefined;
+    return { tree, index: parseDataIndex(readFileSync(indexFile, 'utf8'), indexFile) };
+  }
+
+  /** Before anything is made: refuse to lose data the set does not hold, unless --replace. */
+  check(): void {
+    if (this.ctx.replaceData) return;
+    const lost: string[] = [];
+    for (const s of this.services) {
+      for (const v of storedVolumes(s)) {
+        const key = volumeKey(s.name, v);
+        const got = this.stored(s, key);
+        const live = volumePath(this.ctx.project.name, s.name, v);
+        if (!got || !existsSync(live) || sameAsIndex(live, got.index)) continue;
+        const when = statSync(live).mtime.toISOString().replace(/\.\d+Z$/, 'Z');
+        lost.push(`${this.ctx.project.name}_${key} (service ${s.name}, at ${v.target}; ${live}, changed since the cut, last at ${when}; the set holds ${treeBytes(got.index)})`);
+      }
+    }
+    if (lost.length === 0) return;
+    throw new CkptError('VOLUME_CHANGED', `restoring set ${this.ctx.setName} would discard what ${lost.length === 1 ? 'a volume holds' : `${lost.length} volumes hold`} now: ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ''}`, {
+      details: lost,
+      hint:
+        `Keep it first (ckpt checkpoint <name> while the stack runs), remove it (ckpt down -v -p ${this.ctx.project.name}), ` +
+        `or discard it: ckpt restore ${this.ctx.setName} --replace`,
+    });
+  }
+
+  /** Puts the set's copy of each of the service's volumes in place; returns volume key → path. */
+  async bringBack(service: Service): Promise<Map<string, string>> {
+    const sources = new Map<string, string>();
+    for (const v of storedVolumes(service)) {
+      const key = volumeKey(service.name, v);
+      const got = this.stored(service, key);
+      if (!got) continue; // not in the set (taken before it had volumes): the live one, or a new one
+      const live = volumePath(this.ctx.project.name, service.name, v);
+      const m: Moved = { live };
+      if (existsSync(live)) {
+        m.aside = `${live}.replaced-${process.pid}`;
+        removeTreeSync(m.aside);
+        renameSync(live, m.aside);
+      }
+      this.moved.push(m);
+      await materializeTree(got.tree, live);
+      sources.set(key, live);
+    }
+    return sources;
+  }
+
+  /** Every service is back: the replaced data goes. */
+  finish(): void {
+    for (const m of this.moved.splice(0)) if (m.aside) removeTreeSync(m.aside);
+  }
+
+  /** The restore failed: the set's copies go, and what they replaced comes back. */
+  abort(): void {
+    for (const m of this.moved.splice(0).reverse()) {
+      removeTreeSync(m.live);
+      if (m.aside) renameSync(m.aside, m.live);
+    }
+  }
+}
