@@ -81,3 +81,18 @@ export function userEnv(extra: Record<string, string> = {}): Record<string, stri
   return { ...base, NO_COLOR: '1', ...extra };
 }
 
+
+/**
+ * Process services' volumes in the test's own directory (CKPT_VOLUMES, read by the core at each
+ * call): nothing lands in /var/lib/ckpt/volumes. Returns the directory.
+ */
+export function volumesDir(t: T, dir: string): string {
+  const before = process.env.CKPT_VOLUMES;
+  const root = join(dir, 'volumes');
+  process.env.CKPT_VOLUMES = root;
+  t.teardown(() => {
+    if (before === undefined) delete process.env.CKPT_VOLUMES;
+    else process.env.CKPT_VOLUMES = before;
+  });
+  return root;
+}
