@@ -5,7 +5,8 @@ import { release } from 'node:os';
 import { criuCheck, probeCriu } from '../criu/probe.js';
 import { PATCHED_OPTIONS, criuFeatures, type PatchedOption } from '../criu/features.js';
 import { isCkptError } from '../errors.js';
-import { packageRoot, shimPath } from '../paths.js';
+import { packageRoot, shimPath, volumesRoot } from '../paths.js';
+import { fsTypeOf, methodBetween } from '../data/snapshot.js';
 import { KERNEL_FEATURES, probeKernelFeatures, type FeatureNeed, type KernelFeatureResult } from './kernel-features.js';
 
 /** A kernel feature as a doctor line: a missing one fails only if every stack needs it. */
@@ -46,6 +47,25 @@ function writable(dir: string): { ok: boolean; detail: string } {
   } catch (e) {
     return { ok: false, detail: `${dir}: ${(e as Error).message}` };
   }
+}
+
+/**
+ * How a checkpoint captures process services' volumes into the store (data/snapshot.ts): a
+ * copy is slow in the data's size, so it is an optional failure with the way to the fast ones.
+ */
+function dataCheck(storeRoot: string, volumes: string): DoctorCheck {
+  const made = writable(volumes);
+  if (!made.ok) return { name: 'volumes', ok: false, optional: true, detail: made.detail, fix: `sudo mkdir -p ${volumes}, or set CKPT_VOLUMES` };
+  const { method, why } = methodBetween(volumes, storeRoot);
+  const fast = method !== 'copy';
+  const fsv = fsTypeOf(volumes);
+  return {
+    name: 'volumes',
+    ok: fast,
+    optional: true,
+    detail: `${volumes} (${fsv}) → store (${fsTypeOf(storeRoot)}): ${method}, ${why}${fast ? '' : '; a checkpoint copies each volume while the stack is frozen'}`,
+    fix: 'put CKPT_VOLUMES and the store on one btrfs or XFS (reflink=1) filesystem, e.g. mount one at /var/lib/ckpt',
+  };
 }
 
 const rel = (p: string): string => p.replace(`${process.cwd()}/`, '');
@@ -122,6 +142,7 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
   checks.push({ name: 'state dir', ...state, fix: `sudo mkdir -p ${opts.stateRoot}, or set CKPT_STATE_DIR` });
   const store = writable(opts.storeRoot);
   checks.push({ name: 'store', ...store, fix: `sudo mkdir -p ${opts.storeRoot}, or pass --store / set CKPT_STORE` });
+  if (store.ok) checks.push(dataCheck(opts.storeRoot, volumesRoot()));
 
   // Loaded only here: the Docker client costs ~200 ms of start-up every other command would pay.
   const { pingDocker } = await import('../runtime/docker/ping.js');

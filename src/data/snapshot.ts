@@ -81,15 +81,24 @@ export function canReflink(fromDir: string, toDir: string): boolean {
 
 /** The method for capturing the tree at `source` into a directory `intoDir`, and why. */
 export function captureMethod(source: string, intoDir: string): { method: DataMethod; why: string } {
-  const from = fsTypeOf(source);
+  return methodBetween(dirname(source), intoDir, isSubvolume(source));
+}
+
+/**
+ * The method between a directory of volumes and the store: what `doctor` reports, and what a
+ * capture uses (`subvolume`: the volume is a btrfs subvolume; ckpt makes its own volumes so).
+ */
+export function methodBetween(volumes: string, intoDir: string, subvolume = fsTypeOf(volumes) === 'btrfs'): { method: DataMethod; why: string } {
+  const from = fsTypeOf(volumes);
   const to = fsTypeOf(intoDir);
-  const reflink = canReflink(isSubvolume(source) ? source : dirname(source), intoDir);
-  if (reflink && isSubvolume(source)) return { method: 'btrfs-snapshot', why: 'the volume is a btrfs subvolume on the store\'s filesystem' };
+  // probed beside the volume, never in it (nor in a read-only snapshot): reflinks cross btrfs subvolumes
+  const reflink = canReflink(volumes, intoDir);
+  if (reflink && subvolume) return { method: 'btrfs-snapshot', why: "volumes are btrfs subvolumes on the store's filesystem" };
   if (reflink) return { method: 'reflink', why: `${from} shares extents within one filesystem (FICLONE)` };
   if (from === to && (from === 'btrfs' || from === 'xfs')) {
-    return { method: 'copy', why: `the volume and the store are on two ${from} filesystems (a reflink needs one)` };
+    return { method: 'copy', why: `the volume and the store are on two ${from} filesystems (a reflink needs one)${from === 'xfs' ? ', or XFS was made without reflink=1' : ''}` };
   }
-  return { method: 'copy', why: from === to ? `${from} has no snapshots or reflinks` : `the volume (${from}) and the store (${to}) are on different filesystems` };
+  return { method: 'copy', why: from === to ? `${from} has no snapshots or reflinks` : `the volumes (${from}) and the store (${to}) are on different filesystems` };
 }
 
 async function tool(file: string, args: string[], what: string, code: 'CHECKPOINT_FAILED' | 'RESTORE_FAILED'): Promise<void> {
@@ -119,7 +128,7 @@ export async function captureTree(source: string, dest: string, method: DataMeth
 export async function materializeTree(stored: string, dest: string): Promise<DataMethod> {
   mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
   const what = `could not copy the set's data ${stored} to ${dest}`;
-  const reflink = canReflink(isSubvolume(stored) ? stored : dirname(stored), dirname(dest));
+  const reflink = canReflink(dirname(stored), dirname(dest));
   if (reflink && isSubvolume(stored)) {
     await tool('btrfs', ['-q', 'subvolume', 'snapshot', stored, dest], what, 'RESTORE_FAILED');
     return 'btrfs-snapshot';

@@ -37,6 +37,11 @@ function phaseLine(e: Extract<CoreEvent, { type: 'checkpoint' | 'restore' }>): s
         return ` ${e.project}-${e.service}  Restoring`;
       case 'restored':
         return ` ${e.project}-${e.service}  Restored${ms} (pid ${d.pid})`;
+      case 'dumped': {
+        // what each volume's capture cost the frozen stack, and why that method
+        const data = Array.isArray(d.data) ? (d.data as { volume: string; method: string; why: string; ms: number }[]) : [];
+        return data.length ? data.map((v) => ` ${e.project}-${e.service}  Volume ${v.volume} captured by ${v.method} in ${formatDuration(v.ms)} (${v.why})`).join('\n') : undefined;
+      }
     }
     return undefined;
   }
