@@ -53,6 +53,8 @@ export interface ServiceRestoreStats extends RestoreStatsSummary {
   service: string;
   /** wall time from launching CRIU to the tree running under its shim */
   restoreWallMs: number;
+  /** its volumes brought back from the set (before CRIU ran) */
+  data?: { volume: string; method: string; ms: number }[];
 }
 
 export interface RestoreResult {
@@ -283,7 +285,7 @@ export async function restore(ctx: CoreContext, setName: string, opts: RestoreOp
       meter.finish(imageBytes);
       if (r.exited) exited = r.exited;
       state.services[service.name] = r.record;
-      stats.push({ service: service.name, restoreWallMs: r.ms, ...(r.statsDir ? readRestoreStatsSafe(r.statsDir) : {}) });
+      stats.push({ service: service.name, restoreWallMs: r.ms, ...(r.statsDir ? readRestoreStatsSafe(r.statsDir) : {}), ...(r.data?.length ? { data: r.data } : {}) });
       emit(service.name, 'restored', r.detail);
     };
     // With the network held, order does not matter: all services are restored at once.

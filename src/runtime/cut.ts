@@ -134,6 +134,8 @@ export interface ServiceRestored {
   statsDir?: string;
   /** for the 'restored' event */
   detail: Record<string, unknown>;
+  /** the volumes it got back from the set: how each was copied and what it took */
+  data?: { volume: string; method: string; ms: number }[];
 }
 
 export interface RestorePart {

@@ -233,7 +233,7 @@ export class ProcessRestore implements RestorePart {
     // the same addresses as at the cut: the plan depends on the manifest only (compose-network.ts)
     const clone = this.ctx.project.name !== this.ctx.setProject;
     // the set's volumes in place of the live ones, then the mounts as at up
-    const sources = await this.volumes.bringBack(service);
+    const { sources, data } = await this.volumes.bringBack(service);
     const mounts = prepareMounts(this.ctx.project, service, sources);
     const held = onDockerNetworks(this.ctx.project, service)
       ? await joinDockerNetworks(this.ctx.project, service, serviceDir, this.ctx.stateRoot, { ...(this.addresses?.requests[service.name] ? { addresses: this.addresses.requests[service.name] } : {}), remapPorts: clone })
@@ -300,6 +300,7 @@ export class ProcessRestore implements RestorePart {
       ...(r.exited ? { exited: r.exited } : {}),
       statsDir: workDir,
       detail: { ms: r.ms, pid: initPid },
+      ...(data.length ? { data } : {}),
     };
   }
 

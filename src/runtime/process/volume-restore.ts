@@ -70,8 +70,9 @@ export class VolumeRestore {
   }
 
   /** Puts the set's copy of each of the service's volumes in place; returns volume key → path. */
-  async bringBack(service: Service): Promise<Map<string, string>> {
+  async bringBack(service: Service): Promise<{ sources: Map<string, string>; data: { volume: string; method: string; ms: number }[] }> {
     const sources = new Map<string, string>();
+    const data: { volume: string; method: string; ms: number }[] = [];
     for (const v of storedVolumes(service)) {
       const key = volumeKey(service.name, v);
       const got = this.stored(service, key);
@@ -84,10 +85,12 @@ export class VolumeRestore {
         renameSync(live, m.aside);
       }
       this.moved.push(m);
-      await materializeTree(got.tree, live);
+      const t0 = performance.now();
+      const method = await materializeTree(got.tree, live);
+      data.push({ volume: key, method, ms: performance.now() - t0 });
       sources.set(key, live);
     }
-    return sources;
+    return { sources, data };
   }
 
   /** Every service is back: the replaced data goes. */
