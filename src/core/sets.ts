@@ -1,9 +1,9 @@
 // Listing, removing, collecting and inspecting checkpoint sets.
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ROOTFS_DIFF, storedVolumes } from '../runtime/docker/set-files.js';
 import type { InspectReport } from '../criu/images/index.js';
-import { Store, type GcReport, type SetInfo } from '../store/index.js';
+import { DATA_DIR, Store, dataIndexName, type GcReport, type SetInfo } from '../store/index.js';
 
 export function listSets(storeRoot: string): SetInfo[] {
   const store = new Store(storeRoot);
@@ -48,7 +48,13 @@ function containerParts(dir: string): NonNullable<InspectReport['container']> {
   const rootfsDiffBytes = size(ROOTFS_DIFF);
   return {
     ...(rootfsDiffBytes !== undefined ? { rootfsDiffBytes } : {}),
-    volumes: storedVolumes(dir).map((v) => ({ target: v.target, file: v.file, bytes: size(v.file) ?? 0 })),
+    volumes: storedVolumes(dir).map((v) => {
+      if (v.file) return { target: v.target, file: v.file, bytes: size(v.file) ?? 0 };
+      // a data tree: its index has the bytes
+      const index = v.data ? size(dataIndexName(v.data)) : undefined;
+      const bytes = v.data && index !== undefined ? (JSON.parse(readFileSync(join(dir, dataIndexName(v.data)), 'utf8')) as { bytes: number }).bytes : 0;
+      return { target: v.target, file: `${DATA_DIR}/${basename(dir)}/${v.data}`, bytes };
+    }),
   };
 }
 

@@ -387,7 +387,9 @@ volumes:
 
   const cp = await core.checkpoint(ctx, name, 'v', { storeRoot });
   const files = readdirSync(join(cp.set.dir, 'web'));
-  t.ok(files.includes('volumes.json') && files.includes('volume-0.tar') && files.includes('volume-1.tar'), `the set holds both volumes (${files.filter((f) => f.startsWith('volume')).join(' ')})`);
+  t.ok(files.includes('volumes.json') && files.includes('data-volume-0.json') && files.includes('data-volume-1.json'), `the set indexes both volumes (${files.filter((f) => f.includes('volume')).join(' ')})`);
+  t.same(readdirSync(join(cp.set.dir, '.data', 'web')).sort(), ['volume-0', 'volume-1'], 'and holds their trees');
+  t.same(cp.services[0]!.data?.map((d) => d.method), ['copy', 'copy'], `captured by copy (Docker's data root is ext4 here): ${JSON.stringify(cp.services[0]!.data)}`);
   const insp = (await core.inspectSet(storeRoot, 'v')).services[0]!.report;
   t.same(insp.container?.volumes.map((v) => v.target).sort(), ['/cache', '/data'], 'inspect shows the container\'s volumes (not the external one: it is shared, like a bind mount)');
   t.ok(insp.container?.rootfsDiffBytes && insp.container.volumes.every((v) => v.bytes > 0), 'with their sizes, and the writable layer\'s');
@@ -396,7 +398,11 @@ volumes:
   await containerExec(ctx, name, ['sh', '-c', 'echo after-checkpoint > /data/state.txt && echo later > /shared/s.txt']);
   await core.down(ctx, name);
 
-  await core.restore(ctx, 'v', { storeRoot });
+  const liveFile = join((await docker().getVolume(`${name}_data`).inspect()).Mountpoint, 'state.txt');
+  await t.rejects(core.restore(ctx, 'v', { storeRoot }), { code: 'VOLUME_CHANGED', message: new RegExp(`${name}_data .*changed since the cut`), hint: /--replace/ }, 'a restore refuses to discard what the volume got after the cut');
+  t.equal(readFileSync(liveFile, 'utf8'), 'after-checkpoint\n', 'and leaves it as it is');
+  t.same(await containersOf(ctx.stateRoot), [], 'with no container made');
+  await core.restore(ctx, 'v', { storeRoot, replace: true });
   const after = await getJson(`http://127.0.0.1:${port}/`);
   t.equal(after.token, before.token, 'the process came back');
   t.equal(after.file, 'at-checkpoint\n', 'the named volume holds what it held at the checkpoint, not what was written later');

@@ -18,7 +18,8 @@ import { logErrors } from '../../criu/run.js';
 import { TOOL_ENV, runTool } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
-import { containerVolumes, packVolumes, type ContainerVolume } from './volumes.js';
+import { captureVolumes, containerVolumes, type ContainerVolume } from './volumes.js';
+import type { DataCaptured } from '../cut.js';
 import { ROOTFS_DIFF } from './set-files.js';
 
 export { ROOTFS_DIFF };
@@ -135,15 +136,15 @@ export async function dumpContainer(
   rec: ServiceRecord,
   plan: ContainerDumpPlan,
   dir: string,
-  o: { leaveRunning: boolean; onStart?: (pid: number) => void },
+  o: { leaveRunning: boolean; onStart?: (pid: number) => void; dataDir: (volume: string, method: string) => string },
   what: string,
-): Promise<{ ms: number; logFile: string }> {
+): Promise<{ ms: number; logFile: string; data: DataCaptured[] }> {
   const started = performance.now();
   const args = runcCheckpointArgs(plan, dir, o.leaveRunning);
-  const [dump] = await Promise.all([
+  const [dump, , data] = await Promise.all([
     runTool(RUNC, args, { ...TOOL_ENV, CRIU_CONFIG_FILE: plan.criuConfig }, o.onStart),
     plan.upperDir ? packRootfsDiff(plan.upperDir, dir) : undefined,
-    packVolumes(plan.volumes, dir),
+    captureVolumes(plan.volumes, dir, o.dataDir),
   ]);
   const logFile = join(dir, DUMP_LOG);
   if (dump.code !== 0) {
@@ -157,5 +158,5 @@ export async function dumpContainer(
         : `Read the CRIU log for the whole story: ${logFile}`,
     });
   }
-  return { ms: performance.now() - started, logFile };
+  return { ms: performance.now() - started, logFile, data };
 }

@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { criuFeatures } from '../../criu/features.js';
 import { CkptError } from '../../errors.js';
 import type { Service, ServiceRestoreOptions } from '../../manifest/types.js';
-import type { CheckpointPart, CutContext, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
+import type { CheckpointPart, CutContext, DataCaptured, DumpOptions, RestoreContext, RestorePart, ServiceRestored, SetServiceMeta } from '../cut.js';
 import type { ServiceRecord } from '../types.js';
 import { containerEndpoints, holdTraffic, planRestoreAddresses, recordedEndpoints, type Endpoint, type RestoreAddressPlan, type TrafficHold } from './addresses.js';
 import { dumpContainer, planContainerDump, type ContainerDumpPlan } from './checkpoint-container.js';
 import { removeProjectNetworks } from './networks.js';
 import { restoreContainer } from './restore-container.js';
+import { volumesToLose } from './volumes.js';
 import { remappedImages } from '../../criu/images/remap-inet.js';
 
 export class DockerCheckpoint implements CheckpointPart {
@@ -90,8 +91,9 @@ export class DockerCheckpoint implements CheckpointPart {
     this.hold = await this.holding;
   }
 
-  dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number }> {
-    return dumpContainer(rec, this.plans.get(rec.service)!, dir, { leaveRunning: o.leaveRunning, onStart: o.onStart }, `service ${rec.service}`);
+  async dump(rec: ServiceRecord, dir: string, o: DumpOptions): Promise<{ ms: number; data?: DataCaptured[] }> {
+    const r = await dumpContainer(rec, this.plans.get(rec.service)!, dir, { leaveRunning: o.leaveRunning, onStart: o.onStart, dataDir: o.dataDir }, `service ${rec.service}`);
+    return { ms: r.ms, ...(r.data.length ? { data: r.data } : {}) };
   }
 
   async resumed(): Promise<void> {
@@ -121,6 +123,16 @@ export class DockerRestore implements RestorePart {
    * memory belong to that image); a set whose image is gone here is refused before anything runs.
    */
   async check(): Promise<void> {
+    // data the restore would discard (process/volume-restore.ts has the rule)
+    if (!this.ctx.replaceData) {
+      const lost = this.services.flatMap((s) => volumesToLose(this.ctx.setDir, s.name, this.ctx.setProject, this.ctx.project.name));
+      if (lost.length) {
+        throw new CkptError('VOLUME_CHANGED', `restoring set ${this.ctx.setName} would discard what ${lost.length === 1 ? 'a volume holds' : `${lost.length} volumes hold`} now: ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ''}`, {
+          details: lost,
+          hint: `Keep it first (ckpt checkpoint <name> while the stack runs), remove it (ckpt down -v -p ${this.ctx.project.name}), or discard it: ckpt restore ${this.ctx.setName} --replace`,
+        });
+      }
+    }
     const wanted = this.services.filter((s) => this.meta[s.name]?.imageId);
     if (wanted.length === 0) return;
     const { imageId } = await import('./build.js');
@@ -177,6 +189,7 @@ export class DockerRestore implements RestorePart {
       record: c.record,
       ms: c.ms,
       detail: { ms: c.ms, startMs: c.startMs, pid: c.record.initPid, container: c.record.containerId, path: c.path },
+      ...(c.data.length ? { data: c.data } : {}),
     };
   }
 

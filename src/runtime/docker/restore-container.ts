@@ -63,6 +63,8 @@ export interface ContainerRestoreResult {
   /** just the start call (where the images are read) */
   startMs: number;
   path: 'ckpt-runc' | 'docker';
+  /** its volumes brought back from the set */
+  data: { volume: string; method: string; ms: number }[];
 }
 
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
@@ -104,7 +106,7 @@ export async function restoreContainer(project: Project, service: Service, image
       const r = await runTool('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
       if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
     }
-    await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
+    const data = await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
     const criuImages = o.criuImagesDir ?? imagesDir;
@@ -112,7 +114,7 @@ export async function restoreContainer(project: Project, service: Service, image
     else await startThroughDocker(c.id, criuImages, service);
     started = true;
     const startMs = performance.now() - s0;
-    return { record: await containerRecord(service, c.id), ms: performance.now() - t0, startMs, path };
+    return { record: await containerRecord(service, c.id), ms: performance.now() - t0, startMs, path, data };
   } finally {
     if (!started) await c.remove({ force: true, v: true }).catch(() => {});
   }

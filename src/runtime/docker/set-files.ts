@@ -11,8 +11,13 @@ export const VOLUMES_INDEX = 'volumes.json';
 
 export interface StoredVolume {
   target: string;
-  /** the archive's name in the service's directory of the set */
-  file: string;
+  /** sets before issue 16: the archive's name in the service's directory of the set */
+  file?: string;
+  /** the data tree's name (<set>/.data/<service>/<data>, with its index among the files) */
+  data?: string;
+  /** the Docker volume it was, and where its files were (a restore of the same project replaces that one) */
+  name?: string;
+  source?: string;
 }
 
 export function storedVolumes(imagesDir: string): StoredVolume[] {

@@ -3,10 +3,18 @@
 // gets a copy instead of an empty volume of its own project. Bind mounts are the user's own
 // directories (a source folder) and are referenced, not stored.
 //
-// Packed while the container is frozen, beside CRIU's dump; unpacked into the new container's
-// volumes after it is created and before it starts (so Docker does not seed them from the image).
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Captured while the container is frozen, beside CRIU's dump, as data trees of the set
+// (data/snapshot.ts: a btrfs snapshot or a reflink where Docker's data root and the store share
+// a filesystem that allows them, else a copy); brought back into the new container's volumes
+// after it is created and before it starts (so Docker does not seed them from the image). The
+// rule for data a restore would replace is the process services' (process/volume-restore.ts):
+// refused unless --replace, checked before anything runs. Sets taken before data trees hold a
+// tar per volume, still read.
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { captureMethod, captureTree, materializeTree, removeTreeSync } from '../../data/snapshot.js';
+import { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex } from '../../store/index.js';
+import type { DataCaptured } from '../cut.js';
 import { CkptError } from '../../errors.js';
 import { runTool } from '../../util/exec.js';
 import { VOLUMES_INDEX, storedVolumes, type StoredVolume } from './set-files.js';
@@ -44,27 +52,72 @@ async function tar(args: string[], what: string): Promise<void> {
   }
 }
 
-/** Packs each volume into `dir` and writes the index; run while the container is frozen. */
-export async function packVolumes(volumes: ContainerVolume[], dir: string): Promise<void> {
-  if (volumes.length === 0) return;
-  const stored: StoredVolume[] = volumes.map((v, i) => ({ target: v.target, file: `volume-${i}.tar` }));
-  await Promise.all(volumes.map((v, i) => tar(['-C', v.source, ...TAR_FLAGS, '-cf', join(dir, stored[i]!.file), '.'], `could not pack the container's volume ${v.target} (${v.source})`)));
+/** A volume's name in the set: volume-<i>, by mount order. */
+const dataKey = (i: number): string => `volume-${i}`;
+/** the Docker volume name of `<docker root>/volumes/<name>/_data` */
+const volumeNameOf = (source: string): string => basename(dirname(source));
+
+/**
+ * Captures each volume into the set (dataDir: the set writer's) and writes the index; run while
+ * the container is frozen. Returns what each capture cost.
+ */
+export async function captureVolumes(volumes: ContainerVolume[], dir: string, dataDir: (volume: string, method: string) => string): Promise<DataCaptured[]> {
+  if (volumes.length === 0) return [];
+  const stored: StoredVolume[] = volumes.map((v, i) => ({ target: v.target, data: dataKey(i), name: volumeNameOf(v.source), source: v.source }));
+  const captured = await Promise.all(
+    volumes.map(async (v, i): Promise<DataCaptured> => {
+      const t0 = performance.now();
+      const { method, why } = captureMethod(v.source, dir);
+      await captureTree(v.source, dataDir(dataKey(i), method), method);
+      return { volume: `${stored[i]!.name} (${v.target})`, method, why, ms: performance.now() - t0 };
+    }),
+  );
   writeFileSync(join(dir, VOLUMES_INDEX), `${JSON.stringify(stored, null, 2)}\n`);
+  return captured;
+}
+
+/** Where a stored volume lives now for `project` (the same Docker volume, or the clone's), if that can be told. */
+function liveVolume(v: StoredVolume, setProject: string, project: string): string | undefined {
+  if (!v.name || !v.source) return undefined;
+  // a named volume is <project>_<name>; an anonymous one is new in every container
+  if (!v.name.startsWith(`${setProject}_`)) return undefined;
+  const name = `${project}_${v.name.slice(setProject.length + 1)}`;
+  return join(dirname(dirname(v.source)), name, '_data');
+}
+
+/**
+ * Before anything runs: the volumes whose live data a restore would discard (changed since the
+ * cut), described for VOLUME_CHANGED.
+ */
+export function volumesToLose(setDir: string, service: string, setProject: string, project: string): string[] {
+  const out: string[] = [];
+  for (const v of storedVolumes(join(setDir, service))) {
+    if (!v.data) continue;
+    const live = liveVolume(v, setProject, project);
+    if (!live || !existsSync(live) || readdirSync(live).length === 0) continue;
+    const indexFile = join(setDir, service, dataIndexName(v.data));
+    const index = parseDataIndex(readFileSync(indexFile, 'utf8'), indexFile);
+    if (sameAsIndex(live, index)) continue;
+    out.push(`${basename(dirname(live))} (service ${service}, at ${v.target}; ${live}, changed since the cut; the set holds ${(index.bytes / 1048576).toFixed(1)} MiB)`);
+  }
+  return out;
 }
 
 /**
  * Replaces what each of the new container's volumes holds with the set's copy. `mounts` is the
  * created container's (docker inspect: Mounts). A volume kept from before (same project, after
- * down) gets the checkpoint's contents: the restored process must find what it left. Its old
- * contents are removed only once the set is verified (`verified`): a damaged set must not cost
- * the user data it cannot give back. A new volume is empty and is filled meanwhile.
+ * down) gets the checkpoint's contents: the restored process must find what it left (the core
+ * refused already if that would lose data written since, without --replace). Its old contents
+ * are removed only once the set is verified (`verified`): a damaged set must not cost the user
+ * data it cannot give back. A new volume is empty and is filled meanwhile.
  */
 export async function unpackVolumes(
   imagesDir: string,
   mounts: { Type?: string; Destination?: string; Source?: string }[],
   service: string,
   verified: Promise<void>,
-): Promise<void> {
+): Promise<{ volume: string; method: string; ms: number }[]> {
+  const out: { volume: string; method: string; ms: number }[] = [];
   for (const v of storedVolumes(imagesDir)) {
     const m = mounts.find((x) => x.Type === 'volume' && x.Destination === v.target);
     if (!m?.Source) {
@@ -72,12 +125,30 @@ export async function unpackVolumes(
         hint: 'The set was taken with a volume there; restore it with the configuration it was taken with.',
       });
     }
-    const old = readdirSync(m.Source);
-    if (old.length > 0) await verified;
-    for (const n of old) rmSync(join(m.Source, n), { recursive: true, force: true });
-    const r = await runTool('tar', ['-C', m.Source, ...TAR_FLAGS, '-xpf', join(imagesDir, v.file)]);
+    const t0 = performance.now();
+    if (readdirSync(m.Source).length > 0) await verified;
+    if (v.data) {
+      // the whole _data directory is replaced by a copy of the tree (a snapshot where it can be)
+      const aside = `${m.Source}.replaced-${process.pid}`;
+      removeTreeSync(aside);
+      renameSync(m.Source, aside);
+      try {
+        const method = await materializeTree(join(dirname(imagesDir), DATA_DIR, basename(imagesDir), v.data), m.Source);
+        out.push({ volume: `${basename(dirname(m.Source))} (${v.target})`, method, ms: performance.now() - t0 });
+      } catch (e) {
+        removeTreeSync(m.Source);
+        renameSync(aside, m.Source);
+        throw e;
+      }
+      removeTreeSync(aside);
+      continue;
+    }
+    for (const n of readdirSync(m.Source)) rmSync(join(m.Source, n), { recursive: true, force: true });
+    const r = await runTool('tar', ['-C', m.Source, ...TAR_FLAGS, '-xpf', join(imagesDir, v.file!)]);
     if (r.code !== 0) {
       throw new CkptError('RESTORE_FAILED', `service ${service}: could not unpack the volume ${v.target}: ${r.output.trim()}`);
     }
+    out.push({ volume: `${basename(dirname(m.Source))} (${v.target})`, method: 'tar', ms: performance.now() - t0 });
   }
+  return out;
 }
