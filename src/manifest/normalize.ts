@@ -181,9 +181,23 @@ function normalizeService(name: string, s: RawService, o: ServiceContext): Servi
       network: runtime === 'process' ? processNetworkMode(s, o.defaultNetwork ?? DEFAULTS.network) : (x.network ?? o.defaultNetwork ?? DEFAULTS.network),
       ...opt('hostname', s.hostname),
       stopGracePeriodMs: s.stop_grace_period === undefined ? DEFAULTS.stopGracePeriodMs : parseDuration(s.stop_grace_period),
-      checkpoint: x.checkpoint?.copy_files
-        ? { ...x.checkpoint, copy_files: x.checkpoint.copy_files.map((f) => resolvePath(f, o.dir, o.home)) }
-        : (x.checkpoint ?? {}),
+      checkpoint: {
+        ...(x.checkpoint ?? {}),
+        ...(x.checkpoint?.copy_files ? { copy_files: x.checkpoint.copy_files.map((f) => resolvePath(f, o.dir, o.home)) } : {}),
+        // named by target or host path in the file; kept as the bind's target
+        ...(x.checkpoint?.capture_binds
+          ? {
+              capture_binds: [
+                ...new Set(
+                  x.checkpoint.capture_binds.map((c) => {
+                    const host = resolvePath(c, o.dir, o.home);
+                    return volumes.find((v) => v.type === 'bind' && (v.target === path.posix.normalize(c) || v.source === host))?.target ?? c;
+                  }),
+                ),
+              ],
+            }
+          : {}),
+      },
       restore: { stdio: x.restore?.stdio ?? 'image', creds: x.restore?.creds ?? 'image', pid: x.restore?.pid ?? 'image', pages: x.restore?.pages ?? 'copy' },
     },
   };

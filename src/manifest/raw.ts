@@ -42,7 +42,7 @@ export interface RawEnvFile {
 export interface RawServiceCkpt {
   runtime?: 'process' | 'docker';
   network?: 'host' | 'private' | 'stack' | 'compose';
-  checkpoint?: Record<string, unknown> & { copy_files?: string[]; tcp?: 'keep' | 'close' };
+  checkpoint?: Record<string, unknown> & { copy_files?: string[]; tcp?: 'keep' | 'close'; capture_binds?: string[] };
   restore?: { stdio?: 'image' | 'inherit'; creds?: 'image' | 'inherit'; pid?: 'image' | 'fresh'; pages?: 'copy' | 'map' };
 }
 

@@ -58,7 +58,12 @@ export interface ServiceCkptOptions {
    * options for checkpoint: copy_files (absolute paths) are stored in the set, not referenced;
    * tcp: close dumps established connections closed (CRIU --tcp-close)
    */
-  checkpoint: Record<string, unknown> & { copy_files?: string[]; tcp?: 'keep' | 'close' };
+  checkpoint: Record<string, unknown> & {
+    copy_files?: string[];
+    tcp?: 'keep' | 'close';
+    /** the targets of bind mounts whose host directory is captured into the set like a volume */
+    capture_binds?: string[];
+  };
   restore: ServiceRestoreOptions;
 }
 

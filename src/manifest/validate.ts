@@ -18,6 +18,7 @@ import { checkNetworks } from './compose/networks.js';
 import { composeSpecErrors } from './compose/spec-schema.js';
 import { isRecord } from './raw.js';
 import { ShellSplitError, splitShell } from './shell.js';
+import { posix } from 'node:path';
 import { VolumeError, parseLongVolume, parseTmpfsSpec, parseVolumeSpec, type LongVolume } from './volumes.js';
 import type { VolumeMount } from './types.js';
 
@@ -404,6 +405,28 @@ export function checkSemantics(value: unknown): CheckResult {
           const hint = suggestion(m.source, declaredVolumes) || ' — add it there';
           problem(at('volumes', i), `named volume \`${m.source}\` is not declared under the top-level \`volumes:\`${hint}`);
         }
+      });
+    }
+
+    // --- x-ckpt.checkpoint.capture_binds: each names one of the service's bind mounts
+    const xc = isRecord(x['checkpoint']) ? x['checkpoint'] : {};
+    const capture = Array.isArray(xc['capture_binds']) ? xc['capture_binds'] : [];
+    if (capture.length && runtime === 'docker') {
+      problem(at('x-ckpt', 'checkpoint', 'capture_binds'), 'is for process services: a container\'s bind mounts stay referenced; give the data a named volume instead (its volumes are captured at the cut)');
+    } else if (capture.length) {
+      const binds = (Array.isArray(volumes) ? volumes : []).flatMap((v) => {
+        try {
+          const m = typeof v === 'string' ? parseVolumeSpec(v) : isRecord(v) ? parseLongVolume(v as unknown as LongVolume) : undefined;
+          return m?.type === 'bind' ? [m] : [];
+        } catch {
+          return [];
+        }
+      });
+      capture.forEach((c, i) => {
+        if (typeof c !== 'string') return;
+        const n = posix.normalize(c);
+        if (binds.some((b) => posix.normalize(b.target) === n || posix.normalize(b.source ?? '') === n)) return;
+        problem(at('x-ckpt', 'checkpoint', 'capture_binds', i), `${JSON.stringify(c)} is neither the target nor the host path of one of the service's bind mounts${binds.length ? ` (its binds: ${binds.map((b) => `${b.source}:${b.target}`).join(', ')})` : ' (it has none)'}`);
       });
     }
 

@@ -39,6 +39,8 @@ export interface SetServiceMeta {
   tcpClose?: boolean;
   /** a container's image ID: the restore makes the container from this image, and refuses without it */
   imageId?: string;
+  /** process services' captured binds (x-ckpt.checkpoint.capture_binds): target → the host directory at the cut */
+  bindSources?: Record<string, string>;
   /** a container's addresses at the cut: a restore asks for them again, a clone maps its own onto them */
   endpoints?: Endpoint[];
 }

@@ -27,6 +27,11 @@ export interface ServiceRecord {
   addresses?: string[];
   /** process runtime, on networks that containers join: the container whose namespace it lives in (runtime/docker/net-holder.ts) */
   netHolder?: { containerId: string; logFile: string };
+  /**
+   * process runtime, x-ckpt.checkpoint.capture_binds: the host directory each captured bind
+   * (by target) is mounted from, where it is not the manifest's source (a clone's own copy)
+   */
+  bindSources?: Record<string, string>;
   /** docker runtime */
   containerId?: string;
   /** docker runtime: the ID of the image the container was made from (a set records it) */

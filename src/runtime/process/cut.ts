@@ -9,7 +9,7 @@ import { requireFeatures } from '../../criu/features.js';
 import { CkptError } from '../../errors.js';
 import type { Service, ServiceRestoreOptions, VolumeMount } from '../../manifest/types.js';
 import { captureMethod, captureTree } from '../../data/snapshot.js';
-import { externalVolumeMounts, prepareMounts, storedVolumes, volumeKey, volumePath } from './volumes.js';
+import { capturedBinds, externalVolumeMounts, prepareMounts, storedVolumes, volumeKey, volumePath } from './volumes.js';
 import { VolumeRestore } from './volume-restore.js';
 import { shimPath } from '../../paths.js';
 import { readStat } from '../../util/proc.js';
@@ -53,9 +53,8 @@ function outputPipeKey(rec: ServiceRecord): string {
 }
 
 /** Captures one volume of a service into the set (data/snapshot.ts), timing it. */
-async function captureVolume(project: string, spec: Service, v: VolumeMount, dir: string, o: DumpOptions): Promise<DataCaptured> {
+async function captureVolume(live: string, spec: Service, v: VolumeMount, dir: string, o: DumpOptions): Promise<DataCaptured> {
   const t0 = performance.now();
-  const live = volumePath(project, spec.name, v);
   const volume = volumeKey(spec.name, v);
   // the method depends on where the set is: the set's directory, beside the service's images
   const { method, why } = captureMethod(live, dirname(dir));
@@ -101,9 +100,16 @@ export class ProcessCheckpoint implements CheckpointPart {
         ...(endpoints.length ? { endpoints } : {}),
         ...(ino ? { externalPidns: true } : {}),
         ...(this.tcpClose(r.service) ? { tcpClose: true } : {}),
+        ...(this.bindSources(r) ? { bindSources: this.bindSources(r)! } : {}),
       };
     }
     return out;
+  }
+
+  /** where each captured bind was mounted from at the cut */
+  private bindSources(r: ServiceRecord): Record<string, string> | undefined {
+    const binds = capturedBinds(this.specOf.get(r.service)!);
+    return binds.length ? Object.fromEntries(binds.map((v) => [v.target, r.bindSources?.[v.target] ?? v.source!])) : undefined;
   }
 
   private tcpClose(service: string): boolean {
@@ -131,7 +137,9 @@ export class ProcessCheckpoint implements CheckpointPart {
     const spec = this.specOf.get(rec.service);
     const pidns = this.pidnses.get(rec.service);
     // the volumes beside the dump: both while the tree is frozen, so data and memory are one cut
-    const data = spec ? Promise.all(storedVolumes(spec).map((v) => captureVolume(this.ctx.project, spec, v, dir, o))) : Promise.resolve([]);
+    const data = spec
+      ? Promise.all([...storedVolumes(spec), ...capturedBinds(spec)].map((v) => captureVolume(v.type === 'bind' ? (rec.bindSources?.[v.target] ?? v.source!) : volumePath(this.ctx.project, spec.name, v), spec, v, dir, o)))
+      : Promise.resolve([]);
     data.catch(() => undefined);
     const dumped = await criuDump(
       {
@@ -201,7 +209,7 @@ export class ProcessRestore implements RestorePart {
   async check(): Promise<void> {}
 
   async prepare(): Promise<{ network?: StackNetwork }> {
-    this.volumes.check();
+    this.volumes.check(this.meta);
     // on Docker's networks, the same addresses as the containers' plan (runtime/docker/addresses.ts)
     if (this.services.some((s) => onDockerNetworks(this.ctx.project, s))) {
       const { planRestoreAddresses, recordedEndpoints } = await import('../docker/addresses.js');
@@ -233,7 +241,7 @@ export class ProcessRestore implements RestorePart {
     // the same addresses as at the cut: the plan depends on the manifest only (compose-network.ts)
     const clone = this.ctx.project.name !== this.ctx.setProject;
     // the set's volumes in place of the live ones, then the mounts as at up
-    const { sources, data } = await this.volumes.bringBack(service);
+    const { sources, data, bindSources } = await this.volumes.bringBack(service, meta);
     const mounts = prepareMounts(this.ctx.project, service, sources);
     const held = onDockerNetworks(this.ctx.project, service)
       ? await joinDockerNetworks(this.ctx.project, service, serviceDir, this.ctx.stateRoot, { ...(this.addresses?.requests[service.name] ? { addresses: this.addresses.requests[service.name] } : {}), remapPorts: clone })
@@ -294,6 +302,7 @@ export class ProcessRestore implements RestorePart {
         initStartTicks: readStat(initPid)?.startTicks,
         ...(own ? { netnsPid: own.holder.pid, netnsStartTicks: own.holder.startTicks, addresses: own.addresses, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
         ...(held ? { netHolder: { containerId: held.containerId, logFile: held.logFile } } : {}),
+        ...(Object.keys(bindSources).length ? { bindSources } : {}),
         ...(heldAddresses ? { addresses: heldAddresses, ...(this.network ? { hubPid: this.network.pid } : {}) } : {}),
       },
       ms: r.ms,

@@ -12,14 +12,19 @@
 // filesystem), the set's tree is copied into its place (a snapshot or reflink where the
 // filesystem allows), and the old one is deleted only once every service is back; a failed
 // restore puts it back. A clone's volumes are new (<clone>_<name>): nothing is replaced.
+//
+// A bind mount listed in x-ckpt.checkpoint.capture_binds is treated as a volume whose home is its
+// host directory: the stack restored as itself gets that directory back (under the same rule),
+// a clone a copy of its own in the volumes root (<clone>_<service>-bind-<target>), so that it
+// never writes the original's files; the service's record says where it was mounted from.
 import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkptError } from '../../errors.js';
-import type { Service } from '../../manifest/types.js';
+import type { Service, VolumeMount } from '../../manifest/types.js';
 import { materializeTree, removeTreeSync } from '../../data/snapshot.js';
 import { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex, type DataIndex } from '../../store/index.js';
-import type { RestoreContext } from '../cut.js';
-import { storedVolumes, volumeKey, volumePath } from './volumes.js';
+import type { RestoreContext, SetServiceMeta } from '../cut.js';
+import { capturedBinds, cloneBindPath, storedVolumes, volumeKey, volumePath } from './volumes.js';
 
 interface Moved {
   live: string;
@@ -46,18 +51,30 @@ export class VolumeRestore {
     return { tree, index: parseDataIndex(readFileSync(indexFile, 'utf8'), indexFile) };
   }
 
+  /**
+   * Where a stored volume or captured bind lives for the restored stack: a volume at its
+   * project's path; a captured bind at the host directory it was taken from when the stack comes
+   * back as itself, at a copy of its own for a clone (never the original's host directory).
+   */
+  private livePath(s: Service, v: VolumeMount, meta: SetServiceMeta | undefined): string {
+    if (v.type !== 'bind') return volumePath(this.ctx.project.name, s.name, v);
+    if (this.ctx.project.name === this.ctx.setProject) return meta?.bindSources?.[v.target] ?? v.source!;
+    return cloneBindPath(this.ctx.project.name, s.name, v);
+  }
+
   /** Before anything is made: refuse to lose data the set does not hold, unless --replace. */
-  check(): void {
+  check(meta: Record<string, SetServiceMeta>): void {
     if (this.ctx.replaceData) return;
     const lost: string[] = [];
     for (const s of this.services) {
-      for (const v of storedVolumes(s)) {
+      for (const v of [...storedVolumes(s), ...capturedBinds(s)]) {
         const key = volumeKey(s.name, v);
         const got = this.stored(s, key);
-        const live = volumePath(this.ctx.project.name, s.name, v);
+        const live = this.livePath(s, v, meta[s.name]);
         if (!got || !existsSync(live) || sameAsIndex(live, got.index)) continue;
         const when = statSync(live).mtime.toISOString().replace(/\.\d+Z$/, 'Z');
-        lost.push(`${this.ctx.project.name}_${key} (service ${s.name}, at ${v.target}; ${live}, changed since the cut, last at ${when}; the set holds ${treeBytes(got.index)})`);
+        const what = v.type === 'bind' ? `the bind mount ${live}` : `${this.ctx.project.name}_${key}`;
+        lost.push(`${what} (service ${s.name}, at ${v.target}; ${live}, changed since the cut, last at ${when}; the set holds ${treeBytes(got.index)})`);
       }
     }
     if (lost.length === 0) return;
@@ -70,14 +87,19 @@ export class VolumeRestore {
   }
 
   /** Puts the set's copy of each of the service's volumes in place; returns volume key → path. */
-  async bringBack(service: Service): Promise<{ sources: Map<string, string>; data: { volume: string; method: string; ms: number }[] }> {
+  async bringBack(
+    service: Service,
+    meta: SetServiceMeta,
+  ): Promise<{ sources: Map<string, string>; data: { volume: string; method: string; ms: number }[]; bindSources: Record<string, string> }> {
     const sources = new Map<string, string>();
     const data: { volume: string; method: string; ms: number }[] = [];
-    for (const v of storedVolumes(service)) {
+    const bindSources: Record<string, string> = {};
+    for (const v of [...storedVolumes(service), ...capturedBinds(service)]) {
       const key = volumeKey(service.name, v);
       const got = this.stored(service, key);
       if (!got) continue; // not in the set (taken before it had volumes): the live one, or a new one
-      const live = volumePath(this.ctx.project.name, service.name, v);
+      const live = this.livePath(service, v, meta);
+      if (v.type === 'bind' && live !== v.source) bindSources[v.target] = live;
       const m: Moved = { live };
       if (existsSync(live)) {
         m.aside = `${live}.replaced-${process.pid}`;
@@ -90,7 +112,7 @@ export class VolumeRestore {
       data.push({ volume: key, method, ms: performance.now() - t0 });
       sources.set(key, live);
     }
-    return { sources, data };
+    return { sources, data, bindSources };
   }
 
   /** Every service is back: the replaced data goes. */

@@ -20,11 +20,14 @@ import type { Project, Service, VolumeMount } from '../../manifest/types.js';
 import { volumesRoot } from '../../paths.js';
 import { fsTypeOf, removeTreeSync } from '../../data/snapshot.js';
 
-/** The volume's name in ckpt's volumes root ('' for a bind or tmpfs mount). */
+const slug = (target: string): string => target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '');
+
+/** The volume's name in ckpt's volumes root and in a set (a captured bind's too; '' for tmpfs and other binds). */
 export function volumeKey(service: string, v: VolumeMount): string {
+  if (v.type === 'bind') return `bind${slug(v.target)}`;
   if (v.type !== 'volume') return '';
   if (v.source) return v.source;
-  return `${service}-anon${v.target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '')}`;
+  return `${service}-anon${slug(v.target)}`;
 }
 
 /** Where the volume lives on the host. */
@@ -35,6 +38,17 @@ export function volumePath(project: string, service: string, v: VolumeMount, roo
 /** The volumes of a service that a set stores (named or anonymous, not external). */
 export function storedVolumes(service: Service): VolumeMount[] {
   return service.volumes.filter((v) => v.type === 'volume' && !v.external);
+}
+
+/** Its bind mounts listed in x-ckpt.checkpoint.capture_binds: stored like volumes. */
+export function capturedBinds(service: Service): VolumeMount[] {
+  const targets = new Set(service.xCkpt.checkpoint.capture_binds ?? []);
+  return service.volumes.filter((v) => v.type === 'bind' && targets.has(v.target));
+}
+
+/** A clone's own copy of a captured bind (it must never write the original's host directory). */
+export function cloneBindPath(project: string, service: string, v: VolumeMount, root = volumesRoot()): string {
+  return join(root, `${project}_${service}-${volumeKey(service, v)}`);
 }
 
 /** uid and gid of `user[:group]` (names or numbers), via the host's databases */
@@ -131,7 +145,10 @@ export function prepareMounts(project: Project, service: Service, sources: Map<s
       return;
     }
     let source: string;
-    if (v.type === 'bind') {
+    if (v.type === 'bind' && sources.has(volumeKey(service.name, v))) {
+      // a captured bind brought back by a restore (a clone's own copy, or the host directory)
+      source = sources.get(volumeKey(service.name, v))!;
+    } else if (v.type === 'bind') {
       source = v.source!;
       if (!existsSync(source)) {
         if (!v.createHostPath) {
@@ -177,6 +194,13 @@ export function removeProjectVolumes(project: Project, root = volumesRoot()): st
       if (!existsSync(path)) continue;
       removeTreeSync(path);
       removed.push(`${project.name}_${volumeKey(s.name, v)}`);
+    }
+    // a clone's copies of captured binds are ckpt's; the host directories they came from never are
+    for (const v of capturedBinds(s)) {
+      const path = cloneBindPath(project.name, s.name, v, root);
+      if (!existsSync(path)) continue;
+      removeTreeSync(path);
+      removed.push(`${project.name}_${s.name}-${volumeKey(s.name, v)}`);
     }
   }
   return [...new Set(removed)];
