@@ -65,9 +65,9 @@ t.test('formatPort is the inverse of parsePortSpec', async (t) => {
 
 t.test('volumes, short form', async (t) => {
   t.strictSame(parseVolumeSpec('/data'), { type: 'volume', target: '/data', readOnly: false });
-  t.strictSame(parseVolumeSpec('./src:/app'), { type: 'bind', source: './src', target: '/app', readOnly: false });
-  t.strictSame(parseVolumeSpec('/etc/hosts:/etc/hosts:ro'), { type: 'bind', source: '/etc/hosts', target: '/etc/hosts', readOnly: true });
-  t.strictSame(parseVolumeSpec('~/x:/x:rw'), { type: 'bind', source: '~/x', target: '/x', readOnly: false });
+  t.strictSame(parseVolumeSpec('./src:/app'), { type: 'bind', source: './src', target: '/app', readOnly: false, createHostPath: true });
+  t.strictSame(parseVolumeSpec('/etc/hosts:/etc/hosts:ro'), { type: 'bind', source: '/etc/hosts', target: '/etc/hosts', readOnly: true, createHostPath: true });
+  t.strictSame(parseVolumeSpec('~/x:/x:rw'), { type: 'bind', source: '~/x', target: '/x', readOnly: false, createHostPath: true }, 'the short form makes a missing host directory, as compose does');
   t.strictSame(parseVolumeSpec('data:/var/lib/data:ro,z'), { type: 'volume', source: 'data', target: '/var/lib/data', readOnly: true });
   t.throws(() => parseVolumeSpec('./a:rel'), /must be an absolute path/);
   t.throws(() => parseVolumeSpec('./a:/b:rx'), /unknown mode "rx"/);

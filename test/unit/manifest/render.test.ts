@@ -23,7 +23,7 @@ services:
     volumes: ["./data:/data:ro", "cache:/cache"]
     restart: on-failure:2
     stop_grace_period: 500ms
-    x-ckpt: {network: private, checkpoint: {b: 1, a: 2}}
+    x-ckpt: {network: private, checkpoint: {tcp: close, capture_binds: [/data]}}
 volumes:
   cache:
 x-ckpt: {z: 1, a: 2}
@@ -63,6 +63,8 @@ services:
         source: /srv/app/data
         target: /data
         read_only: true
+        bind:
+          create_host_path: true
       - type: volume
         source: cache
         target: /cache
@@ -72,8 +74,9 @@ services:
       runtime: process
       network: private
       checkpoint:
-        a: 2
-        b: 1
+        capture_binds:
+          - /data
+        tcp: close
       restore:
         creds: image
         pages: copy
