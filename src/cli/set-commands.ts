@@ -167,7 +167,7 @@ export function addSetCommands(program: Command, globals: Globals, makeCtx: Make
       .addOption(fileOption('-f, --file <manifest>', 'the manifest of the stack the set was taken from: the set must hold its services (a service changed since is named in a warning)'))
       .option('-p, --project-name <name>', 'restore as this project (default: the manifest\'s name with -f, else the set\'s)')
       .option('--store <dir>', 'checkpoint store')
-      .option('--replace', 'stop the running stack of that name first')
+      .option('--replace', 'stop the running stack of that name first, and discard what its volumes got after the cut (refused otherwise)')
       .option('--here', 'bring a one-program set back in this terminal (fds 0-2 inherited) and wait for it')
       .option('--print-stats', 'print CRIU timing statistics')
       .option('--json', 'print the result as JSON')
