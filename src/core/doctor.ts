@@ -168,6 +168,18 @@ export async function doctor(opts: { stateRoot: string; storeRoot: string }): Pr
       ? 'sudo bash scripts/dockerd.sh   # installs this ckpt\'s ckpt-runc, registers it, sets "experimental": true in /etc/docker/daemon.json'
       : 'sudo bash scripts/dockerd.sh   # installs docker.io, sets "experimental": true, starts dockerd',
   });
+  // containers' volumes stay in Docker's data root: captured fast only when the store shares its filesystem
+  if (docker.reachable && docker.rootDir && store.ok) {
+    const vols = join(docker.rootDir, 'volumes');
+    const { method, why } = methodBetween(vols, opts.storeRoot);
+    checks.push({
+      name: 'docker volumes',
+      ok: method !== 'copy',
+      optional: true,
+      detail: `${vols} (${fsTypeOf(vols)}) → store (${fsTypeOf(opts.storeRoot)}): ${method === 'btrfs-snapshot' ? 'reflink' : method}, ${why}${method === 'copy' ? "; a checkpoint copies each container's volume while the stack is frozen" : ''}`,
+      fix: "put Docker's data-root (daemon.json) and the store on one btrfs or XFS (reflink=1) filesystem",
+    });
+  }
 
   return { ok: checks.every((c) => c.ok || c.optional), checks };
 }

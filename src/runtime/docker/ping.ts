@@ -16,6 +16,8 @@ export interface DockerPing {
    * installs a copy, which an older checkout's run replaces with its own.
    */
   ckptRuntimeCurrent?: boolean;
+  /** Docker's data root (its volumes are under <root>/volumes) */
+  rootDir?: string;
   error?: string;
 }
 
@@ -23,10 +25,10 @@ export async function pingDocker(socketPath = process.env.DOCKER_HOST?.replace(/
   const docker = new Docker({ socketPath, timeout: 3000 });
   try {
     const v = (await docker.version()) as { Version?: string; Experimental?: boolean };
-    const info = (await docker.info()) as { Runtimes?: Record<string, { path?: string }> };
+    const info = (await docker.info()) as { Runtimes?: Record<string, { path?: string }>; DockerRootDir?: string };
     const registered = info.Runtimes?.['ckpt-runc'];
     const current = registered?.path ? sameFile(registered.path, join(packageRoot, 'src/runtime/docker/ckpt-runc.sh')) : undefined;
-    return { reachable: true, version: v.Version ?? '?', experimental: Boolean(v.Experimental), ckptRuntime: Boolean(registered), ...(current === undefined ? {} : { ckptRuntimeCurrent: current }) };
+    return { reachable: true, version: v.Version ?? '?', experimental: Boolean(v.Experimental), ckptRuntime: Boolean(registered), ...(info.DockerRootDir ? { rootDir: info.DockerRootDir } : {}), ...(current === undefined ? {} : { ckptRuntimeCurrent: current }) };
   } catch (e) {
     return { reachable: false, error: (e as Error).message };
   }
