@@ -81,11 +81,13 @@ t.test('doctor is green on this machine', async (t) => {
   t.equal(r.exitCode, 0);
   const names = report.checks.map((c: { name: string }) => c.name);
   t.same(names.slice(0, 6), ['root', 'kernel', 'criu', 'criu build', 'criu options', 'criu check']);
-  t.same(names.slice(-4), ['shim', 'state dir', 'store', 'dockerd']);
+  t.same(names.slice(-6), ['shim', 'state dir', 'store', 'volumes', 'dockerd', 'docker volumes']);
+  const vols = report.checks.find((c: { name: string }) => c.name === 'volumes');
+  t.match(vols, { optional: true, detail: /→ store \(\w+\): (btrfs-snapshot|reflink|copy), / }, 'doctor says how volumes are captured into the store');
   const kernel = report.checks.filter((c: { group?: string }) => c.group === 'kernel');
   t.same(
     kernel.map((c: { name: string }) => c.name),
-    names.slice(6, -4),
+    names.slice(6, -6),
     'the kernel features come after criu check',
   );
   for (const want of ['namespaces', 'freezer', 'clone3_set_tid', 'kcmp_epoll', 'external_net_ns', 'nftables', 'seccomp_suspend', 'overlay', 'mem_dirty_track', 'autofs']) {
