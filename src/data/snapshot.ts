@@ -150,6 +150,17 @@ export function removeTreeSync(path: string): void {
   rmSync(path, { recursive: true, force: true });
 }
 
+/**
+ * The refusal of a restore that would discard what volumes got after the cut (the rule is in
+ * runtime/process/volume-restore.ts); `lost` describes each volume.
+ */
+export function dataWouldBeLost(setName: string, project: string, lost: string[]): CkptError {
+  return new CkptError('VOLUME_CHANGED', `restoring set ${setName} would discard what ${lost.length === 1 ? 'a volume holds' : `${lost.length} volumes hold`} now: ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ''}`, {
+    details: lost,
+    hint: `Keep it first (ckpt checkpoint <name> while the stack runs), remove it (ckpt down -v -p ${project}), or discard it: ckpt restore ${setName} --replace`,
+  });
+}
+
 /** Flushes the filesystem holding `path` (one syncfs for a whole tree's files). */
 export async function syncFilesystem(path: string): Promise<void> {
   await tool('sync', ['-f', path], `could not flush ${path} to disk`, 'CHECKPOINT_FAILED');

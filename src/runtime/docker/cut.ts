@@ -14,6 +14,7 @@ import { dumpContainer, planContainerDump, type ContainerDumpPlan } from './chec
 import { removeProjectNetworks } from './networks.js';
 import { restoreContainer } from './restore-container.js';
 import { volumesToLose } from './volumes.js';
+import { dataWouldBeLost } from '../../data/snapshot.js';
 import { remappedImages } from '../../criu/images/remap-inet.js';
 
 export class DockerCheckpoint implements CheckpointPart {
@@ -126,12 +127,7 @@ export class DockerRestore implements RestorePart {
     // data the restore would discard (process/volume-restore.ts has the rule)
     if (!this.ctx.replaceData) {
       const lost = this.services.flatMap((s) => volumesToLose(this.ctx.setDir, s.name, this.ctx.setProject, this.ctx.project.name));
-      if (lost.length) {
-        throw new CkptError('VOLUME_CHANGED', `restoring set ${this.ctx.setName} would discard what ${lost.length === 1 ? 'a volume holds' : `${lost.length} volumes hold`} now: ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ''}`, {
-          details: lost,
-          hint: `Keep it first (ckpt checkpoint <name> while the stack runs), remove it (ckpt down -v -p ${this.ctx.project.name}), or discard it: ckpt restore ${this.ctx.setName} --replace`,
-        });
-      }
+      if (lost.length) throw dataWouldBeLost(this.ctx.setName, this.ctx.project.name, lost);
     }
     const wanted = this.services.filter((s) => this.meta[s.name]?.imageId);
     if (wanted.length === 0) return;

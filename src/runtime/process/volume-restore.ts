@@ -19,9 +19,8 @@
 // never writes the original's files; the service's record says where it was mounted from.
 import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CkptError } from '../../errors.js';
 import type { Service, VolumeMount } from '../../manifest/types.js';
-import { materializeTree, removeTreeSync } from '../../data/snapshot.js';
+import { dataWouldBeLost, materializeTree, removeTreeSync } from '../../data/snapshot.js';
 import { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex, type DataIndex } from '../../store/index.js';
 import type { RestoreContext, SetServiceMeta } from '../cut.js';
 import { capturedBinds, cloneBindPath, storedVolumes, volumeKey, volumePath } from './volumes.js';
@@ -77,13 +76,7 @@ export class VolumeRestore {
         lost.push(`${what} (service ${s.name}, at ${v.target}; ${live}, changed since the cut, last at ${when}; the set holds ${treeBytes(got.index)})`);
       }
     }
-    if (lost.length === 0) return;
-    throw new CkptError('VOLUME_CHANGED', `restoring set ${this.ctx.setName} would discard what ${lost.length === 1 ? 'a volume holds' : `${lost.length} volumes hold`} now: ${lost[0]}${lost.length > 1 ? ` (and ${lost.length - 1} more)` : ''}`, {
-      details: lost,
-      hint:
-        `Keep it first (ckpt checkpoint <name> while the stack runs), remove it (ckpt down -v -p ${this.ctx.project.name}), ` +
-        `or discard it: ckpt restore ${this.ctx.setName} --replace`,
-    });
+    if (lost.length) throw dataWouldBeLost(this.ctx.setName, this.ctx.project.name, lost);
   }
 
   /** Puts the set's copy of each of the service's volumes in place; returns volume key → path. */
