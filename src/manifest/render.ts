@@ -57,7 +57,7 @@ function renderService(s: Service): Record<string, unknown> {
       ...(v.source === undefined ? {} : { source: v.source }),
       target: v.target,
       read_only: v.readOnly,
-      ...(v.tmpfs ? { tmpfs: { ...(v.tmpfs.sizeBytes !== undefined ? { size: v.tmpfs.sizeBytes } : {}), ...(v.tmpfs.mode !== undefined ? { mode: v.tmpfs.mode } : {}) } } : {}),
+      ...(v.tmpfs ? { tmpfs: { ...(v.tmpfs.sizeBytes !== undefined ? { size: v.tmpfs.sizeBytes } : {}), ...(v.tmpfs.mode !== undefined ? { mode: v.tmpfs.mode.toString(8).padStart(4, '0') } : {}) } } : {}),
       ...(v.noCopy ? { volume: { nocopy: true } } : {}),
       ...(v.createHostPath ? { bind: { create_host_path: true } } : {}),
     }));

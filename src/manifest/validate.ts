@@ -26,7 +26,7 @@ import type { VolumeMount } from './types.js';
 /** Options of a long-form mount that ckpt reads but does not act on: [group, key, what happens instead]. */
 const UNHONOURED_MOUNT_OPTIONS: [string | undefined, string, string][] = [
   ['volume', 'subpath', 'the whole volume is mounted at the target; mount a directory of it with a bind mount instead'],
-  ['bind', 'propagation', 'the mount is private to the service (rprivate), as a process service\'s mounts always are'],
+  ['bind', 'propagation', 'the mount is private (rprivate): mounts made under it later on either side are not seen by the other'],
   ['bind', 'selinux', 'ckpt does not relabel files (SELinux labels are left as they are)'],
   [undefined, 'consistency', 'it is a Docker Desktop hint and changes nothing on Linux'],
 ];
@@ -430,7 +430,8 @@ export function checkSemantics(value: unknown): CheckResult {
       });
     }
 
-    const tmpfs = s['tmpfs'];
+    // a process service's tmpfs: are mounted by ckpt; a container's go to Docker as they are
+    const tmpfs = runtime === 'process' ? s['tmpfs'] : undefined;
     (typeof tmpfs === 'string' ? [tmpfs] : Array.isArray(tmpfs) ? tmpfs : []).forEach((t, i) => {
       if (typeof t === 'string') tryCatch(VolumeError, () => parseTmpfsSpec(t), (e) => problem(typeof tmpfs === 'string' ? at('tmpfs') : at('tmpfs', i), e.message));
     });

@@ -89,11 +89,18 @@ export function parseByteSize(v: number | string, what: string): number {
   return Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
 }
 
-/** an octal mode, as compose writes it (1777, "0755", or the decimal number YAML read from 1777) */
+/**
+ * A mode. A string is octal digits ("1777", "0755"); a number is the value YAML read, as for a
+ * secret's mode: `0755` and `0o1777` are octal there, but a bare `1777` is the decimal number
+ * 1777 (compose reads it so too), hence the hint to quote it.
+ */
 export function parseMode(v: number | string, what: string): number {
-  const text = String(v);
-  if (!/^0?[0-7]{3,4}$/.test(text)) throw new VolumeError(`${what} ${JSON.stringify(v)} is not an octal mode such as 1777 or 0755`);
-  return parseInt(text, 8);
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
+    throw new VolumeError(`${what} ${v} is not a mode — write the octal digits as a string ("1777") or with a leading 0 (01777)`);
+  }
+  if (!/^0?[0-7]{3,4}$/.test(v)) throw new VolumeError(`${what} ${JSON.stringify(v)} is not an octal mode such as "1777" or "0755"`);
+  return parseInt(v, 8);
 }
 
 export function parseLongVolume(v: LongVolume): VolumeMount {

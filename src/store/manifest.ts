@@ -5,7 +5,7 @@
 // signature (whoever can write the store can recompute it).
 import { createHash } from 'node:crypto';
 import { CkptError } from '../errors.js';
-import { MANIFEST_FILE, SERVICE_NAME } from './names.js';
+import { DATA_NAME, MANIFEST_FILE, SERVICE_NAME } from './names.js';
 
 export const MANIFEST_FORMAT = 'ckpt-set';
 export const MANIFEST_VERSION = 1;
@@ -124,7 +124,7 @@ export function parseManifest(text: string, path: string): SetManifest {
       if (!Number.isSafeInteger(f.size) || f.size < 0) throw corrupt(`${svc}/${name} has no valid size`);
     }
     for (const [volume, d] of Object.entries((s as { data?: Record<string, DataRecord> }).data ?? {})) {
-      if (!SERVICE_NAME.test(volume) || d === null || typeof d !== 'object' || typeof d.index !== 'string' || !Object.hasOwn(s.files, d.index)) {
+      if (!DATA_NAME.test(volume) || d === null || typeof d !== 'object' || typeof d.index !== 'string' || !Object.hasOwn(s.files, d.index)) {
         throw corrupt(`service ${svc}: data ${JSON.stringify(volume)} has no index among its files`);
       }
     }

@@ -7,6 +7,11 @@ import { editDistance } from '../util/edit-distance.js';
 export const SET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 /** compose-like service names; the set manifest's file name is reserved */
 export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/**
+ * a data tree's name in a set: a volume's name, or '@' and a name for what no volume can be
+ * called (an anonymous volume, a captured bind), so the two never meet
+ */
+export const DATA_NAME = /^@?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 /** the file in a set directory that describes it (beside one directory per service) */
 export const MANIFEST_FILE = 'set.json';
 

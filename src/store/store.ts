@@ -85,7 +85,7 @@ import {
 import { ImageFollower, type FollowedHash } from './follow.js';
 import { VerifiedFiles } from './verified.js';
 import { parseManifest, serializeManifest, type FileEntry, type SetManifest, type DataRecord } from './manifest.js';
-import { MANIFEST_FILE, checkServiceName, checkSetName, isSetName, similarNames } from './names.js';
+import { DATA_NAME, MANIFEST_FILE, checkServiceName, checkSetName, isSetName, similarNames } from './names.js';
 
 export interface SetMeta {
   project: string;
@@ -377,7 +377,7 @@ export class Store {
       dataDir: (service: string, volume: string, method: string): string => {
         if (!open) closed();
         if (!w.meta.services.includes(service)) throw new Error(`service "${service}" is not part of set "${name}"`);
-        checkServiceName(volume);
+        if (!DATA_NAME.test(volume)) throw new Error(`invalid data name ${JSON.stringify(volume)} for set "${name}"`);
         const dir = join(w.dir, DATA_DIR, service);
         try {
           mkdirPrivate(join(w.dir, DATA_DIR));

@@ -5,8 +5,9 @@
 //   snapshot), removed by `down -v`; `external: true` uses <volumes root>/<name> as it is, and
 //   never stores or replaces it. An anonymous one (`- /data`) is named after its service and
 //   target. A new volume is filled with what the host has at the target, with its owner and
-//   mode (Docker's copy-up from the image, `volume.nocopy` turns it off); with nothing there it
-//   belongs to the service's user, so a service that runs as postgres can write its own.
+//   mode (Docker's copy-up from the image, `volume.nocopy` turns it off); with nothing there (or
+//   an empty directory, such as the mount point an earlier `up` made) it belongs to the
+//   service's user, so a service that runs as postgres can write its own.
 // - a bind mount is the host path, read-only with `:ro`; the short form makes a missing source
 //   directory, the long form only with `bind.create_host_path`, as compose does.
 // - tmpfs mounts are the service's own memory: CRIU dumps their contents with the tree.
@@ -22,12 +23,16 @@ import { fsTypeOf, removeTreeSync } from '../../data/snapshot.js';
 
 const slug = (target: string): string => target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '');
 
-/** The volume's name in ckpt's volumes root and in a set (a captured bind's too; '' for tmpfs and other binds). */
+/**
+ * The volume's name in a set, and in ckpt's volumes root after `<project>_`: a named volume's own
+ * name; for an anonymous volume and a captured bind, '@' and a name after its target, which no
+ * named volume can have ('' for tmpfs and other binds).
+ */
 export function volumeKey(service: string, v: VolumeMount): string {
-  if (v.type === 'bind') return `bind${slug(v.target)}`;
+  if (v.type === 'bind') return `@bind${slug(v.target)}`;
   if (v.type !== 'volume') return '';
   if (v.source) return v.source;
-  return `${service}-anon${slug(v.target)}`;
+  return `@${service}-anon${slug(v.target)}`;
 }
 
 /** Where the volume lives on the host. */
@@ -91,10 +96,11 @@ function createVolume(path: string, v: VolumeMount, service: Service): void {
   } catch {
     seed = undefined;
   }
-  if (seed?.isDirectory()) {
+  // an empty target (often the mount point an earlier `up` made) has nothing to seed from
+  if (seed?.isDirectory() && readdirSync(v.target).length > 0) {
     chownSync(path, seed.uid, seed.gid);
     chmodSync(path, seed.mode & 0o7777);
-    if (!v.noCopy && readdirSync(v.target).length > 0) {
+    if (!v.noCopy) {
       const r = spawnSync('cp', ['-a', '--reflink=auto', `${v.target}/.`, `${path}/`], { encoding: 'utf8' });
       if (r.status !== 0) {
         removeTreeSync(path);

@@ -3,6 +3,7 @@
 // them: accepted, warned about (the options ckpt does not act on), or refused with file:line.
 import t from 'tap';
 import { VolumeError, parseByteSize, parseLongVolume, parseMode, parseTmpfsSpec } from '../../../src/manifest/volumes.js';
+import { renderProject } from '../../../src/manifest/render.js';
 import { composeLoader } from '../../helpers/compose.js';
 
 const MiB = 1024 * 1024;
@@ -21,16 +22,16 @@ t.test('parseTmpfsSpec: the service key, with size, mode and flags', async (t) =
   t.throws(() => parseTmpfsSpec('/x:uid=1000'), new VolumeError('"/x:uid=1000": unknown tmpfs option "uid=1000" — use size=, mode=, ro'));
   t.throws(() => parseTmpfsSpec('/x:size'), new VolumeError('"/x:size": unknown tmpfs option "size" — use size=, mode=, ro'), 'size without a value');
   t.throws(() => parseTmpfsSpec('/x:size=lots'), new VolumeError('size "lots" is not a size — write bytes or a number with k, m or g'));
-  t.throws(() => parseTmpfsSpec('/x:mode=999'), new VolumeError('mode "999" is not an octal mode such as 1777 or 0755'));
+  t.throws(() => parseTmpfsSpec('/x:mode=999'), new VolumeError('mode "999" is not an octal mode such as "1777" or "0755"'));
 });
 
 t.test('parseLongVolume: type tmpfs', async (t) => {
-  t.same(parseLongVolume({ type: 'tmpfs', target: '/cache', tmpfs: { size: '64m', mode: 1777 } }), {
+  t.same(parseLongVolume({ type: 'tmpfs', target: '/cache', tmpfs: { size: '64m', mode: 0o1777 } }), {
     type: 'tmpfs',
     target: '/cache',
     readOnly: false,
     tmpfs: { sizeBytes: 64 * MiB, mode: 0o1777 },
-  }, 'mode 1777 as YAML reads it (a decimal number whose digits are the octal mode)');
+  }, 'a number is the mode YAML read (0o1777 or 01777 there)');
   t.same(parseLongVolume({ type: 'tmpfs', target: '/c', tmpfs: { size: 1048576, mode: '0750' } }), { type: 'tmpfs', target: '/c', readOnly: false, tmpfs: { sizeBytes: MiB, mode: 0o750 } }, 'bytes as a number, mode as a string');
   t.same(parseLongVolume({ type: 'tmpfs', target: '/c' }), { type: 'tmpfs', target: '/c', readOnly: false }, 'no options: none recorded');
   t.same(parseLongVolume({ type: 'tmpfs', target: '/c', tmpfs: {} }), { type: 'tmpfs', target: '/c', readOnly: false }, 'an empty `tmpfs:` records none either');
@@ -39,7 +40,7 @@ t.test('parseLongVolume: type tmpfs', async (t) => {
 
   t.throws(() => parseLongVolume({ type: 'tmpfs', target: '/c', source: 'data' }), new VolumeError('a tmpfs mount has no `source` — remove it'));
   t.throws(() => parseLongVolume({ type: 'tmpfs', target: '/c', tmpfs: { size: 'big' } }), new VolumeError('tmpfs.size "big" is not a size — write bytes or a number with k, m or g'));
-  t.throws(() => parseLongVolume({ type: 'tmpfs', target: '/c', tmpfs: { mode: 1778 } }), new VolumeError('tmpfs.mode 1778 is not an octal mode such as 1777 or 0755'));
+  t.throws(() => parseLongVolume({ type: 'tmpfs', target: '/c', tmpfs: { mode: 0o10000 } }), new VolumeError('tmpfs.mode 4096 is not a mode — write the octal digits as a string ("1777") or with a leading 0 (01777)'));
   t.throws(() => parseLongVolume({ type: 'tmpfs', target: 'c' }), new VolumeError('the target "c" must be an absolute path (start with /)'));
 });
 
@@ -91,21 +92,24 @@ t.test('parseByteSize: bytes, or a number with k, m or g (and an optional b)', a
   t.throws(() => parseByteSize(-1, 'size'), new VolumeError('size -1 is not a size — write bytes or a number with k, m or g'), 'a negative number');
 });
 
-t.test('parseMode: octal digits, three or four, with an optional leading 0', async (t) => {
+t.test('parseMode: a string is octal digits (three or four, an optional leading 0); a number is the mode YAML read', async (t) => {
   const cases: [number | string, number][] = [
-    [1777, 0o1777],
+    [0o1777, 0o1777],
     ['1777', 0o1777],
     ['01777', 0o1777],
     ['0755', 0o755],
-    [755, 0o755],
+    [0o755, 0o755],
     ['700', 0o700],
-    [4755, 0o4755],
+    [0o4755, 0o4755],
+    // a bare 1777 in YAML is the decimal number, as compose reads it (and as a secret's mode is)
+    [1777, 1777],
   ];
   for (const [v, want] of cases) t.equal(parseMode(v, 'mode'), want, `${JSON.stringify(v)} → 0o${want.toString(8)}`);
   for (const bad of ['999', '18', '77', '17777', 'rwx', '0o755', '', '-755']) {
-    t.throws(() => parseMode(bad, 'tmpfs.mode'), new VolumeError(`tmpfs.mode ${JSON.stringify(bad)} is not an octal mode such as 1777 or 0755`), JSON.stringify(bad));
+    t.throws(() => parseMode(bad, 'tmpfs.mode'), new VolumeError(`tmpfs.mode ${JSON.stringify(bad)} is not an octal mode such as "1777" or "0755"`), JSON.stringify(bad));
   }
-  t.throws(() => parseMode(1778, 'mode'), new VolumeError('mode 1778 is not an octal mode such as 1777 or 0755'), 'a number with a digit 8');
+  t.throws(() => parseMode(5000, 'mode'), new VolumeError('mode 5000 is not a mode — write the octal digits as a string ("1777") or with a leading 0 (01777)'), 'a number above 0o7777');
+  t.throws(() => parseMode(-1, 'mode'), /mode -1 is not a mode/, 'a negative number');
 });
 
 t.test('the loader: long-form tmpfs and the service key are mounts of a process service', async (t) => {
@@ -119,7 +123,7 @@ t.test('the loader: long-form tmpfs and the service key are mounts of a process 
       '    volumes:',
       '      - type: tmpfs',
       '        target: /cache',
-      '        tmpfs: {size: 64m, mode: 1777}',
+      '        tmpfs: {size: 64m, mode: "1777"}',
       '      - {type: volume, source: data, target: /data, volume: {nocopy: true}}',
       '      - {type: bind, source: ./src, target: /src, read_only: true}',
       'volumes:',
@@ -185,7 +189,7 @@ t.test('the loader: options ckpt reads but does not act on are warned about, eac
   const w = r.warnings.join('\n');
   t.match(w, /compose\.yaml:9:20: services\.app\.volumes\[0\]\.volume\.subpath: is not acted on by ckpt: the whole volume is mounted at the target/);
   t.match(w, /compose\.yaml:13:22: services\.app\.volumes\[1\]\.consistency: is not acted on by ckpt: it is a Docker Desktop hint/);
-  t.match(w, /compose\.yaml:15:24: services\.app\.volumes\[1\]\.bind\.propagation: is not acted on by ckpt: the mount is private to the service \(rprivate\)/);
+  t.match(w, /compose\.yaml:15:24: services\.app\.volumes\[1\]\.bind\.propagation: is not acted on by ckpt: the mount is private \(rprivate\)/);
   t.match(w, /compose\.yaml:16:20: services\.app\.volumes\[1\]\.bind\.selinux: is not acted on by ckpt: ckpt does not relabel files/);
   t.match(r.project.services[0]!.volumes[1]!, { type: 'bind', createHostPath: true }, 'and the options it acts on still take effect');
 });
@@ -200,7 +204,7 @@ t.test('the loader: a bad tmpfs is a problem with file:line, all of them reporte
       '    tmpfs: ["/ok", "/x:size=lots"]',
       '    volumes:',
       '      - {type: tmpfs, target: /c, tmpfs: {size: big}}',
-      '      - {type: tmpfs, target: /d, tmpfs: {mode: 999}}',
+      '      - {type: tmpfs, target: /d, tmpfs: {mode: "999"}}',
       '      - {type: tmpfs, source: foo, target: /e}',
       '      - {type: bind, target: /f}',
       '      - {type: volume, source: v, target: /g, bind: {create_host_path: true}}',
@@ -215,7 +219,7 @@ t.test('the loader: a bad tmpfs is a problem with file:line, all of them reporte
   t.equal(lines.length, 8, 'eight problems, one line each');
   t.match(lines[0], /compose\.yaml:4:20: services\.app\.tmpfs\[1\]: size "lots" is not a size — write bytes or a number with k, m or g$/);
   t.match(lines[1], /compose\.yaml:6:9: services\.app\.volumes\[0\]: tmpfs\.size "big" is not a size/);
-  t.match(lines[2], /compose\.yaml:7:9: services\.app\.volumes\[1\]: tmpfs\.mode 999 is not an octal mode/);
+  t.match(lines[2], /compose\.yaml:7:9: services\.app\.volumes\[1\]: tmpfs\.mode "999" is not an octal mode/);
   t.match(lines[3], /compose\.yaml:8:9: services\.app\.volumes\[2\]: a tmpfs mount has no `source` — remove it$/);
   t.match(lines[4], /compose\.yaml:9:9: services\.app\.volumes\[3\]: a bind mount needs a `source` path$/);
   t.match(lines[5], /compose\.yaml:10:9: services\.app\.volumes\[4\]: `bind` options belong to a mount of type bind, not volume$/);
@@ -225,12 +229,22 @@ t.test('the loader: a bad tmpfs is a problem with file:line, all of them reporte
   t.match(await problems('services:\n  app:\n    command: [x]\n    volumes:\n      - {type: tmpfs, target: /c, tmpfs: {size: 1m, uid: 0}}\n'), /services\.app\.volumes\[0\]\.tmpfs: unknown key `uid`/, 'the schema knows only size and mode');
 });
 
-// Known bugs, kept as todo until src/manifest/volumes.ts parseMode is fixed (see the report of
-// the commit that added this file): YAML reads an unquoted 0755 as the octal 493 and 0o1777 or
-// 01777 as 1023, and parseMode reads those numbers' decimal digits as octal.
-t.test('the loader: a mode written as a YAML octal number', { todo: 'parseMode reads a number\'s decimal digits as octal: YAML 0755 is refused, 0o1777 becomes 0o1023' }, async (t) => {
+// YAML reads an unquoted 0755 as the octal 493 (ckpt's loader, as compose) and 0o1777 as 1023:
+// a number is that mode.
+t.test('the loader: a mode written as a YAML octal number', async (t) => {
   const { load, problems } = composeLoader(t, 'ckpt-vol-long-');
   t.equal(await problems('services:\n  app:\n    command: [x]\n    volumes:\n      - {type: tmpfs, target: /c, tmpfs: {mode: 0755}}\n'), 'loaded without problems', 'mode: 0755 (the example of its own message) is accepted');
   const r = await load('services:\n  app:\n    command: [x]\n    volumes:\n      - {type: tmpfs, target: /c, tmpfs: {mode: 0o1777}}\n');
   t.equal(r.project.services[0]!.volumes[0]!.tmpfs?.mode, 0o1777, 'mode: 0o1777 is 1777');
+});
+
+t.test('ckpt config writes a tmpfs mode as octal digits, which loads back to the same mode; a container\'s tmpfs options go to Docker as written', async (t) => {
+  const { load } = composeLoader(t, 'ckpt-vol-long-');
+  const r = await load('services:\n  app:\n    command: [x]\n    volumes:\n      - {type: tmpfs, target: /c, tmpfs: {size: 1m, mode: "1777"}}\n');
+  const text = renderProject(r.project);
+  t.match(text, /mode: "1777"/, 'the mode as a string of octal digits');
+  const again = await load(text);
+  t.equal(again.project.services[0]!.volumes[0]!.tmpfs?.mode, 0o1777, 'and it reads back as 0o1777');
+  const c = await load('services:\n  app:\n    image: alpine\n    tmpfs: ["/run:uid=1000,gid=1000,noatime"]\n');
+  t.same(c.project.services[0]!.container?.tmpfs, ['/run:uid=1000,gid=1000,noatime'], 'Docker\'s own tmpfs options are not ckpt\'s to refuse');
 });
