@@ -168,7 +168,7 @@ services:
       - ${roSource}:${R}:ro
       - type: tmpfs
         target: ${C}
-        tmpfs: {size: 8m, mode: 1777}
+        tmpfs: {size: 8m, mode: "1777"}
       - seeded:${seeded}
       - {type: volume, source: empty, target: ${empty}, volume: {nocopy: true}}
 volumes:
