@@ -15,7 +15,7 @@ fi
 # Packages ckpt and its tests use at run time (the CRIU build installs its own build deps);
 # docker-compose (1.29) is the reference the loader is compared with (compose-reference.test.ts).
 APT_PACKAGES=(curl iproute2 util-linux procps build-essential redis-server redis-tools tmux iptables nftables docker-compose
-  btrfs-progs xfsprogs postgresql-15)
+  btrfs-progs xfsprogs postgresql-15 debootstrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -41,6 +41,7 @@ bash scripts/compose-schema.sh
 # dev-container image (no registry is reachable).
 bash scripts/dockerd.sh
 bash scripts/build-devcontainer-image.sh
+bash scripts/build-debian-image.sh
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
