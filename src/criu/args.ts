@@ -41,6 +41,9 @@ export function dumpArgs(o: DumpOptions): string[] {
   // A connection the frozen program has not accepted yet cannot be dumped; it is left out, and
   // its client sees a reset (as if it had been lost on the wire).
   args.push('--skip-in-flight');
+  // Databases lock their files (MariaDB fcntl-locks ibdata1, PostgreSQL its postmaster.pid):
+  // the locks are part of the state, and CRIU refuses a tree holding any without this.
+  args.push('--file-locks');
   // ckpt, not CRIU, decides which cgroup a service lives in (so clones get their own).
   args.push('--manage-cgroups=ignore');
   if (o.freezeCgroup) args.push('--freeze-cgroup', o.freezeCgroup);
@@ -84,7 +87,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   args.push('--restore-detached', '--pidfile', o.pidFile);
   // Process services keep the host's root filesystem in their mount namespace.
   args.push('--root', '/');
-  args.push('--tcp-established', '--manage-cgroups=ignore');
+  args.push('--tcp-established', '--manage-cgroups=ignore', '--file-locks');
   if (o.tcpClose) args.push('--tcp-close');
   for (const { fd, key } of o.inheritFds ?? []) args.push('--inherit-fd', `fd[${fd}]:${key}`);
   if (o.actionScript) args.push('--action-script', o.actionScript);

@@ -36,10 +36,13 @@ export function logErrors(logFile: string, max = 5): string[] {
   }
 }
 
-/** What the user can do about a CRIU error line ckpt recognises. */
-function hintFor(line: string | undefined, logFile: string): string {
-  if (line && /refusing to restore it \(--allow-changed-files overrides\)/.test(line)) {
+/** What the user can do about the CRIU error lines ckpt recognises (logErrors' lines, last first). */
+export function hintFor(lines: string[], logFile: string): string {
+  if (lines.some((l) => /refusing to restore it \(--allow-changed-files overrides\)/.test(l))) {
     return 'A file the checkpoint uses was replaced or modified since (see above). Restore anyway with --allow-changed-files, or put the file back as it was.';
+  }
+  if (lines.some((l) => /anon_inode:\[io_uring\]/.test(l))) {
+    return 'The program uses io_uring, which CRIU cannot checkpoint. Turn it off in the program (MariaDB: --innodb-use-native-aio=0; liburing users: their epoll or thread-pool fallback), then restart the service.';
   }
   return `Read the CRIU log for the whole story: ${logFile}`;
 }
@@ -49,7 +52,7 @@ function failure(code: ErrorCode, what: string, logFile: string, cmd: string[], 
   return new CkptError(code, `${what}: ${errors.at(-1) ?? extra}`, {
     details: [...errors.slice(0, -1).reverse(), `command: ${shellQuote([criuPath(), ...cmd])}`],
     logFile,
-    hint: hintFor(errors.at(-1), logFile),
+    hint: hintFor(errors, logFile),
   });
 }
 

@@ -781,6 +781,15 @@ export class Store {
       const others = f.nlink - c.count - (o && o.ino === f.ino && o.dev === f.dev ? 1 : 0);
       if (others <= 0) exclusiveBytes += c.size;
     }
+    // data trees: their files are the set's own (shared only by reflinks or snapshots, which
+    // the filesystem accounts for, not the store)
+    for (const s of Object.values(m.services)) {
+      for (const d of Object.values(s.data ?? {})) {
+        files += d.files;
+        sizeBytes += d.bytes;
+        exclusiveBytes += d.bytes;
+      }
+    }
     return {
       name,
       id: l.id,

@@ -14,7 +14,7 @@ import { stateRoot } from '../../paths.js';
 import { DUMP_LOG } from '../../criu/args.js';
 import { criuFeatures } from '../../criu/features.js';
 import { criuPath } from '../../criu/probe.js';
-import { logErrors } from '../../criu/run.js';
+import { hintFor, logErrors } from '../../criu/run.js';
 import { TOOL_ENV, runTool } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
@@ -119,7 +119,8 @@ export function overlayUpperDir(mountPoint: string, mountinfo = readFileSync('/p
 
 /** runc's command line for a checkpoint into `dir` (pure). */
 export function runcCheckpointArgs(plan: ContainerDumpPlan, dir: string, leaveRunning: boolean): string[] {
-  return ['--root', plan.runcRoot, '--criu', plan.criu, 'checkpoint', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), ...(plan.tcpEstablished ? ['--tcp-established'] : []), plan.id];
+  // --file-locks: runc's flag (it tells CRIU file_locks in every request, over the options file)
+  return ['--root', plan.runcRoot, '--criu', plan.criu, 'checkpoint', '--file-locks', '--image-path', dir, '--work-path', dir, ...(leaveRunning ? ['--leave-running'] : []), ...(plan.tcpEstablished ? ['--tcp-established'] : []), plan.id];
 }
 
 /** Packs the writable layer; run while the container is frozen, so it is the layer of the cut. */
@@ -155,7 +156,7 @@ export async function dumpContainer(
       logFile,
       hint: tcp
         ? `CRIU would not dump its connections open. Set x-ckpt.checkpoint.tcp: close on ${what.replace(/^service /, '')}: they are restored closed, and the program reconnects.`
-        : `Read the CRIU log for the whole story: ${logFile}`,
+        : hintFor(errors, logFile),
     });
   }
   return { ms: performance.now() - started, logFile, data };

@@ -51,6 +51,8 @@ if [ "$cmd" = create ] && [ -f "$req/images" ]; then
   done
   # the connections of the cut come back open (runc's flag; runc overrides the options file)
   if [ -f "$req/tcp-established" ]; then opts+=(--tcp-established); fi
+  # the file locks of the cut (ckpt's checkpoints take them: runc's flag, like tcp-established)
+  if [ -f "$req/file-locks" ]; then opts+=(--file-locks); fi
   "$RUNC" "${global[@]}" restore --detach "${opts[@]}" --image-path "$images" --work-path "$req" "$id"
   rc=$?
   [ $rc = 0 ] && touch "$req/restored"

@@ -13,7 +13,7 @@ import { containerEndpoints, holdTraffic, planRestoreAddresses, recordedEndpoint
 import { dumpContainer, planContainerDump, type ContainerDumpPlan } from './checkpoint-container.js';
 import { removeProjectNetworks } from './networks.js';
 import { restoreContainer } from './restore-container.js';
-import { volumesToLose } from './volumes.js';
+import { ReplacedVolumes, volumesToLose } from './volumes.js';
 import { dataWouldBeLost } from '../../data/snapshot.js';
 import { remappedImages } from '../../criu/images/remap-inet.js';
 
@@ -110,6 +110,7 @@ export class DockerCheckpoint implements CheckpointPart {
 export class DockerRestore implements RestorePart {
   private plan: RestoreAddressPlan | undefined;
   private hold: TrafficHold | undefined;
+  private readonly replaced: ReplacedVolumes[] = [];
 
   constructor(
     private readonly ctx: RestoreContext,
@@ -180,7 +181,9 @@ export class DockerRestore implements RestorePart {
       ...(meta.imageId ? { imageId: meta.imageId } : {}),
       ...(plan?.requests[service.name] ? { addresses: plan.requests[service.name]! } : {}),
       criuImagesDir: plan ? remappedImages(imagesDir, plan.map, join(gate.dir, 'images', service.name)) : imagesDir,
+      allowChangedFiles: this.ctx.allowChangedFiles,
     });
+    this.replaced.push(c.replaced);
     return {
       record: c.record,
       ms: c.ms,
@@ -191,9 +194,12 @@ export class DockerRestore implements RestorePart {
 
   async finish(): Promise<void> {
     await this.hold?.release();
+    for (const r of this.replaced.splice(0)) r.drop();
   }
 
   async abort(): Promise<void> {
+    // the containers restored so far are stopped by the core; their volumes get back what they held
+    for (const r of this.replaced.splice(0)) r.putBack();
     await this.hold?.release().catch(() => undefined);
     await removeProjectNetworks(this.ctx.project, this.ctx.stateRoot).catch(() => undefined);
   }

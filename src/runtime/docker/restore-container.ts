@@ -28,7 +28,7 @@ import type { ServiceRecord } from '../types.js';
 import { docker, requireDocker } from './client.js';
 import { TAR_LAYER_FLAGS } from './checkpoint-container.js';
 import { ROOTFS_DIFF } from './set-files.js';
-import { unpackVolumes } from './volumes.js';
+import { ReplacedVolumes, unpackVolumes } from './volumes.js';
 import { containerRecord, createServiceContainer } from './docker-runtime.js';
 import { CKPT_OCI_RUNTIME, RESTORE_REQUESTS } from './oci-runtime.js';
 
@@ -54,6 +54,8 @@ export interface ContainerRestoreOptions {
   addresses?: Record<string, string>;
   /** where CRIU reads the images from, when not imagesDir: the set's images with the sockets moved to the new addresses */
   criuImagesDir?: string;
+  /** restore even if files the set references changed since (CRIU --allow-changed-files) */
+  allowChangedFiles?: boolean;
 }
 
 export interface ContainerRestoreResult {
@@ -65,6 +67,8 @@ export interface ContainerRestoreResult {
   path: 'ckpt-runc' | 'docker';
   /** its volumes brought back from the set */
   data: { volume: string; method: string; ms: number }[];
+  /** what those volumes held before, kept until the whole stack is back (ReplacedVolumes) */
+  replaced: ReplacedVolumes;
 }
 
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
@@ -77,6 +81,7 @@ export async function restoreContainer(project: Project, service: Service, image
     ...(o.addresses ? { addresses: o.addresses } : {}),
   });
   let started = false;
+  const replaced = new ReplacedVolumes();
   try {
     const info = await c.inspect();
     // What the restore path cannot do is refused before anything is unpacked into the container
@@ -106,17 +111,22 @@ export async function restoreContainer(project: Project, service: Service, image
       const r = await runTool('tar', ['-C', upper, ...TAR_LAYER_FLAGS, '-xpf', diff]);
       if (r.code !== 0) throw new CkptError('RESTORE_FAILED', `service ${service.name}: could not unpack the writable layer: ${r.output.trim()}`);
     }
-    const data = await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified);
+    const data = await unpackVolumes(imagesDir, info.Mounts ?? [], service.name, o.verified, replaced);
     if (path === 'docker' || !o.gate) await o.verified;
     const s0 = performance.now();
     const criuImages = o.criuImagesDir ?? imagesDir;
-    if (path === 'ckpt-runc') await startThroughWrapper(c.id, criuImages, service, o.stateRoot, o.gate, { mapPages: Boolean(o.mapPages), tcpClose: Boolean(o.tcpClose) });
-    else await startThroughDocker(c.id, criuImages, service);
+    if (path === 'ckpt-runc') {
+      await startThroughWrapper(c.id, criuImages, service, o.stateRoot, o.gate, { mapPages: Boolean(o.mapPages), tcpClose: Boolean(o.tcpClose), allowChangedFiles: Boolean(o.allowChangedFiles) });
+    } else await startThroughDocker(c.id, criuImages, service);
     started = true;
     const startMs = performance.now() - s0;
-    return { record: await containerRecord(service, c.id), ms: performance.now() - t0, startMs, path, data };
+    return { record: await containerRecord(service, c.id), ms: performance.now() - t0, startMs, path, data, replaced };
   } finally {
-    if (!started) await c.remove({ force: true, v: true }).catch(() => {});
+    if (!started) {
+      // a volume's contents before this restore come back, as the container goes
+      replaced.putBack();
+      await c.remove({ force: true, v: true }).catch(() => {});
+    }
   }
 }
 
@@ -126,16 +136,23 @@ async function startThroughWrapper(
   service: Service,
   stateRoot: string,
   gate: ContainerRestoreOptions['gate'],
-  criu: { mapPages: boolean; tcpClose: boolean },
+  criu: { mapPages: boolean; tcpClose: boolean; allowChangedFiles: boolean },
 ): Promise<void> {
   const req = join(RESTORE_REQUESTS, id);
   mkdirSync(req, { recursive: true, mode: 0o700 });
   writeFileSync(join(req, 'images'), imagesDir);
   // CRIU reads this file in runc's RPC mode too (CRIU_CONFIG_FILE, set by ckpt-runc).
-  const conf = [...(gate ? [`action-script ${gate.script}`] : []), ...(criu.mapPages ? ['map-pages'] : []), ...(criu.tcpClose ? ['tcp-close'] : [])];
+  const conf = [
+    ...(gate ? [`action-script ${gate.script}`] : []),
+    ...(criu.mapPages ? ['map-pages'] : []),
+    ...(criu.tcpClose ? ['tcp-close'] : []),
+    ...(criu.allowChangedFiles ? ['allow-changed-files'] : []),
+  ];
   if (conf.length) writeFileSync(join(req, 'criu.conf'), conf.map((l) => `${l}\n`).join(''));
   // runc's own flag: runc tells CRIU tcp_established in every request, over the options file
   if (!criu.tcpClose) writeFileSync(join(req, 'tcp-established'), '');
+  // and file_locks: ckpt's checkpoints take the locks (runc checkpoint --file-locks)
+  writeFileSync(join(req, 'file-locks'), '');
   if (gate) {
     const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
     writeFileSync(join(req, 'gate.env'), `CKPT_GATE=${q(gate.verdictFile)}\nCKPT_PID=${gate.ckptPid}\n${gate.arrivedDir ? `CKPT_ARRIVED=${q(gate.arrivedDir)}\n` : ''}`);

@@ -104,6 +104,32 @@ export function volumesToLose(setDir: string, service: string, setProject: strin
 }
 
 /**
+ * The _data directories a restore moved aside: deleted once the whole stack is back (drop),
+ * put back if the restore fails (putBack), so a failed restore never costs a volume's data.
+ */
+export class ReplacedVolumes {
+  private readonly moved: { live: string; aside: string }[] = [];
+
+  moveAside(live: string): void {
+    const aside = `${live}.replaced-${process.pid}`;
+    removeTreeSync(aside);
+    renameSync(live, aside);
+    this.moved.push({ live, aside });
+  }
+
+  drop(): void {
+    for (const m of this.moved.splice(0)) removeTreeSync(m.aside);
+  }
+
+  putBack(): void {
+    for (const m of this.moved.splice(0).reverse()) {
+      removeTreeSync(m.live);
+      renameSync(m.aside, m.live);
+    }
+  }
+}
+
+/**
  * Replaces what each of the new container's volumes holds with the set's copy. `mounts` is the
  * created container's (docker inspect: Mounts). A volume kept from before (same project, after
  * down) gets the checkpoint's contents: the restored process must find what it left (the core
@@ -116,6 +142,7 @@ export async function unpackVolumes(
   mounts: { Type?: string; Destination?: string; Source?: string }[],
   service: string,
   verified: Promise<void>,
+  replaced: ReplacedVolumes,
 ): Promise<{ volume: string; method: string; ms: number }[]> {
   const out: { volume: string; method: string; ms: number }[] = [];
   for (const v of storedVolumes(imagesDir)) {
@@ -129,18 +156,9 @@ export async function unpackVolumes(
     if (readdirSync(m.Source).length > 0) await verified;
     if (v.data) {
       // the whole _data directory is replaced by a copy of the tree (a snapshot where it can be)
-      const aside = `${m.Source}.replaced-${process.pid}`;
-      removeTreeSync(aside);
-      renameSync(m.Source, aside);
-      try {
-        const method = await materializeTree(join(dirname(imagesDir), DATA_DIR, basename(imagesDir), v.data), m.Source);
-        out.push({ volume: `${basename(dirname(m.Source))} (${v.target})`, method, ms: performance.now() - t0 });
-      } catch (e) {
-        removeTreeSync(m.Source);
-        renameSync(aside, m.Source);
-        throw e;
-      }
-      removeTreeSync(aside);
+      replaced.moveAside(m.Source);
+      const method = await materializeTree(join(dirname(imagesDir), DATA_DIR, basename(imagesDir), v.data), m.Source);
+      out.push({ volume: `${basename(dirname(m.Source))} (${v.target})`, method, ms: performance.now() - t0 });
       continue;
     }
     for (const n of readdirSync(m.Source)) rmSync(join(m.Source, n), { recursive: true, force: true });
