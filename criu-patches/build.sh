@@ -149,47 +149,11 @@ else
 fi
 
 # ---------------------------------------------------------------- (1) apt
-# Print "URI<TAB>SIGNED_BY" for the first configured deb source that serves
-# the bookworm suite (deb822 files first, then one-line sources.list).
-find_bookworm_source() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [[ -f $f && $f != "$APT_SRC_FILE" ]] || continue
-    awk '
-      function flush() {
-        if (types ~ /(^| )deb( |$)/ && suites ~ /(^| )bookworm( |$)/ && uris != "") {
-          split(uris, u, " "); print u[1] "\t" signed; found = 1; exit
-        }
-        types = suites = uris = signed = ""
-      }
-      /^[[:space:]]*#/ { next }
-      /^[[:space:]]*$/ { flush(); next }
-      {
-        line = $0; key = line; sub(/:.*/, "", key); val = line; sub(/^[^:]*:[[:space:]]*/, "", val)
-        key = tolower(key)
-        if (key == "types") types = val
-        else if (key == "suites") suites = val
-        else if (key == "uris") uris = val
-        else if (key == "signed-by") signed = val
-      }
-      END { if (!found) flush() }
-    ' "$f" | head -n1
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f $f ]] || continue
-    awk '
-      /^[[:space:]]*deb[[:space:]]/ {
-        signed = ""; i = 2
-        if ($2 ~ /^\[/) {
-          opts = ""
-          for (; i <= NF; i++) { opts = opts " " $i; if ($i ~ /\]$/) { i++; break } }
-          if (match(opts, /signed-by=[^] ]+/)) signed = substr(opts, RSTART + 10, RLENGTH - 10)
-        }
-        if ($(i + 1) == "bookworm") { print $i "\t" signed; exit }
-      }
-    ' "$f" | head -n1
-  done
-}
+# The first configured deb source that serves the bookworm suite ("URI<TAB>SIGNED_BY"), not
+# counting the source this script adds.
+# shellcheck source=../scripts/lib/apt-source.sh
+. "$SCRIPT_DIR/../scripts/lib/apt-source.sh"
+find_bookworm_source() { find_source bookworm "$APT_SRC_FILE"; }
 
 apt_updated=0
 if [[ ! -f $APT_SRC_FILE ]]; then
