@@ -83,7 +83,7 @@ t.test('json-file log lines show their text', async (t) => {
 
 t.test("runc's checkpoint command line", async (t) => {
   const plan = { id: 'abc', runcRoot: '/run/docker/runtime-runc/moby', volumes: [], criu: '/usr/local/sbin/criu', criuConfig: '/run/ckpt/criu/x.conf', tcpEstablished: false };
-  const head = ['--root', '/run/docker/runtime-runc/moby', '--criu', '/usr/local/sbin/criu', 'checkpoint', '--image-path', '/s/app', '--work-path', '/s/app'];
+  const head = ['--root', '/run/docker/runtime-runc/moby', '--criu', '/usr/local/sbin/criu', 'checkpoint', '--file-locks', '--image-path', '/s/app', '--work-path', '/s/app'];
   t.same(runcCheckpointArgs(plan, '/s/app', true), [...head, '--leave-running', 'abc']);
   t.same(runcCheckpointArgs(plan, '/s/app', false), [...head, 'abc'], 'runc runs the CRIU ckpt runs (CKPT_CRIU), not whichever is first in PATH');
   t.same(runcCheckpointArgs({ ...plan, tcpEstablished: true }, '/s/app', true), [...head, '--leave-running', '--tcp-established', 'abc'], 'connections dumped: a flag, as runc overrides a CRIU options file with its own');
