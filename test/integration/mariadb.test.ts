@@ -30,6 +30,7 @@ import { docker } from '../../src/runtime/docker/client.js';
 import { LABEL_STATE, stateTag } from '../../src/runtime/docker/container-config.js';
 import { freePort, requireIntegration, tempDir, writeManifest } from '../helpers/env.js';
 import { hostPort, poll, sleep } from '../fixtures/stack-util.js';
+import type { LedgerState } from '../fixtures/ledger.js';
 
 const BASE = 'ckpt-debian:bookworm';
 const ACCOUNTS = 50;
@@ -109,14 +110,7 @@ const INVARIANTS = `SELECT JSON_OBJECT(
   'unbalanced', (SELECT COUNT(*) FROM accounts a WHERE a.balance <>
       COALESCE((SELECT SUM(amount) FROM ledger WHERE dst = a.id), 0) - COALESCE((SELECT SUM(amount) FROM ledger WHERE src = a.id), 0)))`;
 
-interface State {
-  accounts: number;
-  sum: number;
-  rows: number;
-  min: number;
-  max: number;
-  unbalanced: number;
-}
+type State = LedgerState;
 
 /** The server's version from the greeting it sends a new TCP client (no client library needed). */
 function greeting(port: number): Promise<string> {

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import * as core from '../../src/core/index.js';
 import { requireIntegration, tempDir, writeManifest, freePort, volumesDir } from '../helpers/env.js';
 import { alive, cgroupPids, hostPort, poll, sleep, stackTracker } from '../fixtures/stack-util.js';
+import type { LedgerState } from '../fixtures/ledger.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const ACCOUNTS = 100;
@@ -71,14 +72,7 @@ const INVARIANTS = `SELECT json_build_object(
       coalesce((SELECT sum(amount) FROM ledger WHERE dst = a.id), 0) - coalesce((SELECT sum(amount) FROM ledger WHERE src = a.id), 0))
 )`;
 
-interface State {
-  accounts: number;
-  sum: number;
-  rows: number;
-  min: number;
-  max: number;
-  unbalanced: number;
-}
+type State = LedgerState;
 
 t.test('postgres: a volume and the memory at one cut, under a write load; restore and clone stay consistent', { timeout: 180_000 }, async (t) => {
   if (!requireIntegration(t, { criu: true })) return;
