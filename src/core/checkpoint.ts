@@ -76,7 +76,7 @@ export async function checkpoint(ctx: CoreContext, projectName: string, setName:
   }
   const guard = new ThawGuard();
   // Each runtime's part of the cut, with its services (runtime/cut.ts).
-  const cutCtx: CutContext = { project: projectName, spec: state.spec, stateDir: states.dir(projectName), guard };
+  const cutCtx: CutContext = { project: projectName, spec: state.spec, stateDir: states.dir(projectName), storeScratch: join(opts.storeRoot, 'tmp'), guard };
   const parts = new Map<ServiceRecord['runtime'], CheckpointPart>();
   for (const kind of ['process', 'docker'] as const) {
     const recs = selected.filter((r) => r.runtime === kind);

@@ -1,9 +1,9 @@
 // Listing, removing, collecting and inspecting checkpoint sets.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ROOTFS_DIFF, storedVolumes } from '../runtime/docker/set-files.js';
 import type { InspectReport } from '../criu/images/index.js';
-import { DATA_DIR, Store, dataIndexName, type GcReport, type SetInfo } from '../store/index.js';
+import { DATA_DIR, Store, dataIndexName, readDataIndex, type GcReport, type SetInfo } from '../store/index.js';
 
 export function listSets(storeRoot: string): SetInfo[] {
   const store = new Store(storeRoot);
@@ -51,9 +51,8 @@ function containerParts(dir: string): NonNullable<InspectReport['container']> {
     volumes: storedVolumes(dir).map((v) => {
       if (v.file) return { target: v.target, file: v.file, bytes: size(v.file) ?? 0 };
       // a data tree: its index has the bytes
-      const index = v.data ? size(dataIndexName(v.data)) : undefined;
-      const bytes = v.data && index !== undefined ? (JSON.parse(readFileSync(join(dir, dataIndexName(v.data)), 'utf8')) as { bytes: number }).bytes : 0;
-      return { target: v.target, file: `${DATA_DIR}/${basename(dir)}/${v.data}`, bytes };
+      const index = join(dir, dataIndexName(v.data!));
+      return { target: v.target, file: `${DATA_DIR}/${basename(dir)}/${v.data}`, bytes: existsSync(index) ? readDataIndex(index).bytes : 0 };
     }),
   };
 }

@@ -20,7 +20,7 @@
 //   (store/data-index.ts).
 // - `cp -a` keeps owners, modes, times, hard links within the tree, xattrs and device nodes
 //   (an overlay's whiteouts), so one mechanism serves volumes and writable layers alike.
-import { copyFileSync, constants, lstatSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { CkptError } from '../errors.js';
@@ -148,6 +148,38 @@ export function removeTreeSync(path: string): void {
     // not a subvolume of ours after all, or btrfs-progs missing: the plain way, which says why
   }
   rmSync(path, { recursive: true, force: true });
+}
+
+/**
+ * Trees a restore replaces: each live one is moved aside (a rename, O(1) on every filesystem)
+ * before the set's copy takes its place; `drop` deletes them once the whole stack is back,
+ * `putBack` removes the copies and renames them back if the restore fails, so a failed restore
+ * never costs a volume's data. Used by both runtimes.
+ */
+export class ReplacedTrees {
+  private readonly moved: { live: string; aside?: string }[] = [];
+
+  /** `live` is about to get the set's copy (it need not exist) */
+  replace(live: string): void {
+    const m: { live: string; aside?: string } = { live };
+    if (existsSync(live)) {
+      m.aside = `${live}.replaced-${process.pid}`;
+      removeTreeSync(m.aside);
+      renameSync(live, m.aside);
+    }
+    this.moved.push(m);
+  }
+
+  drop(): void {
+    for (const m of this.moved.splice(0)) if (m.aside) removeTreeSync(m.aside);
+  }
+
+  putBack(): void {
+    for (const m of this.moved.splice(0).reverse()) {
+      removeTreeSync(m.live);
+      if (m.aside) renameSync(m.aside, m.live);
+    }
+  }
 }
 
 /**

@@ -52,6 +52,11 @@ export interface CutContext {
   spec: Project;
   /** the stack's state directory (scratch files) */
   stateDir: string;
+  /**
+   * a directory of the store the set is written into (its tmp/): where a data capture's method
+   * is probed before the freeze, so the frozen time has none of it
+   */
+  storeScratch: string;
   /** the thaw guard: what it must undo if ckpt dies mid-cut */
   guard: { watchPid(pid: number): void; watchNftTable(table: string, netns?: string): void };
 }

@@ -6,7 +6,7 @@
 // index, and re-hashes only the files whose inode changed since they were hashed (verified.ts):
 // a restore of a GiB volume then costs a walk, not a read of the GiB.
 import { createHash } from 'node:crypto';
-import { lstatSync, opendirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { lstatSync, opendirSync, readFileSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { hashFile } from './io.js';
 import type { VerifiedFiles } from './verified.js';
@@ -82,9 +82,10 @@ export async function indexTree(root: string, method: string, known: VerifiedFil
   return { format: 'ckpt-data', version: 1, method, files, bytes, entries };
 }
 
-export function parseDataIndex(text: string, what: string): DataIndex {
-  const v = JSON.parse(text) as DataIndex;
-  if (v?.format !== 'ckpt-data' || v.version !== 1 || !Array.isArray(v.entries)) throw new Error(`${what} is not a ckpt data index`);
+/** Reads a data index file (one of a set's files: verified with the set). */
+export function readDataIndex(file: string): DataIndex {
+  const v = JSON.parse(readFileSync(file, 'utf8')) as DataIndex;
+  if (v?.format !== 'ckpt-data' || v.version !== 1 || !Array.isArray(v.entries)) throw new Error(`${file} is not a ckpt data index`);
   return v;
 }
 

@@ -11,4 +11,4 @@ export {
 } from './store.js';
 export { MANIFEST_FILE, SET_NAME, checkSetName, isSetName, similarNames } from './names.js';
 export { type DataRecord, type FileEntry, type SetManifest } from './manifest.js';
-export { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex, type DataIndex } from './data-index.js';
+export { DATA_DIR, dataIndexName, readDataIndex, sameAsIndex, type DataIndex } from './data-index.js';

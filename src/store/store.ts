@@ -65,7 +65,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { removeTreeSync, syncFilesystem } from '../data/snapshot.js';
-import { DATA_DIR, checkTree, dataIndexName, indexTree, parseDataIndex } from './data-index.js';
+import { DATA_DIR, checkTree, dataIndexName, indexTree, readDataIndex } from './data-index.js';
 import { CkptError } from '../errors.js';
 import { acquireLock, type Lock } from '../util/lock.js';
 import {
@@ -946,7 +946,7 @@ export class Store {
         if (problems.length === 0) {
           for (const service of services) {
             for (const [volume, d] of Object.entries(l.manifest.services[service]!.data ?? {})) {
-              const index = parseDataIndex(readFileSync(join(l.dir, service, d.index), 'utf8'), `${service}/${d.index}`);
+              const index = readDataIndex(join(l.dir, service, d.index));
               const found = await checkTree(join(l.dir, DATA_DIR, service, volume), index, known, !opts.trustUnchanged);
               problems.push(...found.map((p) => `${DATA_DIR}/${service}/${volume}/${p}`));
               files += index.files;

@@ -18,7 +18,7 @@ import { hintFor, logErrors } from '../../criu/run.js';
 import { TOOL_ENV, runTool } from '../../util/exec.js';
 import type { ServiceRecord } from '../types.js';
 import { DOCKER_EXEC_ROOT, runcRootOf } from './oci-runtime.js';
-import { captureVolumes, containerVolumes, type ContainerVolume } from './volumes.js';
+import { captureVolumes, containerVolumes, planVolumes, type PlannedVolume } from './volumes.js';
 import type { DataCaptured } from '../cut.js';
 import { ROOTFS_DIFF } from './set-files.js';
 
@@ -33,8 +33,8 @@ export interface ContainerDumpPlan {
   id: string;
   runcRoot: string;
   upperDir?: string;
-  /** its Docker volumes, stored in the set with it */
-  volumes: ContainerVolume[];
+  /** its Docker volumes, stored in the set with it, each with its capture method */
+  volumes: PlannedVolume[];
   /** the CRIU runc runs (ckpt's), and ckpt's CRIU options file for it (CRIU_CONFIG_FILE) */
   criu: string;
   criuConfig: string;
@@ -83,7 +83,7 @@ function containerDumpConfig(lines: string[]): string {
  * Read from runc's own state (its state.json under dockerd's runc root) and the mount table, not
  * asked of dockerd: loading the Docker client alone would cost a checkpoint ~250 ms.
  */
-export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: boolean; sharedVolumeTargets?: ReadonlySet<string> } = {}): Promise<ContainerDumpPlan> {
+export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: boolean; sharedVolumeTargets?: ReadonlySet<string>; storeScratch: string }): Promise<ContainerDumpPlan> {
   const id = rec.containerId!;
   const root = runcRootOf(id);
   if (!root) {
@@ -102,7 +102,7 @@ export async function planContainerDump(rec: ServiceRecord, o: { tcpClose?: bool
   const criu = criuPath();
   // overlay2 keeps layers under <docker root>/overlay2/, volumes under <docker root>/volumes/
   const dockerRoot = upperDir.slice(0, Math.max(0, upperDir.indexOf('/overlay2/'))) || '/var/lib/docker';
-  return { id, runcRoot: root, upperDir, volumes: containerVolumes(config?.mounts ?? [], dockerRoot, o.sharedVolumeTargets), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)), tcpEstablished: !o.tcpClose };
+  return { id, runcRoot: root, upperDir, volumes: planVolumes(containerVolumes(config?.mounts ?? [], dockerRoot, o.sharedVolumeTargets), o.storeScratch), criu, criuConfig: containerDumpConfig(containerDumpOptions(await criuFeatures(criu), o)), tcpEstablished: !o.tcpClose };
 }
 
 /** The upperdir= of the overlay mounted at `mountPoint` (from /proc/self/mountinfo). */

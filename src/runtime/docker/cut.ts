@@ -13,8 +13,8 @@ import { containerEndpoints, holdTraffic, planRestoreAddresses, recordedEndpoint
 import { dumpContainer, planContainerDump, type ContainerDumpPlan } from './checkpoint-container.js';
 import { removeProjectNetworks } from './networks.js';
 import { restoreContainer } from './restore-container.js';
-import { ReplacedVolumes, volumesToLose } from './volumes.js';
-import { dataWouldBeLost } from '../../data/snapshot.js';
+import { volumesToLose } from './volumes.js';
+import { dataWouldBeLost, type ReplacedTrees } from '../../data/snapshot.js';
 import { remappedImages } from '../../criu/images/remap-inet.js';
 
 export class DockerCheckpoint implements CheckpointPart {
@@ -63,7 +63,7 @@ export class DockerCheckpoint implements CheckpointPart {
     for (const r of this.records) {
       const spec = this.specOf.get(r.service);
       const sharedVolumeTargets = new Set((spec?.volumes ?? []).filter((v) => v.external).map((v) => v.target));
-      this.plans.set(r.service, await planContainerDump(r, { tcpClose: this.tcpClose(r.service), sharedVolumeTargets }));
+      this.plans.set(r.service, await planContainerDump(r, { tcpClose: this.tcpClose(r.service), sharedVolumeTargets, storeScratch: this.ctx.storeScratch }));
       this.endpoints.set(r.service, containerEndpoints(r));
       out[r.service] = {
         logKey: '',
@@ -110,7 +110,7 @@ export class DockerCheckpoint implements CheckpointPart {
 export class DockerRestore implements RestorePart {
   private plan: RestoreAddressPlan | undefined;
   private hold: TrafficHold | undefined;
-  private readonly replaced: ReplacedVolumes[] = [];
+  private readonly replaced: ReplacedTrees[] = [];
 
   constructor(
     private readonly ctx: RestoreContext,

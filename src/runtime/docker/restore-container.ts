@@ -28,7 +28,8 @@ import type { ServiceRecord } from '../types.js';
 import { docker, requireDocker } from './client.js';
 import { TAR_LAYER_FLAGS } from './checkpoint-container.js';
 import { ROOTFS_DIFF } from './set-files.js';
-import { ReplacedVolumes, unpackVolumes } from './volumes.js';
+import { unpackVolumes } from './volumes.js';
+import { ReplacedTrees } from '../../data/snapshot.js';
 import { containerRecord, createServiceContainer } from './docker-runtime.js';
 import { CKPT_OCI_RUNTIME, RESTORE_REQUESTS } from './oci-runtime.js';
 
@@ -67,8 +68,8 @@ export interface ContainerRestoreResult {
   path: 'ckpt-runc' | 'docker';
   /** its volumes brought back from the set */
   data: { volume: string; method: string; ms: number }[];
-  /** what those volumes held before, kept until the whole stack is back (ReplacedVolumes) */
-  replaced: ReplacedVolumes;
+  /** what those volumes held before, kept until the whole stack is back */
+  replaced: ReplacedTrees;
 }
 
 export async function restoreContainer(project: Project, service: Service, imagesDir: string, o: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
@@ -81,7 +82,7 @@ export async function restoreContainer(project: Project, service: Service, image
     ...(o.addresses ? { addresses: o.addresses } : {}),
   });
   let started = false;
-  const replaced = new ReplacedVolumes();
+  const replaced = new ReplacedTrees();
   try {
     const info = await c.inspect();
     // What the restore path cannot do is refused before anything is unpacked into the container

@@ -10,10 +10,11 @@
 // rule for data a restore would replace is the process services' (process/volume-restore.ts):
 // refused unless --replace, checked before anything runs. Sets taken before data trees hold a
 // tar per volume, still read.
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { captureMethod, captureTree, materializeTree, removeTreeSync } from '../../data/snapshot.js';
-import { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex } from '../../store/index.js';
+import { captureMethod, captureTree, materializeTree, type DataMethod, type ReplacedTrees } from '../../data/snapshot.js';
+import { DATA_DIR, dataIndexName, readDataIndex, sameAsIndex } from '../../store/index.js';
+import { formatBytes } from '../../util/time.js';
 import type { DataCaptured } from '../cut.js';
 import { CkptError } from '../../errors.js';
 import { runTool } from '../../util/exec.js';
@@ -26,6 +27,17 @@ export interface ContainerVolume {
   target: string;
   /** its _data directory on the host */
   source: string;
+}
+
+/** A volume with the method it goes into the set by (planned before the freeze). */
+export interface PlannedVolume extends ContainerVolume {
+  method: DataMethod;
+  why: string;
+}
+
+/** The capture method of each volume into the store that holds `scratch` (data/snapshot.ts). */
+export function planVolumes(volumes: ContainerVolume[], scratch: string): PlannedVolume[] {
+  return volumes.map((v) => ({ ...v, ...captureMethod(v.source, scratch) }));
 }
 
 /**
@@ -45,13 +57,6 @@ export function containerVolumes(
     .map((m) => ({ target: m.destination!, source: m.source! }));
 }
 
-async function tar(args: string[], what: string): Promise<void> {
-  const r = await runTool('tar', args);
-  if (r.code !== 0) {
-    throw new CkptError('CHECKPOINT_FAILED', `${what}: ${r.output.trim()}`, { hint: 'tar must be installed (GNU tar, with xattr and ACL support).' });
-  }
-}
-
 /** A volume's name in the set: volume-<i>, by mount order. */
 const dataKey = (i: number): string => `volume-${i}`;
 /** the Docker volume name of `<docker root>/volumes/<name>/_data` */
@@ -61,15 +66,14 @@ const volumeNameOf = (source: string): string => basename(dirname(source));
  * Captures each volume into the set (dataDir: the set writer's) and writes the index; run while
  * the container is frozen. Returns what each capture cost.
  */
-export async function captureVolumes(volumes: ContainerVolume[], dir: string, dataDir: (volume: string, method: string) => string): Promise<DataCaptured[]> {
+export async function captureVolumes(volumes: PlannedVolume[], dir: string, dataDir: (volume: string, method: string) => string): Promise<DataCaptured[]> {
   if (volumes.length === 0) return [];
   const stored: StoredVolume[] = volumes.map((v, i) => ({ target: v.target, data: dataKey(i), name: volumeNameOf(v.source), source: v.source }));
   const captured = await Promise.all(
     volumes.map(async (v, i): Promise<DataCaptured> => {
       const t0 = performance.now();
-      const { method, why } = captureMethod(v.source, dir);
-      await captureTree(v.source, dataDir(dataKey(i), method), method);
-      return { volume: `${stored[i]!.name} (${v.target})`, method, why, ms: performance.now() - t0 };
+      await captureTree(v.source, dataDir(dataKey(i), v.method), v.method);
+      return { volume: `${stored[i]!.name} (${v.target})`, method: v.method, why: v.why, ms: performance.now() - t0 };
     }),
   );
   writeFileSync(join(dir, VOLUMES_INDEX), `${JSON.stringify(stored, null, 2)}\n`);
@@ -95,38 +99,11 @@ export function volumesToLose(setDir: string, service: string, setProject: strin
     if (!v.data) continue;
     const live = liveVolume(v, setProject, project);
     if (!live || !existsSync(live) || readdirSync(live).length === 0) continue;
-    const indexFile = join(setDir, service, dataIndexName(v.data));
-    const index = parseDataIndex(readFileSync(indexFile, 'utf8'), indexFile);
+    const index = readDataIndex(join(setDir, service, dataIndexName(v.data)));
     if (sameAsIndex(live, index)) continue;
-    out.push(`${basename(dirname(live))} (service ${service}, at ${v.target}; ${live}, changed since the cut; the set holds ${(index.bytes / 1048576).toFixed(1)} MiB)`);
+    out.push(`${basename(dirname(live))} (service ${service}, at ${v.target}; ${live}, changed since the cut; the set holds ${formatBytes(index.bytes)})`);
   }
   return out;
-}
-
-/**
- * The _data directories a restore moved aside: deleted once the whole stack is back (drop),
- * put back if the restore fails (putBack), so a failed restore never costs a volume's data.
- */
-export class ReplacedVolumes {
-  private readonly moved: { live: string; aside: string }[] = [];
-
-  moveAside(live: string): void {
-    const aside = `${live}.replaced-${process.pid}`;
-    removeTreeSync(aside);
-    renameSync(live, aside);
-    this.moved.push({ live, aside });
-  }
-
-  drop(): void {
-    for (const m of this.moved.splice(0)) removeTreeSync(m.aside);
-  }
-
-  putBack(): void {
-    for (const m of this.moved.splice(0).reverse()) {
-      removeTreeSync(m.live);
-      renameSync(m.aside, m.live);
-    }
-  }
 }
 
 /**
@@ -142,7 +119,7 @@ export async function unpackVolumes(
   mounts: { Type?: string; Destination?: string; Source?: string }[],
   service: string,
   verified: Promise<void>,
-  replaced: ReplacedVolumes,
+  replaced: ReplacedTrees,
 ): Promise<{ volume: string; method: string; ms: number }[]> {
   const out: { volume: string; method: string; ms: number }[] = [];
   for (const v of storedVolumes(imagesDir)) {
@@ -156,7 +133,7 @@ export async function unpackVolumes(
     if (readdirSync(m.Source).length > 0) await verified;
     if (v.data) {
       // the whole _data directory is replaced by a copy of the tree (a snapshot where it can be)
-      replaced.moveAside(m.Source);
+      replaced.replace(m.Source);
       const method = await materializeTree(join(dirname(imagesDir), DATA_DIR, basename(imagesDir), v.data), m.Source);
       out.push({ volume: `${basename(dirname(m.Source))} (${v.target})`, method, ms: performance.now() - t0 });
       continue;

@@ -3,12 +3,12 @@
 // host's tmpfs mounts named as external; it comes back under a fresh ckpt-shim in a cgroup of
 // its own, its log pipe replaced by a new one, into a new stack namespace held by ckpt-shim.
 import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { criuDump, criuRestoreDetached } from '../../criu/run.js';
 import { requireFeatures } from '../../criu/features.js';
 import { CkptError } from '../../errors.js';
-import type { Service, ServiceRestoreOptions, VolumeMount } from '../../manifest/types.js';
-import { captureMethod, captureTree } from '../../data/snapshot.js';
+import type { Service, ServiceRestoreOptions } from '../../manifest/types.js';
+import { captureMethod, captureTree, type DataMethod } from '../../data/snapshot.js';
 import { capturedBinds, externalVolumeMounts, prepareMounts, storedVolumes, volumeKey, volumePath } from './volumes.js';
 import { VolumeRestore } from './volume-restore.js';
 import { shimPath } from '../../paths.js';
@@ -52,15 +52,19 @@ function outputPipeKey(rec: ServiceRecord): string {
   return link;
 }
 
+/** A volume or captured bind of a service, and how it goes into the set (planned before the freeze). */
+interface PlannedCapture {
+  volume: string;
+  live: string;
+  method: DataMethod;
+  why: string;
+}
+
 /** Captures one volume of a service into the set (data/snapshot.ts), timing it. */
-async function captureVolume(live: string, spec: Service, v: VolumeMount, dir: string, o: DumpOptions): Promise<DataCaptured> {
+async function captureVolume(c: PlannedCapture, o: DumpOptions): Promise<DataCaptured> {
   const t0 = performance.now();
-  const volume = volumeKey(spec.name, v);
-  // the method depends on where the set is: the set's directory, beside the service's images
-  const { method, why } = captureMethod(live, dirname(dir));
-  const dest = o.dataDir(volume, method);
-  await captureTree(live, dest, method);
-  return { volume, method, why, ms: performance.now() - t0 };
+  await captureTree(c.live, o.dataDir(c.volume, c.method), c.method);
+  return { volume: c.volume, method: c.method, why: c.why, ms: performance.now() - t0 };
 }
 
 export class ProcessCheckpoint implements CheckpointPart {
@@ -71,6 +75,7 @@ export class ProcessCheckpoint implements CheckpointPart {
   private readonly endpoints = new Map<string, { ip: string }[]>();
   private holderHold: TrafficHold | undefined;
   private pidnses = new Map<string, string>();
+  private readonly captures = new Map<string, PlannedCapture[]>();
   private readonly specOf: Map<string, Service>;
 
   constructor(
@@ -90,6 +95,7 @@ export class ProcessCheckpoint implements CheckpointPart {
     const out: Record<string, Omit<SetServiceMeta, 'runtime' | 'rssBytes'>> = {};
     for (const r of this.records) {
       this.hostMounts.set(r.service, sharedHostMounts(r.initPid!, mountinfo));
+      this.captures.set(r.service, this.planCaptures(r));
       const ino = foreignPidns(r, this.specOf.get(r.service));
       if (ino) this.pidnses.set(r.service, ino);
       const endpoints = r.netHolder ? (await import('../docker/net-holder.js')).holderEndpoints(r.service, r.netHolder) : [];
@@ -104,6 +110,16 @@ export class ProcessCheckpoint implements CheckpointPart {
       };
     }
     return out;
+  }
+
+  /** The service's volumes and captured binds, each with the method the store's filesystem allows. */
+  private planCaptures(r: ServiceRecord): PlannedCapture[] {
+    const spec = this.specOf.get(r.service);
+    if (!spec) return [];
+    return [...storedVolumes(spec), ...capturedBinds(spec)].map((v) => {
+      const live = v.type === 'bind' ? (r.bindSources?.[v.target] ?? v.source!) : volumePath(this.ctx.project, spec.name, v);
+      return { volume: volumeKey(spec.name, v), live, ...captureMethod(live, this.ctx.storeScratch) };
+    });
   }
 
   /** where each captured bind was mounted from at the cut */
@@ -137,9 +153,7 @@ export class ProcessCheckpoint implements CheckpointPart {
     const spec = this.specOf.get(rec.service);
     const pidns = this.pidnses.get(rec.service);
     // the volumes beside the dump: both while the tree is frozen, so data and memory are one cut
-    const data = spec
-      ? Promise.all([...storedVolumes(spec), ...capturedBinds(spec)].map((v) => captureVolume(v.type === 'bind' ? (rec.bindSources?.[v.target] ?? v.source!) : volumePath(this.ctx.project, spec.name, v), spec, v, dir, o)))
-      : Promise.resolve([]);
+    const data = Promise.all((this.captures.get(rec.service) ?? []).map((c) => captureVolume(c, o)));
     data.catch(() => undefined);
     const dumped = await criuDump(
       {

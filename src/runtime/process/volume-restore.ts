@@ -17,26 +17,17 @@
 // host directory: the stack restored as itself gets that directory back (under the same rule),
 // a clone a copy of its own in the volumes root (<clone>_<service>-bind-<target>), so that it
 // never writes the original's files; the service's record says where it was mounted from.
-import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service, VolumeMount } from '../../manifest/types.js';
-import { dataWouldBeLost, materializeTree, removeTreeSync } from '../../data/snapshot.js';
-import { DATA_DIR, dataIndexName, parseDataIndex, sameAsIndex, type DataIndex } from '../../store/index.js';
+import { ReplacedTrees, dataWouldBeLost, materializeTree } from '../../data/snapshot.js';
+import { DATA_DIR, dataIndexName, readDataIndex, sameAsIndex, type DataIndex } from '../../store/index.js';
+import { formatBytes } from '../../util/time.js';
 import type { RestoreContext, SetServiceMeta } from '../cut.js';
 import { capturedBinds, cloneBindPath, storedVolumes, volumeKey, volumePath } from './volumes.js';
 
-interface Moved {
-  live: string;
-  aside?: string;
-}
-
-function treeBytes(index: DataIndex): string {
-  const mib = index.bytes / 1048576;
-  return mib >= 1 ? `${mib.toFixed(1)} MiB` : `${Math.ceil(index.bytes / 1024)} KiB`;
-}
-
 export class VolumeRestore {
-  private readonly moved: Moved[] = [];
+  private readonly replaced = new ReplacedTrees();
 
   constructor(
     private readonly ctx: RestoreContext,
@@ -47,7 +38,7 @@ export class VolumeRestore {
     const tree = join(this.ctx.setDir, DATA_DIR, service.name, key);
     const indexFile = join(this.ctx.setDir, service.name, dataIndexName(key));
     if (!existsSync(tree) || !existsSync(indexFile)) return undefined;
-    return { tree, index: parseDataIndex(readFileSync(indexFile, 'utf8'), indexFile) };
+    return { tree, index: readDataIndex(indexFile) };
   }
 
   /**
@@ -73,7 +64,7 @@ export class VolumeRestore {
         if (!got || !existsSync(live) || sameAsIndex(live, got.index)) continue;
         const when = statSync(live).mtime.toISOString().replace(/\.\d+Z$/, 'Z');
         const what = v.type === 'bind' ? `the bind mount ${live}` : `${this.ctx.project.name}_${key}`;
-        lost.push(`${what} (service ${s.name}, at ${v.target}; ${live}, changed since the cut, last at ${when}; the set holds ${treeBytes(got.index)})`);
+        lost.push(`${what} (service ${s.name}, at ${v.target}; ${live}, changed since the cut, last at ${when}; the set holds ${formatBytes(got.index.bytes)})`);
       }
     }
     if (lost.length) throw dataWouldBeLost(this.ctx.setName, this.ctx.project.name, lost);
@@ -93,13 +84,7 @@ export class VolumeRestore {
       if (!got) continue; // not in the set (taken before it had volumes): the live one, or a new one
       const live = this.livePath(service, v, meta);
       if (v.type === 'bind' && live !== v.source) bindSources[v.target] = live;
-      const m: Moved = { live };
-      if (existsSync(live)) {
-        m.aside = `${live}.replaced-${process.pid}`;
-        removeTreeSync(m.aside);
-        renameSync(live, m.aside);
-      }
-      this.moved.push(m);
+      this.replaced.replace(live);
       const t0 = performance.now();
       const method = await materializeTree(got.tree, live);
       data.push({ volume: key, method, ms: performance.now() - t0 });
@@ -110,14 +95,11 @@ export class VolumeRestore {
 
   /** Every service is back: the replaced data goes. */
   finish(): void {
-    for (const m of this.moved.splice(0)) if (m.aside) removeTreeSync(m.aside);
+    this.replaced.drop();
   }
 
   /** The restore failed: the set's copies go, and what they replaced comes back. */
   abort(): void {
-    for (const m of this.moved.splice(0).reverse()) {
-      removeTreeSync(m.live);
-      if (m.aside) renameSync(m.aside, m.live);
-    }
+    this.replaced.putBack();
   }
 }
