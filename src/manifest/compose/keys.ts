@@ -163,7 +163,12 @@ export function declarationWarnings(value: unknown): Issue[] {
     const opts = volumes[name];
     if (!isRecord(opts)) continue;
     for (const k of Object.keys(opts).sort()) {
-      if (k === 'external' || k === 'name' || k.startsWith('x-')) continue;
+      // `name:` names an external volume; on one ckpt makes, the project's prefix stays (a clone gets its own)
+      if (k === 'external' || (k === 'name' && opts['external'] === true) || k.startsWith('x-')) continue;
+      if (k === 'name') {
+        out.push({ at: ['volumes', name, k], key: true, path: ['volumes', name], message: `\`name\` ${IGNORED} for a volume ckpt makes: it is named <project>_${name}, so that a clone gets a volume of its own` });
+        continue;
+      }
       out.push({ at: ['volumes', name, k], key: true, path: ['volumes', name], message: `\`${k}\` ${IGNORED}: the volume is made with Docker's defaults (local driver, no options)` });
     }
   }

@@ -248,3 +248,12 @@ t.test('ckpt config writes a tmpfs mode as octal digits, which loads back to the
   const c = await load('services:\n  app:\n    image: alpine\n    tmpfs: ["/run:uid=1000,gid=1000,noatime"]\n');
   t.same(c.project.services[0]!.container?.tmpfs, ['/run:uid=1000,gid=1000,noatime'], 'Docker\'s own tmpfs options are not ckpt\'s to refuse');
 });
+
+t.test('a top-level volume name: is used for an external volume, and warned about on one ckpt makes', async (t) => {
+  const { load } = composeLoader(t, 'ckpt-vol-long-');
+  const own = await load('services:\n  app:\n    command: [x]\n    volumes: ["data:/d"]\nvolumes:\n  data:\n    name: shared-data\n');
+  t.match(own.warnings.join('\n'), /compose\.yaml:7:5: volumes\.data: `name` is not acted on by ckpt yet for a volume ckpt makes: it is named <project>_data/);
+  const ext = await load('services:\n  app:\n    command: [x]\n    volumes: ["data:/d"]\nvolumes:\n  data:\n    external: true\n    name: shared-data\n');
+  t.notMatch(ext.warnings.join('\n'), /`name`/, 'an external volume is used by that name: no warning');
+  t.equal(ext.project.services[0]!.volumes[0]!.external, 'shared-data');
+});
